@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: Apache-2.0
+# shoal - build, deps, tests, demo, bench.  `make help` lists the targets.
+
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+ARCH    := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+O       := build
+
+PKGS    := libnl-route-3.0 libmicrohttpd jansson sqlite3 libcurl libbpf
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -pthread \
+	   -Iinclude -I$(O) $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -pthread
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -Ivmlinux/$(ARCH) -Iinclude -Ibpf
+
+# Debian packages for build, tests, demo, bench and tools.
+DEB_PKGS := gcc make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
+	    libnl-3-dev libnl-route-3-dev libmicrohttpd-dev libjansson-dev \
+	    libsqlite3-dev sqlite3 libcurl4-openssl-dev iproute2 iputils-ping \
+	    bats jq busybox-static iperf3 sockperf tcpdump util-linux procps \
+	    bridge-utils ethtool
+
+COMMON_SRC  := $(wildcard user/common/*.c)
+LIB_SRC     := $(COMMON_SRC) $(wildcard user/state/*.c user/config/*.c user/ipam/*.c)
+DAEMON_SRC  := $(LIB_SRC) $(wildcard user/netlink/*.c user/loader/*.c user/daemon/*.c)
+CLI_SRC     := $(COMMON_SRC) $(wildcard user/cli/*.c)
+UNIT_SRC    := $(LIB_SRC) $(wildcard tests/unit/*.c)
+BPFTEST_SRC := $(COMMON_SRC) $(wildcard tests/bpf/*.c)
+
+BPF_SRC  := $(wildcard bpf/*.bpf.c)
+BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(O)/%.bpf.o,$(BPF_SRC))
+SKELS    := $(patsubst bpf/%.bpf.c,$(O)/%.skel.h,$(BPF_SRC))
+BPF_HDRS := $(wildcard bpf/lib/*.h bpf/*.h) include/shoal_maps.h
+
+obj = $(patsubst %.c,$(O)/%.o,$(1))
+
+BINS := $(O)/shoald $(O)/shoal $(O)/shoal-test-unit $(O)/shoal-test-bpf
+
+.PHONY: all deps check test demo bench clean help format
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BINS)
+
+help:
+	@echo "make deps   install the Debian packages shoal needs (idempotent)"
+	@echo "make        build $(BINS)"
+	@echo "make check  deps + build + every test (ends with 'N passed, N failed')"
+	@echo "make demo   deps + build + the single-host demo"
+	@echo "make bench  deps + build + benchmarks against veth / bridge"
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+		|| { echo "make deps: apt-get install failed for:" $$missing >&2; exit 1; }; \
+	fi
+
+$(O)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux/$(ARCH)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(O)/%.skel.h: $(O)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(O)/%.o: %.c $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/shoald: $(call obj,$(DAEMON_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/shoal: $(call obj,$(CLI_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/shoal-test-unit: $(call obj,$(UNIT_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/shoal-test-bpf: $(call obj,$(BPFTEST_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Regenerate vmlinux.h from the running kernel's BTF (checked in).
+vmlinux:
+	tools/gen-vmlinux-h.sh $(ARCH)
+
+check: deps
+	$(MAKE) all
+	tests/run-all.sh
+
+test: check
+
+demo: deps
+	$(MAKE) all
+	tools/demo.sh
+
+bench: deps
+	$(MAKE) all
+	tools/bench.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v vmlinux)
+
+clean:
+	rm -rf $(O)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * shoal_maps.h - every BPF map key and value, shared by bpf/ and user/.
+ *
+ * Plain structs with fixed-width types only. BPF code includes vmlinux.h
+ * first (which provides __u8.. __u64); userspace includes <linux/types.h>.
+ * Addresses (IPv4) are stored in network byte order, exactly as they sit
+ * in the packet, so the data path never swaps bytes. Ports too.
+ */
+#ifndef SHOAL_MAPS_H
+#define SHOAL_MAPS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Map sizes. */
+#define SHOAL_MAX_ENDPOINTS 65536 /* local + remote endpoints, all networks */
+#define SHOAL_MAX_IFACES 16384    /* local container veths (host ends) */
+#define SHOAL_MAX_NETWORKS 4096
+
+/*
+ * Network identifiers. Overlay networks use their VXLAN VNI (4096..2^24-1,
+ * Docker's range); local networks get a small id below 4096, so one key
+ * space serves both and a VNI never collides with a local network id.
+ */
+#define SHOAL_LOCAL_NETID_MIN 1
+#define SHOAL_LOCAL_NETID_MAX 4095
+#define SHOAL_VNI_MIN 4096
+#define SHOAL_VNI_MAX 16777215
+
+#define SHOAL_VXLAN_PORT 4789
+#define SHOAL_VXLAN_OVERHEAD 50 /* outer eth 14 + ip 20 + udp 8 + vxlan 8 */
+
+/* Why a packet was dropped. Keep shoal_drop_names[] (user/common) in sync. */
+enum shoal_drop_reason {
+	SHOAL_DROP_NO_ENDPOINT = 0, /* destination inside the subnet, no endpoint */
+	SHOAL_DROP_NOT_ALLOWED = 1, /* source IP/MAC is not the endpoint's (spoof) */
+	SHOAL_DROP_MALFORMED = 2,   /* truncated or malformed header */
+	SHOAL_DROP_UNKNOWN_NETWORK = 3, /* interface or network not in the maps */
+	SHOAL_DROP_UNKNOWN_VNI = 4, /* VXLAN for a VNI this node does not have */
+	SHOAL_DROP_NO_UNDERLAY = 5, /* remote endpoint, no underlay configured */
+	SHOAL_DROP_REDIRECT = 6,    /* redirect/encap helper failed */
+	SHOAL_DROP_UNSUPPORTED = 7, /* protocol the data path does not forward */
+	SHOAL_DROP_MAX = 8,
+};
+
+/* endpoints: {network id, IP} -> where that endpoint lives. */
+struct shoal_ep_key {
+	__u32 net_id; /* local network id or VNI */
+	__u32 ip;     /* network byte order */
+};
+
+#define SHOAL_EP_LOCAL (1U << 0)  /* a veth on this node: ifindex is valid */
+#define SHOAL_EP_REMOTE (1U << 1) /* on another node: node_ip is valid */
+
+struct shoal_ep_val {
+	__u32 node_ip; /* underlay IP of the node hosting it (remote), NBO */
+	__u32 ifindex; /* host end of its veth (local) */
+	__u32 ep_id;   /* key of ep_stats (local endpoints) */
+	__u16 flags;   /* SHOAL_EP_* */
+	__u8 mac[6];   /* the endpoint's eth0 MAC */
+};
+
+/* ifaces: host-end ifindex of a container veth -> who is behind it. */
+struct shoal_iface_val {
+	__u32 net_id;
+	__u32 ep_id;
+	__u32 ip;        /* the endpoint's IP, NBO */
+	__u8 mac[6];     /* the endpoint's eth0 MAC */
+	__u8 host_mac[6]; /* MAC of the host end: answers ARP for the gateway */
+};
+
+/* networks: network id -> subnet and gateway. */
+#define SHOAL_NET_OVERLAY (1U << 0)
+
+struct shoal_net_val {
+	__u32 subnet;  /* NBO, host bits zero */
+	__u32 mask;    /* NBO */
+	__u32 gateway; /* NBO; 0 = none */
+	__u32 vni;     /* VXLAN network identifier (overlay), else 0 */
+	__u16 mtu;
+	__u16 flags;   /* SHOAL_NET_* */
+};
+
+/* node_config: array map, one entry (key 0). */
+#define SHOAL_CFG_ACCOUNTING (1U << 0) /* per-endpoint counters on */
+
+struct shoal_node_cfg {
+	__u32 underlay_ifindex; /* 0 = single host, no overlay */
+	__u32 node_ip;          /* underlay IPv4 of this node, NBO */
+	__u16 vxlan_port;       /* NBO */
+	__u16 flags;            /* SHOAL_CFG_* */
+	__u8 underlay_mac[6];   /* MAC of the underlay device */
+	__u8 pad[2];
+};
+
+/* ep_stats: per-CPU hash, ep_id -> counters. Userspace sums the CPUs. */
+struct shoal_ep_stats {
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 tx_packets;
+	__u64 tx_bytes;
+	__u64 drops[SHOAL_DROP_MAX];
+};
+
+/*
+ * node_stats: per-CPU array, one entry: what the node drops or passes
+ * where no endpoint can be charged (underlay path, unknown interface).
+ */
+struct shoal_node_stats {
+	__u64 drops[SHOAL_DROP_MAX];
+	__u64 rx_vxlan_packets; /* VXLAN packets decapsulated and delivered */
+	__u64 rx_vxlan_bytes;
+	__u64 tx_vxlan_packets; /* packets encapsulated and sent */
+	__u64 tx_vxlan_bytes;
+};
+
+#endif /* SHOAL_MAPS_H */

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * loader.h - the BPF side of shoald: opens the shoal skeleton with its
+ * maps pinned under <bpffs-root>/shoal/<node-name>/ (reusing pins that
+ * exist, so counters and entries survive a daemon restart), loads the
+ * programs, attaches them on TC hooks, and reads/writes the maps.
+ *
+ * Programs stay attached when shoald exits or dies: a TC filter holds
+ * its program and the program its maps. loader_close() never detaches.
+ */
+#ifndef SHOAL_LOADER_H
+#define SHOAL_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../../include/shoal_maps.h"
+#include "../common/err.h"
+
+struct shoal_bpf; /* the bpftool skeleton (shoal.skel.h) */
+
+struct loader {
+	struct shoal_bpf *skel;
+	char pin_dir[4096];
+	int ncpus; /* possible CPUs, for per-CPU values */
+};
+
+/* Mount bpffs at bpffs_root if it is not a bpffs, create the pin dir,
+ * open + load the skeleton with pinning. */
+int loader_open(struct loader *l, const char *bpffs_root, const char *node_name,
+		struct shoal_err *err);
+void loader_close(struct loader *l);
+/* Remove every pin under pin_dir and the dir (tests, `shoald --purge`). */
+int loader_unpin(const char *bpffs_root, const char *node_name, struct shoal_err *err);
+
+/* Create clsact on ifindex if missing; attach from_container on ingress and
+ * to_container on egress, replacing what is there (so a restarted daemon's
+ * fresh programs take over). */
+int loader_attach_endpoint(struct loader *l, int ifindex, struct shoal_err *err);
+/* Is our filter present on both hooks of ifindex? 1/0/-errno. */
+int loader_endpoint_attached(struct loader *l, int ifindex);
+/* Attach from_underlay on the ingress of the underlay device. */
+int loader_attach_underlay(struct loader *l, int ifindex, struct shoal_err *err);
+int loader_detach_underlay(struct loader *l, int ifindex, struct shoal_err *err);
+
+/* node_config[0]. */
+int loader_set_node_cfg(struct loader *l, const struct shoal_node_cfg *cfg, struct shoal_err *err);
+int loader_get_node_cfg(struct loader *l, struct shoal_node_cfg *cfg, struct shoal_err *err);
+
+int loader_put_network(struct loader *l, uint32_t net_id, const struct shoal_net_val *v,
+		       struct shoal_err *err);
+int loader_del_network(struct loader *l, uint32_t net_id, struct shoal_err *err);
+int loader_put_endpoint(struct loader *l, const struct shoal_ep_key *k,
+			const struct shoal_ep_val *v, struct shoal_err *err);
+int loader_del_endpoint(struct loader *l, const struct shoal_ep_key *k, struct shoal_err *err);
+int loader_put_iface(struct loader *l, uint32_t ifindex, const struct shoal_iface_val *v,
+		     struct shoal_err *err);
+int loader_del_iface(struct loader *l, uint32_t ifindex, struct shoal_err *err);
+
+/* ep_stats: create a zeroed entry unless one exists (keeps counters over a
+ * restart); read the sum over CPUs (-ENOENT if absent); delete. */
+int loader_stats_init(struct loader *l, uint32_t ep_id, struct shoal_err *err);
+int loader_stats_read(struct loader *l, uint32_t ep_id, struct shoal_ep_stats *sum,
+		      struct shoal_err *err);
+int loader_stats_del(struct loader *l, uint32_t ep_id, struct shoal_err *err);
+int loader_node_stats_read(struct loader *l, struct shoal_node_stats *sum, struct shoal_err *err);
+
+/* Iterate keys for reconciliation. fn returns 0 to go on, <0 to stop. */
+enum loader_map { LOADER_MAP_NETWORKS, LOADER_MAP_ENDPOINTS, LOADER_MAP_IFACES, LOADER_MAP_EP_STATS };
+int loader_foreach_key(struct loader *l, enum loader_map m,
+		       int (*fn)(const void *key, void *arg), void *arg, struct shoal_err *err);
+
+#endif
