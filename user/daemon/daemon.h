@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * daemon.h - shoald's process-wide context and the operations its API
+ * handlers call. Every mutation runs under d->lock and inside one state
+ * transaction; the kernel side (links, maps, filters) is applied inside
+ * that transaction and undone if the commit does not happen.
+ */
+#ifndef SHOAL_DAEMON_H
+#define SHOAL_DAEMON_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+#include "../config/config.h"
+#include "../loader/loader.h"
+#include "../state/state.h"
+
+/* The host-side device that holds every local network's gateway address. */
+#define SHOAL_HOST_DEV "shoal0"
+/* Prefix of the host end of container veths: "shl" + 12 hex of the endpoint id. */
+#define SHOAL_VETH_PREFIX "shl"
+
+struct daemon {
+	struct shoal_config cfg;
+	struct state *st;
+	struct loader bpf;
+	pthread_mutex_t lock; /* serialises state + kernel mutations */
+	int lock_fd;          /* flock on <data-root>/shoal.lock */
+	int host_dev_ifindex; /* SHOAL_HOST_DEV */
+	char sock_path[4096];
+	char id[65];          /* this engine's ID (persisted in meta) */
+	int64_t started;
+};
+
+/* HTTP status for an errno, as the API maps them. */
+int daemon_http_status(int neg_errno);
+
+/* network.c: networks. */
+int net_create(struct daemon *d, json_t *req, char id_out[65], struct shoal_err *err);
+int net_remove(struct daemon *d, const char *ref, struct shoal_err *err);
+json_t *net_to_json(struct daemon *d, const struct st_network *n);
+/* filters: Docker's {"name":[..],"id":[..],"driver":[..],"label":[..]} or NULL. */
+int net_list_json(struct daemon *d, json_t *filters, json_t **out, struct shoal_err *err);
+int net_inspect_json(struct daemon *d, const char *ref, json_t **out, struct shoal_err *err);
+
+/* endpoint.c: attach a network namespace to a network and back. */
+int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
+		     const char *ip_str, json_t **out, struct shoal_err *err);
+int ep_disconnect_netns(struct daemon *d, const char *net_ref, const char *netns,
+			struct shoal_err *err);
+/* Program the kernel for an endpoint that state has (connect + reconcile). */
+int ep_apply_local(struct daemon *d, const struct st_network *n, const struct st_endpoint *e,
+		   bool create_link, struct shoal_err *err);
+/* Remove an endpoint's kernel side: veth, map entries, counters. */
+void ep_unapply_local(struct daemon *d, const struct st_network *n, const struct st_endpoint *e);
+int ep_stats_json(struct daemon *d, json_t **out, struct shoal_err *err);
+
+/* Map values from state rows. */
+void net_map_val(const struct st_network *n, struct shoal_net_val *v);
+
+/* reconcile.c: make the kernel match state at start. */
+int daemon_reconcile(struct daemon *d, struct shoal_err *err);
+int daemon_apply_node_cfg(struct daemon *d, struct shoal_err *err);
+
+/* netns.c: helpers that act inside another network namespace. */
+int netns_check_path(const char *path, struct shoal_err *err);
+int netns_sysctl_set(const char *netns_path, const char *key, const char *value,
+		     struct shoal_err *err);
+
+/* http.c */
+struct MHD_Daemon;
+int http_start(struct daemon *d, struct MHD_Daemon **mhd, struct shoal_err *err);
+void http_stop(struct MHD_Daemon *mhd);
+
+/* api_system.c */
+json_t *api_version_json(void);
+json_t *api_info_json(struct daemon *d);
+
+#endif

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * endpoint.c - attach a network namespace to a network (CNI-style; the
+ * container code path uses the same functions) and detach it.
+ *
+ * An endpoint is: a state row, a veth pair (host end "shl<12 hex>", peer
+ * "eth0" in the namespace), TC programs on the host end, entries in the
+ * ifaces, endpoints and ep_stats maps, and a /32 host route so the host
+ * (the network's gateway) reaches it. The state row is written first in
+ * a transaction; the kernel side is applied, and the transaction commits
+ * only if all of it worked. Otherwise everything applied is undone.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/log.h"
+#include "../common/names.h"
+#include "../common/util.h"
+#include "../ipam/ipam.h"
+#include "../netlink/netlink.h"
+#include "daemon.h"
+
+static void ep_map_vals(const struct st_network *n, const struct st_endpoint *e, int ifindex,
+			const uint8_t host_mac[6], struct shoal_ep_key *k, struct shoal_ep_val *v,
+			struct shoal_iface_val *iv)
+{
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	memset(iv, 0, sizeof(*iv));
+	k->net_id = n->net_id;
+	k->ip = e->ip;
+	v->ifindex = (__u32)ifindex;
+	v->ep_id = e->ep_id;
+	v->flags = SHOAL_EP_LOCAL;
+	memcpy(v->mac, e->mac, 6);
+	iv->net_id = n->net_id;
+	iv->ep_id = e->ep_id;
+	iv->ip = e->ip;
+	memcpy(iv->mac, e->mac, 6);
+	memcpy(iv->host_mac, host_mac, 6);
+}
+
+int ep_apply_local(struct daemon *d, const struct st_network *n, const struct st_endpoint *e,
+		   bool create_link, struct shoal_err *err)
+{
+	struct shoal_ep_key k;
+	struct shoal_ep_val v;
+	struct shoal_iface_val iv;
+	uint8_t host_mac[6];
+	int ifindex = 0, ret;
+	bool created = false;
+
+	if (create_link) {
+		struct netlink_veth_spec spec = {
+			.host_name = e->host_ifname,
+			.netns_path = e->netns,
+			.peer_name = "eth0",
+			.ip = e->ip,
+			.prefix = n->prefix,
+			.gateway = n->gateway,
+			.mtu = (int)n->mtu,
+		};
+		memcpy(spec.peer_mac, e->mac, 6);
+		ret = netlink_veth_create(&spec, &ifindex, host_mac, err);
+		if (ret < 0)
+			return ret;
+		created = true;
+		/*
+		 * No IPv6 on either end: the network is IPv4-only (as Docker's
+		 * without --ipv6), and router/neighbour solicitations would
+		 * otherwise show up in the endpoint's counters at random times.
+		 */
+		netns_sysctl_set(e->netns, "net/ipv6/conf/eth0/disable_ipv6", "1", NULL);
+	} else {
+		ret = netlink_link_get(e->host_ifname, &ifindex, host_mac, NULL, err);
+		if (ret < 0)
+			return ret;
+	}
+	{
+		char key[128];
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", e->host_ifname);
+		netns_sysctl_set(NULL, key, "1", NULL);
+	}
+	ep_map_vals(n, e, ifindex, host_mac, &k, &v, &iv);
+	ret = loader_stats_init(&d->bpf, e->ep_id, err);
+	if (ret < 0)
+		goto fail;
+	ret = loader_put_iface(&d->bpf, (uint32_t)ifindex, &iv, err);
+	if (ret < 0)
+		goto fail;
+	ret = loader_put_endpoint(&d->bpf, &k, &v, err);
+	if (ret < 0)
+		goto fail;
+	ret = loader_attach_endpoint(&d->bpf, ifindex, err);
+	if (ret < 0)
+		goto fail;
+	ret = netlink_route_host_replace(e->ip, ifindex, n->gateway, err);
+	if (ret < 0)
+		goto fail;
+	return 0;
+fail:
+	if (created) {
+		loader_del_endpoint(&d->bpf, &k, NULL);
+		loader_del_iface(&d->bpf, (uint32_t)ifindex, NULL);
+		loader_stats_del(&d->bpf, e->ep_id, NULL);
+		netlink_link_del(e->host_ifname, NULL);
+	}
+	return ret;
+}
+
+void ep_unapply_local(struct daemon *d, const struct st_network *n, const struct st_endpoint *e)
+{
+	struct shoal_ep_key k = { .net_id = n->net_id, .ip = e->ip };
+	int ifindex = 0;
+
+	if (netlink_link_get(e->host_ifname, &ifindex, NULL, NULL, NULL) == 0)
+		loader_del_iface(&d->bpf, (uint32_t)ifindex, NULL);
+	loader_del_endpoint(&d->bpf, &k, NULL);
+	/* Deleting the host end deletes the pair, its filters and its route. */
+	netlink_link_del(e->host_ifname, NULL);
+	loader_stats_del(&d->bpf, e->ep_id, NULL);
+}
+
+/* Addresses in use on network n, for IPAM. *out malloc'd. */
+static int ep_used_ips(struct daemon *d, const struct st_network *n, uint32_t **out, size_t *nused,
+		       struct shoal_err *err)
+{
+	struct st_endpoint *eps = NULL;
+	size_t ne = 0;
+	int ret;
+
+	ret = state_endpoint_list(d->st, n->id, &eps, &ne, err);
+	if (ret < 0)
+		return ret;
+	*out = calloc(ne + 1, sizeof(uint32_t));
+	if (!*out) {
+		free(eps);
+		return err_set(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < ne; i++)
+		(*out)[i] = eps[i].ip;
+	*nused = ne;
+	free(eps);
+	return 0;
+}
+
+int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
+		     const char *ip_str, json_t **out, struct shoal_err *err)
+{
+	struct st_network n = { 0 };
+	struct st_endpoint e = { 0 };
+	_cleanup_free_ uint32_t *used = NULL;
+	size_t nused = 0;
+	char a[16], mac[18];
+	int ret;
+
+	ret = netns_check_path(netns, err);
+	if (ret < 0)
+		return ret;
+	ret = state_begin(d->st, err);
+	if (ret < 0)
+		return ret;
+	ret = state_network_get(d->st, net_ref, &n, err);
+	if (ret < 0)
+		goto fail;
+	if (state_endpoint_find_netns(d->st, n.id, netns, &e, NULL) == 0) {
+		ret = err_set(err, EEXIST, "network namespace %s is already connected to network %s",
+			      netns, n.name);
+		goto fail;
+	}
+	ret = ep_used_ips(d, &n, &used, &nused, err);
+	if (ret < 0)
+		goto fail;
+	if (ip_str && *ip_str) {
+		if (util_parse_ipv4(ip_str, &e.ip) < 0) {
+			ret = err_set(err, EINVAL, "invalid IPv4 address \"%s\"", ip_str);
+			goto fail;
+		}
+		ret = ipam_check(n.subnet, n.prefix, n.gateway, used, nused, e.ip, err);
+	} else {
+		ret = ipam_alloc(n.subnet, n.prefix, n.ip_range, n.ip_range_prefix, n.gateway, used,
+				 nused, &e.ip, err);
+	}
+	if (ret < 0)
+		goto fail;
+	ret = util_random_id(e.id);
+	if (ret < 0) {
+		err_set(err, -ret, "cannot generate an endpoint id");
+		goto fail;
+	}
+	ret = state_endpoint_next_ep_id(d->st, &e.ep_id, err);
+	if (ret < 0)
+		goto fail;
+	memcpy(e.network_id, n.id, sizeof(e.network_id));
+	snprintf(e.netns, sizeof(e.netns), "%s", netns);
+	snprintf(e.host_ifname, sizeof(e.host_ifname), SHOAL_VETH_PREFIX "%.12s", e.id);
+	ipam_mac_from_ip(e.ip, e.mac);
+	e.created = time(NULL);
+	ret = state_endpoint_insert(d->st, &e, err);
+	if (ret < 0)
+		goto fail;
+	ret = ep_apply_local(d, &n, &e, true, err);
+	if (ret < 0)
+		goto fail;
+	ret = state_commit(d->st, err);
+	if (ret < 0) {
+		ep_unapply_local(d, &n, &e);
+		goto fail;
+	}
+	log_info("endpoint %.12s: %s connected to %s as %s", e.id, netns, n.name,
+		 util_ipv4_str(e.ip, a));
+	*out = json_pack("{s:s, s:s, s:s, s:s}", "EndpointID", e.id, "IPv4Address",
+			 util_ipv4_str(e.ip, a), "MacAddress", util_mac_str(e.mac, mac),
+			 "HostInterface", e.host_ifname);
+	st_network_free(&n);
+	return 0;
+fail:
+	state_rollback(d->st);
+	st_network_free(&n);
+	return ret;
+}
+
+int ep_disconnect_netns(struct daemon *d, const char *net_ref, const char *netns,
+			struct shoal_err *err)
+{
+	struct st_network n = { 0 };
+	struct st_endpoint e = { 0 };
+	int ret;
+
+	ret = state_begin(d->st, err);
+	if (ret < 0)
+		return ret;
+	ret = state_network_get(d->st, net_ref, &n, err);
+	if (ret < 0)
+		goto fail;
+	ret = state_endpoint_find_netns(d->st, n.id, netns, &e, NULL);
+	if (ret < 0) {
+		ret = err_set(err, ENOENT, "network namespace %s is not connected to network %s",
+			      netns, n.name);
+		goto fail;
+	}
+	ret = state_endpoint_delete(d->st, e.id, err);
+	if (ret < 0)
+		goto fail;
+	ret = state_commit(d->st, err);
+	if (ret < 0)
+		goto fail;
+	ep_unapply_local(d, &n, &e);
+	log_info("endpoint %.12s: %s disconnected from %s", e.id, netns, n.name);
+	st_network_free(&n);
+	return 0;
+fail:
+	state_rollback(d->st);
+	st_network_free(&n);
+	return ret;
+}
+
+static json_t *drops_json(const __u64 *drops)
+{
+	json_t *j = json_object();
+
+	for (int i = 0; i < SHOAL_DROP_MAX; i++)
+		json_object_set_new(j, shoal_drop_names[i], json_integer((json_int_t)drops[i]));
+	return j;
+}
+
+int ep_stats_json(struct daemon *d, json_t **out, struct shoal_err *err)
+{
+	struct st_network *nets = NULL;
+	struct shoal_node_stats ns = { 0 };
+	size_t nn = 0;
+	json_t *arr;
+	int ret;
+
+	ret = state_network_list(d->st, &nets, &nn, err);
+	if (ret < 0)
+		return ret;
+	arr = json_array();
+	for (size_t i = 0; i < nn; i++) {
+		struct st_endpoint *eps = NULL;
+		size_t ne = 0;
+
+		if (state_endpoint_list(d->st, nets[i].id, &eps, &ne, NULL) < 0)
+			continue;
+		for (size_t j = 0; j < ne; j++) {
+			const struct st_endpoint *e = &eps[j];
+			struct shoal_ep_stats s = { 0 };
+			const char *base = strrchr(e->netns, '/');
+			char a[16], mac[18];
+			__u64 total = 0;
+
+			if (e->remote)
+				continue;
+			loader_stats_read(&d->bpf, e->ep_id, &s, NULL);
+			for (int r = 0; r < SHOAL_DROP_MAX; r++)
+				total += s.drops[r];
+			json_array_append_new(arr, json_pack(
+				"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}",
+				"EndpointID", e->id, "Name", base ? base + 1 : e->netns,
+				"Network", nets[i].name, "NetworkID", nets[i].id, "Netns", e->netns,
+				"Container", e->container_id, "IPv4Address", util_ipv4_str(e->ip, a),
+				"MacAddress", util_mac_str(e->mac, mac), "HostInterface", e->host_ifname,
+				"RxBytes", (json_int_t)s.rx_bytes, "RxPackets", (json_int_t)s.rx_packets,
+				"TxBytes", (json_int_t)s.tx_bytes, "TxPackets", (json_int_t)s.tx_packets,
+				"DropsTotal", (json_int_t)total, "Drops", drops_json(s.drops)));
+		}
+		free(eps);
+	}
+	st_network_list_free(nets, nn);
+	loader_node_stats_read(&d->bpf, &ns, NULL);
+	*out = json_pack("{s:o, s:{s:o, s:I, s:I, s:I, s:I}}", "Endpoints", arr, "Node",
+			 "Drops", drops_json(ns.drops),
+			 "RxVxlanPackets", (json_int_t)ns.rx_vxlan_packets,
+			 "RxVxlanBytes", (json_int_t)ns.rx_vxlan_bytes,
+			 "TxVxlanPackets", (json_int_t)ns.tx_vxlan_packets,
+			 "TxVxlanBytes", (json_int_t)ns.tx_vxlan_bytes);
+	return 0;
+}

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * http.c - the API server: libmicrohttpd on a unix socket we bind
+ * ourselves (mode 0660), Docker Engine API paths with or without the
+ * /vX.Y prefix, JSON in and out, errors as {"message": "..."}.
+ *
+ * One thread per connection; handlers that read or change state take
+ * d->lock, so requests are serialised where they must be and a slow
+ * client cannot block the others.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "../common/log.h"
+#include "../common/names.h"
+#include "../common/util.h"
+#include "daemon.h"
+
+#define MAX_BODY (1 << 20)
+
+struct req_ctx {
+	char *body;
+	size_t len;
+	bool too_big;
+};
+
+struct reply {
+	unsigned int status;
+	json_t *json;   /* owned; NULL with text */
+	const char *text;
+};
+
+int daemon_http_status(int neg_errno)
+{
+	switch (-neg_errno) {
+	case EINVAL:
+	case ERANGE:
+	case ENAMETOOLONG:
+		return MHD_HTTP_BAD_REQUEST;
+	case ENOENT:
+	case ENODEV:
+		return MHD_HTTP_NOT_FOUND;
+	case EEXIST:
+	case EBUSY:
+	case ENOSPC:
+	case EADDRINUSE:
+		return MHD_HTTP_CONFLICT;
+	case EPERM:
+	case EACCES:
+		return MHD_HTTP_FORBIDDEN;
+	case ENOSYS:
+	case EOPNOTSUPP:
+		return MHD_HTTP_NOT_IMPLEMENTED;
+	default:
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
+static void reply_err(struct reply *r, int ret, const struct shoal_err *err)
+{
+	r->status = (unsigned int)daemon_http_status(ret);
+	r->json = json_pack("{s:s}", "message", err->msg[0] ? err->msg : strerror(-ret));
+}
+
+static void reply_msg(struct reply *r, unsigned int status, const char *msg)
+{
+	r->status = status;
+	r->json = json_pack("{s:s}", "message", msg);
+}
+
+/* Parse a request body as a JSON object; empty body = {} when allowed. */
+static json_t *parse_body(struct req_ctx *rc, bool empty_ok, struct reply *r)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	if (rc->too_big) {
+		reply_msg(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large (limit 1 MiB)");
+		return NULL;
+	}
+	if (rc->len == 0) {
+		if (empty_ok)
+			return json_object();
+		reply_msg(r, MHD_HTTP_BAD_REQUEST, "request body is empty: a JSON object is required");
+		return NULL;
+	}
+	j = json_loadb(rc->body, rc->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "malformed JSON in request body at line %d, column %d: %s",
+			 jerr.line, jerr.column, jerr.text);
+		reply_msg(r, MHD_HTTP_BAD_REQUEST, msg);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		reply_msg(r, MHD_HTTP_BAD_REQUEST, "request body must be a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+/* Strip "/v1.41" style prefixes. */
+static const char *api_path(const char *url)
+{
+	if (url[0] == '/' && url[1] == 'v' && isdigit((unsigned char)url[2])) {
+		const char *p = url + 2;
+		while (isdigit((unsigned char)*p) || *p == '.')
+			p++;
+		if (*p == '/')
+			return p;
+	}
+	return url;
+}
+
+/* "/networks/{id}/connect" -> id in buf, tail in *tail ("" or "/connect"). */
+static bool match_prefix(const char *path, const char *prefix, char *buf, size_t len,
+			 const char **tail)
+{
+	size_t pl = strlen(prefix);
+	const char *s, *e;
+
+	if (strncmp(path, prefix, pl) != 0 || path[pl] == '\0')
+		return false;
+	s = path + pl;
+	e = strchr(s, '/');
+	if (!e)
+		e = s + strlen(s);
+	if ((size_t)(e - s) >= len || e == s)
+		return false;
+	memcpy(buf, s, (size_t)(e - s));
+	buf[e - s] = '\0';
+	*tail = e;
+	return true;
+}
+
+static void handle_networks(struct daemon *d, struct MHD_Connection *c, const char *method,
+			    const char *path, struct req_ctx *rc, struct reply *r)
+{
+	struct shoal_err err = { 0 };
+	char ref[512];
+	const char *tail;
+	json_t *body, *out = NULL;
+	int ret;
+
+	if (strcmp(path, "/networks") == 0 || strcmp(path, "/networks/") == 0) {
+		const char *fs = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "filters");
+		json_t *filters = NULL;
+
+		if (strcmp(method, "GET") != 0)
+			return reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+		if (fs && *fs) {
+			json_error_t jerr;
+			filters = json_loads(fs, 0, &jerr);
+			if (!filters)
+				return reply_msg(r, MHD_HTTP_BAD_REQUEST, "invalid filters: malformed JSON");
+		}
+		pthread_mutex_lock(&d->lock);
+		ret = net_list_json(d, filters, &out, &err);
+		pthread_mutex_unlock(&d->lock);
+		json_decref(filters);
+		if (ret < 0)
+			return reply_err(r, ret, &err);
+		r->status = MHD_HTTP_OK;
+		r->json = out;
+		return;
+	}
+	if (strcmp(path, "/networks/create") == 0) {
+		char id[65];
+
+		if (strcmp(method, "POST") != 0)
+			return reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+		body = parse_body(rc, false, r);
+		if (!body)
+			return;
+		pthread_mutex_lock(&d->lock);
+		ret = net_create(d, body, id, &err);
+		pthread_mutex_unlock(&d->lock);
+		json_decref(body);
+		if (ret < 0)
+			return reply_err(r, ret, &err);
+		r->status = MHD_HTTP_CREATED;
+		r->json = json_pack("{s:s, s:s}", "Id", id, "Warning", "");
+		return;
+	}
+	if (strcmp(path, "/networks/prune") == 0)
+		return reply_msg(r, MHD_HTTP_NOT_IMPLEMENTED, "network prune is not implemented");
+	if (!match_prefix(path, "/networks/", ref, sizeof(ref), &tail))
+		return reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
+
+	if (*tail == '\0') {
+		if (strcmp(method, "GET") == 0) {
+			pthread_mutex_lock(&d->lock);
+			ret = net_inspect_json(d, ref, &out, &err);
+			pthread_mutex_unlock(&d->lock);
+			if (ret < 0)
+				return reply_err(r, ret, &err);
+			r->status = MHD_HTTP_OK;
+			r->json = out;
+			return;
+		}
+		if (strcmp(method, "DELETE") == 0) {
+			pthread_mutex_lock(&d->lock);
+			ret = net_remove(d, ref, &err);
+			pthread_mutex_unlock(&d->lock);
+			if (ret < 0)
+				return reply_err(r, ret, &err);
+			r->status = MHD_HTTP_NO_CONTENT;
+			return;
+		}
+		return reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+	}
+	if (strcmp(tail, "/connect") == 0 || strcmp(tail, "/disconnect") == 0) {
+		bool connect = strcmp(tail, "/connect") == 0;
+		const char *netns, *container, *ip = NULL;
+		json_t *epc, *ipam;
+
+		if (strcmp(method, "POST") != 0)
+			return reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+		body = parse_body(rc, false, r);
+		if (!body)
+			return;
+		netns = json_string_value(json_object_get(body, "Netns"));
+		container = json_string_value(json_object_get(body, "Container"));
+		epc = json_object_get(body, "EndpointConfig");
+		ipam = epc ? json_object_get(epc, "IPAMConfig") : NULL;
+		if (ipam)
+			ip = json_string_value(json_object_get(ipam, "IPv4Address"));
+		if ((!netns || !*netns) && container && *container) {
+			err_set(&err, ENOENT, "No such container: %s", container);
+			json_decref(body);
+			return reply_err(r, -ENOENT, &err);
+		}
+		if (!netns || !*netns) {
+			json_decref(body);
+			return reply_msg(r, MHD_HTTP_BAD_REQUEST,
+					 "either Netns (a network namespace path) or Container is required");
+		}
+		pthread_mutex_lock(&d->lock);
+		if (connect)
+			ret = ep_connect_netns(d, ref, netns, ip, &out, &err);
+		else
+			ret = ep_disconnect_netns(d, ref, netns, &err);
+		pthread_mutex_unlock(&d->lock);
+		json_decref(body);
+		if (ret < 0)
+			return reply_err(r, ret, &err);
+		r->status = MHD_HTTP_OK;
+		r->json = out ? out : json_object();
+		return;
+	}
+	reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
+}
+
+static void route(struct daemon *d, struct MHD_Connection *c, const char *method, const char *url,
+		  struct req_ctx *rc, struct reply *r)
+{
+	const char *path = api_path(url);
+	struct shoal_err err = { 0 };
+	json_t *out = NULL;
+	int ret;
+
+	if (strcmp(path, "/_ping") == 0) {
+		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+			return reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+		r->status = MHD_HTTP_OK;
+		r->text = "OK";
+		return;
+	}
+	if (strcmp(path, "/version") == 0) {
+		r->status = MHD_HTTP_OK;
+		r->json = api_version_json();
+		return;
+	}
+	if (strcmp(path, "/info") == 0) {
+		pthread_mutex_lock(&d->lock);
+		r->json = api_info_json(d);
+		pthread_mutex_unlock(&d->lock);
+		r->status = MHD_HTTP_OK;
+		return;
+	}
+	if (strncmp(path, "/networks", 9) == 0 && (path[9] == '\0' || path[9] == '/'))
+		return handle_networks(d, c, method, path, rc, r);
+	if (strcmp(path, "/endpoints/stats") == 0) {
+		pthread_mutex_lock(&d->lock);
+		ret = ep_stats_json(d, &out, &err);
+		pthread_mutex_unlock(&d->lock);
+		if (ret < 0)
+			return reply_err(r, ret, &err);
+		r->status = MHD_HTTP_OK;
+		r->json = out;
+		return;
+	}
+	reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
+}
+
+static void add_std_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "Api-Version", SHOAL_API_VERSION);
+	MHD_add_response_header(resp, "Server", "shoal/" SHOAL_VERSION " (linux)");
+	MHD_add_response_header(resp, "Ostype", "linux");
+	MHD_add_response_header(resp, "Docker-Experimental", "false");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct daemon *d = cls;
+	struct req_ctx *rc = *con_cls;
+	struct reply r = { 0 };
+	struct MHD_Response *resp;
+	enum MHD_Result ok;
+	char *text = NULL;
+
+	(void)version;
+	if (!rc) {
+		rc = calloc(1, sizeof(*rc));
+		if (!rc)
+			return MHD_NO;
+		*con_cls = rc;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!rc->too_big && rc->len + *upload_size <= MAX_BODY) {
+			char *nb = realloc(rc->body, rc->len + *upload_size + 1);
+			if (!nb)
+				return MHD_NO;
+			rc->body = nb;
+			memcpy(rc->body + rc->len, upload, *upload_size);
+			rc->len += *upload_size;
+			rc->body[rc->len] = '\0';
+		} else {
+			rc->too_big = true;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+
+	route(d, c, method, url, rc, &r);
+	if (r.json) {
+		text = json_dumps(r.json, JSON_COMPACT);
+		json_decref(r.json);
+		if (!text)
+			return MHD_NO;
+		size_t tl = strlen(text);
+		text = realloc(text, tl + 2);
+		text[tl] = '\n';
+		text[tl + 1] = '\0';
+		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+		MHD_add_response_header(resp, "Content-Type", "application/json");
+	} else if (r.text) {
+		resp = MHD_create_response_from_buffer(strlen(r.text), (void *)r.text,
+						       MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+	} else {
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	}
+	if (!resp)
+		return MHD_NO;
+	add_std_headers(resp);
+	if (r.status >= 400)
+		log_debug("%s %s -> %u", method, url, r.status);
+	ok = MHD_queue_response(c, r.status ? r.status : MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ok;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct req_ctx *rc = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (rc) {
+		free(rc->body);
+		free(rc);
+		*con_cls = NULL;
+	}
+}
+
+static int listen_unix(const char *path, struct shoal_err *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, probe;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return err_set(err, ENAMETOOLONG, "socket path %s is too long (max %zu)", path,
+			       sizeof(sa.sun_path) - 1);
+	strcpy(sa.sun_path, path);
+	/* A live socket means another daemon serves it: never steal it. */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(probe);
+			return err_set(err, EADDRINUSE, "socket %s is in use by another daemon", path);
+		}
+		close(probe);
+	}
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return err_set(err, errno, "socket: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		return err_set(err, e, "bind %s: %s", path, strerror(e));
+	}
+	chmod(path, 0660);
+	if (listen(fd, 128) < 0) {
+		int e = errno;
+		close(fd);
+		return err_set(err, e, "listen %s: %s", path, strerror(e));
+	}
+	return fd;
+}
+
+int http_start(struct daemon *d, struct MHD_Daemon **mhd, struct shoal_err *err)
+{
+	char dir[4096];
+	char *slash;
+	int fd, ret;
+
+	snprintf(dir, sizeof(dir), "%s", d->sock_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		ret = util_mkdir_p(dir, 0711);
+		if (ret < 0)
+			return err_set(err, -ret, "create %s: %s", dir, strerror(-ret));
+	}
+	fd = listen_unix(d->sock_path, err);
+	if (fd < 0)
+		return fd;
+	*mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+					MHD_USE_POLL | MHD_USE_ERROR_LOG,
+				0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600, MHD_OPTION_END);
+	if (!*mhd) {
+		close(fd);
+		unlink(d->sock_path);
+		return err_set(err, EIO, "cannot start the API server on %s", d->sock_path);
+	}
+	return 0;
+}
+
+void http_stop(struct MHD_Daemon *mhd)
+{
+	if (mhd)
+		MHD_stop_daemon(mhd);
+}

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * shoald - the shoal daemon.
+ *
+ * Start-up: configuration (defaults < daemon.json < flags), the data-root
+ * lock (one daemon per data-root), the state store, the BPF objects with
+ * pinned maps, reconciliation of the kernel against state, then the API
+ * socket. SIGTERM/SIGINT stop the API and exit; the data plane (TC
+ * filters, pinned maps) keeps forwarding and counting without us.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/names.h"
+#include "../common/util.h"
+#include "daemon.h"
+
+static int lock_data_root(struct daemon *d, struct shoal_err *err)
+{
+	char path[4200], buf[32];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/shoal.lock", d->cfg.data_root);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(err, errno, "open %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		n = (int)pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return err_set(err, EBUSY,
+				       "another shoald (pid %s) is running with data-root %s",
+				       buf[0] ? buf : "?", d->cfg.data_root);
+		return err_set(err, e, "lock %s: %s", path, strerror(e));
+	}
+	if (ftruncate(fd, 0) == 0) {
+		n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+		if (pwrite(fd, buf, (size_t)n, 0) != n)
+			log_warn("cannot write pid to %s", path);
+	}
+	d->lock_fd = fd;
+	return 0;
+}
+
+static int load_engine_id(struct daemon *d, struct shoal_err *err)
+{
+	char *v = NULL;
+	int ret;
+
+	if (state_meta_get(d->st, "engine_id", &v, NULL) == 0 && v && strlen(v) == 64) {
+		snprintf(d->id, sizeof(d->id), "%s", v);
+		free(v);
+		return 0;
+	}
+	free(v);
+	ret = util_random_id(d->id);
+	if (ret < 0)
+		return err_set(err, -ret, "cannot generate the engine id");
+	ret = state_begin(d->st, err);
+	if (ret < 0)
+		return ret;
+	ret = state_meta_set(d->st, "engine_id", d->id, err);
+	if (ret < 0) {
+		state_rollback(d->st);
+		return ret;
+	}
+	return state_commit(d->st, err);
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d = { .lock = PTHREAD_MUTEX_INITIALIZER, .lock_fd = -1 };
+	struct shoal_err err = { 0 };
+	struct MHD_Daemon *mhd = NULL;
+	enum log_level lvl;
+	char db[4200];
+	sigset_t sigs;
+	int ret, sig;
+
+	ret = config_parse(&d.cfg, argc, argv, &err);
+	if (ret == 1)
+		return 0;
+	if (ret < 0) {
+		fprintf(stderr, "shoald: %s\n", err.msg);
+		return 1;
+	}
+	if (log_parse_level(d.cfg.log_level, &lvl) == 0)
+		log_set_level(lvl);
+	if (geteuid() != 0) {
+		fprintf(stderr, "shoald: must run as root (it creates links and loads BPF programs)\n");
+		return 1;
+	}
+	if (strncmp(d.cfg.host, "unix://", 7) != 0) {
+		fprintf(stderr, "shoald: --host %s: only unix:// sockets are supported\n", d.cfg.host);
+		return 1;
+	}
+	snprintf(d.sock_path, sizeof(d.sock_path), "%s", d.cfg.host + 7);
+	d.started = time(NULL);
+
+	/* Block the stop signals in every thread; main waits for them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = util_mkdir_p(d.cfg.data_root, 0711);
+	if (ret < 0) {
+		err_set(&err, -ret, "create data-root %s: %s", d.cfg.data_root, strerror(-ret));
+		goto fail;
+	}
+	ret = util_mkdir_p(d.cfg.exec_root, 0711);
+	if (ret < 0) {
+		err_set(&err, -ret, "create exec-root %s: %s", d.cfg.exec_root, strerror(-ret));
+		goto fail;
+	}
+	ret = lock_data_root(&d, &err);
+	if (ret < 0)
+		goto fail;
+	snprintf(db, sizeof(db), "%s/shoal.db", d.cfg.data_root);
+	ret = state_open(&d.st, db, &err);
+	if (ret < 0)
+		goto fail;
+	ret = load_engine_id(&d, &err);
+	if (ret < 0)
+		goto fail;
+	ret = loader_open(&d.bpf, d.cfg.bpffs_root, d.cfg.node_name, &err);
+	if (ret < 0)
+		goto fail;
+	pthread_mutex_lock(&d.lock);
+	ret = daemon_reconcile(&d, &err);
+	pthread_mutex_unlock(&d.lock);
+	if (ret < 0)
+		goto fail;
+	ret = http_start(&d, &mhd, &err);
+	if (ret < 0)
+		goto fail;
+	log_info("shoald %s up: node %s, data-root %s, API on %s, maps in %s", SHOAL_VERSION,
+		 d.cfg.node_name, d.cfg.data_root, d.cfg.host, d.bpf.pin_dir);
+
+	do {
+		if (sigwait(&sigs, &sig) != 0)
+			break;
+		if (sig == SIGHUP)
+			log_info("SIGHUP: configuration reload is not supported; ignoring");
+	} while (sig == SIGHUP);
+	log_info("signal %d: shutting down (the data plane keeps running)", sig);
+	http_stop(mhd);
+	unlink(d.sock_path);
+	loader_close(&d.bpf);
+	state_close(d.st);
+	close(d.lock_fd);
+	return 0;
+fail:
+	log_error("%s", err.msg);
+	fprintf(stderr, "shoald: %s\n", err.msg);
+	if (d.bpf.skel)
+		loader_close(&d.bpf);
+	if (d.st)
+		state_close(d.st);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
+	return 1;
+}
