@@ -105,7 +105,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shoald: --host %s: only unix:// sockets are supported\n", d.cfg.host);
 		return 1;
 	}
-	snprintf(d.sock_path, sizeof(d.sock_path), "%s", d.cfg.host + 7);
+	if (strlen(d.cfg.host + 7) >= sizeof(d.sock_path)) {
+		fprintf(stderr, "shoald: --host %s: path too long\n", d.cfg.host);
+		return 1;
+	}
+	memcpy(d.sock_path, d.cfg.host + 7, strlen(d.cfg.host + 7) + 1);
 	d.started = time(NULL);
 
 	/* Block the stop signals in every thread; main waits for them. */

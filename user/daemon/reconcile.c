@@ -6,6 +6,7 @@
  * host veths that state no longer has. Pinned maps keep counters, so a
  * restart loses and duplicates nothing.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
