@@ -32,6 +32,7 @@ DAEMON_SRC  := $(LIB_SRC) $(wildcard user/netlink/*.c user/loader/*.c user/daemo
 CLI_SRC     := $(COMMON_SRC) $(wildcard user/cli/*.c)
 UNIT_SRC    := $(LIB_SRC) $(wildcard tests/unit/*.c)
 BPFTEST_SRC := $(COMMON_SRC) $(wildcard tests/bpf/*.c)
+SYSTEST_SRC := $(COMMON_SRC) $(wildcard user/netlink/*.c user/loader/*.c tests/sys/*.c)
 
 BPF_SRC  := $(wildcard bpf/*.bpf.c)
 BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(O)/%.bpf.o,$(BPF_SRC))
@@ -40,7 +41,7 @@ BPF_HDRS := $(wildcard bpf/lib/*.h bpf/*.h) include/shoal_maps.h
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
-BINS := $(O)/shoald $(O)/shoal $(O)/shoal-test-unit $(O)/shoal-test-bpf
+BINS := $(O)/shoald $(O)/shoal $(O)/shoal-test-unit $(O)/shoal-test-bpf $(O)/shoal-test-sys
 
 .PHONY: all deps check test demo bench clean help format
 .DELETE_ON_ERROR:
@@ -87,6 +88,9 @@ $(O)/shoal-test-unit: $(call obj,$(UNIT_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/shoal-test-bpf: $(call obj,$(BPFTEST_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/shoal-test-sys: $(call obj,$(SYSTEST_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Regenerate vmlinux.h from the running kernel's BTF (checked in).
