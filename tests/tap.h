@@ -21,7 +21,17 @@ struct tap_state {
 	int n, failed_tests, cur_failed, cur_skipped;
 	char skip_reason[256];
 };
+/*
+ * One binary built from several files (tests/unit) defines
+ * TAP_EXTERN_STATE before including this header everywhere and defines
+ * `struct tap_state tap;` in exactly one file. Single-file suites need
+ * nothing.
+ */
+#ifdef TAP_EXTERN_STATE
+extern struct tap_state tap;
+#else
 static struct tap_state tap;
+#endif
 
 #define TEST(name) static void test_##name(void)
 

@@ -34,7 +34,10 @@ int err_wrap(struct shoal_err *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	/* Truncating a long chain of prefixes is fine; using the result
+	 * tells gcc's -Wformat-truncation so. */
+	if (snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old) >= (int)sizeof(err->msg))
+		err->msg[sizeof(err->msg) - 1] = '\0';
 	return -(err->code ? err->code : EIO);
 }
 

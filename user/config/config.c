@@ -1,0 +1,660 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * config.c - shoald configuration: defaults < daemon.json < flags.
+ *
+ * One table describes every option: its daemon.json key, its flag, its
+ * kind and where it lands in struct shoal_config. The file and the flags
+ * both convert their input to a typed value and go through the same
+ * validation, so a value accepted in one place is accepted in the other.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "../common/log.h"
+#include "../common/names.h"
+#include "../common/util.h"
+
+#define DEFAULT_CONFIG_FILE "/etc/shoal/daemon.json"
+
+enum opt_kind {
+	K_STR,      /* free string, bounded by the field size */
+	K_PATH,     /* absolute path */
+	K_HOST,     /* unix:///absolute/path */
+	K_HOSTS,    /* daemon.json: array of K_HOST, first used */
+	K_NODE,     /* node name */
+	K_LOGLVL,   /* log_parse_level() */
+	K_DRIVER,   /* storage driver name */
+	K_STRLIST,  /* storage-opts */
+	K_STORE,    /* etcd://... or zk://... */
+	K_IFNAME,   /* network interface name */
+	K_PORT,     /* 1..65535 */
+	K_MTU,      /* 0 or 576..65535 */
+	K_DURATION, /* Go duration, >= 1 s */
+	K_BOOL,
+};
+
+struct opt {
+	const char *key;  /* daemon.json key, NULL = flag only */
+	const char *flag; /* long flag without "--", NULL = file only */
+	enum opt_kind kind;
+	size_t off;       /* offset in struct shoal_config */
+	size_t size;      /* size of the char[] field */
+};
+
+#define F(field) offsetof(struct shoal_config, field), sizeof(((struct shoal_config *)0)->field)
+
+static const struct opt opts[] = {
+	{ NULL, "config-file", K_PATH, F(config_file) },
+	{ "data-root", "data-root", K_PATH, F(data_root) },
+	{ "exec-root", "exec-root", K_PATH, F(exec_root) },
+	{ "hosts", NULL, K_HOSTS, F(host) },
+	{ NULL, "host", K_HOST, F(host) },
+	{ "bpffs-root", "bpffs-root", K_PATH, F(bpffs_root) },
+	{ "node-name", "node-name", K_NODE, F(node_name) },
+	{ "log-level", "log-level", K_LOGLVL, F(log_level) },
+	{ "storage-driver", "storage-driver", K_DRIVER, F(storage_driver) },
+	{ "storage-opts", "storage-opt", K_STRLIST, F(storage_opts) },
+	{ "cluster-store", "cluster-store", K_STORE, F(cluster_store) },
+	{ "cluster-advertise", "cluster-advertise", K_STR, F(cluster_advertise) },
+	{ "gossip-port", "gossip-port", K_PORT, F(gossip_port) },
+	{ "key-rotation-interval", "key-rotation-interval", K_DURATION, F(key_rotation_interval_s) },
+	{ "mtu", "mtu", K_MTU, F(mtu) },
+	{ "underlay-interface", "underlay-interface", K_IFNAME, F(underlay_interface) },
+	{ "advertise-addr", "advertise-addr", K_STR, F(advertise_addr) },
+	{ "vxlan-port", "vxlan-port", K_PORT, F(vxlan_port) },
+	{ "accounting", "accounting", K_BOOL, F(accounting) },
+};
+
+/* Where a value came from, for messages. */
+struct origin {
+	const char *file; /* daemon.json path, or NULL for a flag */
+};
+
+static int bad_value(struct shoal_err *err, const struct opt *o, const struct origin *from,
+		     const char *raw, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int bad_value(struct shoal_err *err, const struct opt *o, const struct origin *from,
+		     const char *raw, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (from->file)
+		return err_set(err, EINVAL, "invalid value for \"%s\" in %s: %s", o->key,
+			       from->file, why);
+	return err_set(err, EINVAL, "invalid value \"%s\" for flag --%s: %s", raw ? raw : "",
+		       o->flag, why);
+}
+
+static char *field_str(struct shoal_config *c, const struct opt *o)
+{
+	return (char *)c + o->off;
+}
+
+static int set_string(struct shoal_config *c, const struct opt *o, const struct origin *from,
+		      const char *v, struct shoal_err *err)
+{
+	if (strlen(v) >= o->size)
+		return bad_value(err, o, from, v, "too long (at most %zu characters)", o->size - 1);
+	memcpy(field_str(c, o), v, strlen(v) + 1);
+	return 0;
+}
+
+static bool is_abs_path(const char *v)
+{
+	return v[0] == '/';
+}
+
+static int check_host(const struct opt *o, const struct origin *from, const char *v,
+		      struct shoal_err *err)
+{
+	if (strncmp(v, "unix://", 7) != 0)
+		return bad_value(err, o, from, v,
+				 "only unix sockets are supported (unix:///path/to/socket)");
+	if (!is_abs_path(v + 7))
+		return bad_value(err, o, from, v, "socket path must be absolute");
+	return 0;
+}
+
+/* Validate and store one string-typed value. */
+static int apply_string(struct shoal_config *c, const struct opt *o, const struct origin *from,
+			const char *v, struct shoal_err *err)
+{
+	enum log_level lvl;
+	int ret;
+
+	switch (o->kind) {
+	case K_PATH:
+		if (!is_abs_path(v))
+			return bad_value(err, o, from, v, "must be an absolute path");
+		break;
+	case K_HOST:
+	case K_HOSTS:
+		ret = check_host(o, from, v, err);
+		if (ret)
+			return ret;
+		break;
+	case K_NODE:
+		if (v[0] == '\0' || strlen(v) > 63)
+			return bad_value(err, o, from, v, "must be 1 to 63 characters");
+		for (const char *p = v; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+				return bad_value(err, o, from, v,
+						 "may contain only [A-Za-z0-9_.-]");
+		break;
+	case K_LOGLVL:
+		if (log_parse_level(v, &lvl) < 0)
+			return bad_value(err, o, from, v,
+					 "unknown log level (debug, info, warn, error, fatal)");
+		break;
+	case K_DRIVER:
+		for (const char *p = v; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+				return bad_value(err, o, from, v, "not a storage driver name");
+		break;
+	case K_STORE:
+		if (v[0] && strncmp(v, "etcd://", 7) != 0 && strncmp(v, "zk://", 5) != 0)
+			return bad_value(err, o, from, v,
+					 "unsupported cluster store (etcd://HOST:PORT or zk://HOST:PORT)");
+		break;
+	case K_IFNAME:
+		if (strlen(v) > 15 || strchr(v, '/') || strpbrk(v, " \t\n"))
+			return bad_value(err, o, from, v, "not a valid interface name");
+		break;
+	default:
+		break;
+	}
+	return set_string(c, o, from, v, err);
+}
+
+static int apply_int(struct shoal_config *c, const struct opt *o, const struct origin *from,
+		     const char *raw, long long v, struct shoal_err *err)
+{
+	int *field = (int *)((char *)c + o->off);
+
+	if (o->kind == K_PORT && (v < 1 || v > 65535))
+		return bad_value(err, o, from, raw, "must be between 1 and 65535");
+	if (o->kind == K_MTU && v != 0 && (v < 576 || v > 65535))
+		return bad_value(err, o, from, raw, "must be 0 or between 576 and 65535");
+	*field = (int)v;
+	return 0;
+}
+
+static int apply_duration(struct shoal_config *c, const struct opt *o, const struct origin *from,
+			  const char *v, struct shoal_err *err)
+{
+	int64_t secs;
+
+	if (config_parse_duration(v, &secs) < 0)
+		return bad_value(err, o, from, v, "not a duration (e.g. \"12h\", \"90m\", \"3600s\")");
+	if (secs < 1)
+		return bad_value(err, o, from, v, "must be at least 1s");
+	*(int64_t *)((char *)c + o->off) = secs;
+	return 0;
+}
+
+static const char *json_type_name(const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: return "object";
+	case JSON_ARRAY: return "array";
+	case JSON_STRING: return "string";
+	case JSON_INTEGER: return "integer";
+	case JSON_REAL: return "number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "boolean";
+	default: return "null";
+	}
+}
+
+static int wrong_type(struct shoal_err *err, const struct opt *o, const struct origin *from,
+		      const char *expected, const json_t *got)
+{
+	return err_set(err, EINVAL, "invalid value for \"%s\" in %s: expected %s, got %s", o->key,
+		       from->file, expected, json_type_name(got));
+}
+
+static int apply_json(struct shoal_config *c, const struct opt *o, const struct origin *from,
+		      json_t *v, struct shoal_err *err)
+{
+	char raw[32];
+	size_t i;
+	json_t *e;
+	int ret;
+
+	switch (o->kind) {
+	case K_PORT:
+	case K_MTU:
+		if (!json_is_integer(v))
+			return wrong_type(err, o, from, "integer", v);
+		snprintf(raw, sizeof(raw), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return apply_int(c, o, from, raw, json_integer_value(v), err);
+	case K_BOOL:
+		if (!json_is_boolean(v))
+			return wrong_type(err, o, from, "boolean", v);
+		*(bool *)((char *)c + o->off) = json_is_true(v);
+		return 0;
+	case K_DURATION:
+		if (!json_is_string(v))
+			return wrong_type(err, o, from, "duration string such as \"12h\"", v);
+		return apply_duration(c, o, from, json_string_value(v), err);
+	case K_HOSTS:
+		if (!json_is_array(v))
+			return wrong_type(err, o, from, "array of strings", v);
+		json_array_foreach(v, i, e) {
+			if (!json_is_string(e))
+				return wrong_type(err, o, from, "array of strings", e);
+			ret = check_host(o, from, json_string_value(e), err);
+			if (ret)
+				return ret;
+		}
+		if (json_array_size(v) == 0)
+			return 0;
+		return apply_string(c, o, from, json_string_value(json_array_get(v, 0)), err);
+	case K_STRLIST:
+		if (!json_is_array(v))
+			return wrong_type(err, o, from, "array of strings", v);
+		if (json_array_size(v) > ARRAY_SIZE(c->storage_opts))
+			return bad_value(err, o, from, NULL, "at most %zu entries",
+					 ARRAY_SIZE(c->storage_opts));
+		json_array_foreach(v, i, e) {
+			if (!json_is_string(e))
+				return wrong_type(err, o, from, "array of strings", e);
+			if (strlen(json_string_value(e)) >= sizeof(c->storage_opts[0]))
+				return bad_value(err, o, from, NULL,
+						 "entry %zu too long (at most %zu characters)", i,
+						 sizeof(c->storage_opts[0]) - 1);
+		}
+		json_array_foreach(v, i, e)
+			snprintf(c->storage_opts[i], sizeof(c->storage_opts[i]), "%s",
+				 json_string_value(e));
+		c->n_storage_opts = (int)json_array_size(v);
+		return 0;
+	default:
+		if (!json_is_string(v))
+			return wrong_type(err, o, from, "string", v);
+		return apply_string(c, o, from, json_string_value(v), err);
+	}
+}
+
+void config_defaults(struct shoal_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->config_file, sizeof(c->config_file), "%s", DEFAULT_CONFIG_FILE);
+	snprintf(c->data_root, sizeof(c->data_root), "/var/lib/shoal");
+	snprintf(c->exec_root, sizeof(c->exec_root), "/run/shoal");
+	snprintf(c->host, sizeof(c->host), "unix:///run/shoal/shoal.sock");
+	snprintf(c->bpffs_root, sizeof(c->bpffs_root), "/sys/fs/bpf");
+	if (gethostname(c->node_name, sizeof(c->node_name) - 1) < 0 || !c->node_name[0])
+		snprintf(c->node_name, sizeof(c->node_name), "localhost");
+	snprintf(c->log_level, sizeof(c->log_level), "info");
+	c->gossip_port = 7946;
+	c->key_rotation_interval_s = 12 * 3600;
+	c->mtu = 0;
+	c->vxlan_port = SHOAL_VXLAN_PORT;
+	c->accounting = true;
+}
+
+static const struct opt *opt_by_key(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
+		if (opts[i].key && strcmp(opts[i].key, key) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+static const struct opt *opt_by_flag(const char *flag)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
+		if (opts[i].flag && strcmp(opts[i].flag, flag) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+/* Apply a parsed daemon.json to c, all or nothing. */
+static int apply_root(struct shoal_config *c, json_t *root, const char *name,
+		      struct shoal_err *err)
+{
+	struct origin from = { .file = name };
+	struct shoal_config *tmp;
+	const char *key;
+	json_t *v;
+	int ret = 0;
+
+	if (!json_is_object(root))
+		return err_set(err, EINVAL, "invalid configuration in %s: expected a JSON object",
+			       name);
+	tmp = malloc(sizeof(*tmp));
+	if (!tmp)
+		return err_set(err, ENOMEM, "out of memory");
+	*tmp = *c;
+	json_object_foreach(root, key, v) {
+		const struct opt *o = opt_by_key(key);
+
+		if (!o) {
+			ret = err_set(err, EINVAL, "unknown key \"%s\" in %s", key, name);
+			break;
+		}
+		ret = apply_json(tmp, o, &from, v, err);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		*c = *tmp;
+	free(tmp);
+	return ret;
+}
+
+int config_load_string(struct shoal_config *c, const char *json, struct shoal_err *err)
+{
+	json_error_t jerr;
+	json_t *root;
+	int ret;
+
+	root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return err_set(err, EINVAL, "invalid JSON in daemon.json: line %d column %d: %s",
+			       jerr.line, jerr.column, jerr.text);
+	ret = apply_root(c, root, "daemon.json", err);
+	json_decref(root);
+	return ret;
+}
+
+int config_load_file(struct shoal_config *c, const char *path, bool missing_ok,
+		     struct shoal_err *err)
+{
+	json_error_t jerr;
+	json_t *root;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT && missing_ok)
+			return 0;
+		return err_set(err, errno, "open configuration file %s: %s", path, strerror(errno));
+	}
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(f);
+	if (!root)
+		return err_set(err, EINVAL, "invalid JSON in %s: line %d column %d: %s", path,
+			       jerr.line, jerr.column, jerr.text);
+	ret = apply_root(c, root, path, err);
+	json_decref(root);
+	return ret;
+}
+
+/* Apply one flag value (a string) through the same checks as the file. */
+static int apply_flag(struct shoal_config *c, const struct opt *o, const char *v, bool *opts_reset,
+		      struct shoal_err *err)
+{
+	struct origin from = { .file = NULL };
+	long long n;
+	char *end;
+
+	switch (o->kind) {
+	case K_PORT:
+	case K_MTU:
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (!*v || *end || errno || !(isdigit((unsigned char)v[0]) || v[0] == '-'))
+			return bad_value(err, o, &from, v, "expected integer");
+		return apply_int(c, o, &from, v, n, err);
+	case K_BOOL:
+		if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+			c->accounting = true;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+			c->accounting = false;
+		else
+			return bad_value(err, o, &from, v, "expected true or false");
+		return 0;
+	case K_DURATION:
+		return apply_duration(c, o, &from, v, err);
+	case K_STRLIST:
+		/* Flags replace the file's list; repeated flags append. */
+		if (!*opts_reset) {
+			c->n_storage_opts = 0;
+			*opts_reset = true;
+		}
+		if (c->n_storage_opts >= (int)ARRAY_SIZE(c->storage_opts))
+			return bad_value(err, o, &from, v, "at most %zu storage options",
+					 ARRAY_SIZE(c->storage_opts));
+		if (strlen(v) >= sizeof(c->storage_opts[0]))
+			return bad_value(err, o, &from, v, "too long (at most %zu characters)",
+					 sizeof(c->storage_opts[0]) - 1);
+		snprintf(c->storage_opts[c->n_storage_opts], sizeof(c->storage_opts[0]), "%s", v);
+		c->n_storage_opts++;
+		return 0;
+	default:
+		return apply_string(c, o, &from, v, err);
+	}
+}
+
+static void usage(FILE *out)
+{
+	fputs("Usage: shoald [OPTIONS]\n"
+	      "\n"
+	      "A container host engine with an eBPF data plane.\n"
+	      "\n"
+	      "Options:\n"
+	      "      --config-file string            Daemon configuration file (default \"/etc/shoal/daemon.json\")\n"
+	      "      --data-root string              Root directory of persistent state (default \"/var/lib/shoal\")\n"
+	      "      --exec-root string              Root directory for execution state files (default \"/run/shoal\")\n"
+	      "  -H, --host string                   Daemon socket to listen on (default \"unix:///run/shoal/shoal.sock\")\n"
+	      "      --bpffs-root string             bpffs mount where maps are pinned (default \"/sys/fs/bpf\")\n"
+	      "      --node-name string              Name of this node (default: the hostname)\n"
+	      "  -l, --log-level string              Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\") (default \"info\")\n"
+	      "  -D, --debug                         Enable debug mode (same as --log-level=debug)\n"
+	      "      --storage-driver string         Storage driver to use\n"
+	      "      --storage-opt list              Storage driver options (repeatable)\n"
+	      "      --cluster-store string          URL of the distributed storage backend (etcd://, zk://)\n"
+	      "      --cluster-advertise string      Address or interface name to advertise\n"
+	      "      --gossip-port int               Gossip port (default 7946)\n"
+	      "      --key-rotation-interval string  Gossip key rotation interval (default \"12h\")\n"
+	      "      --mtu int                       Container network MTU (default: underlay MTU - 50)\n"
+	      "      --underlay-interface string     Interface carrying VXLAN traffic\n"
+	      "      --advertise-addr string         Address advertised to other nodes\n"
+	      "      --vxlan-port int                VXLAN UDP port (default 4789)\n"
+	      "      --accounting[=true|false]       Per-container traffic accounting (default true)\n"
+	      "  -h, --help                          Print usage\n"
+	      "  -v, --version                       Print version information and quit\n",
+	      out);
+}
+
+struct flag_val {
+	const struct opt *o;
+	const char *v;
+};
+
+int config_parse(struct shoal_config *c, int argc, char **argv, struct shoal_err *err)
+{
+	static const struct opt debug_opt = { "log-level", "log-level", K_LOGLVL, F(log_level) };
+	_cleanup_free_ struct flag_val *vals = NULL;
+	_cleanup_free_ struct shoal_config *tmp = NULL;
+	const char *config_file = NULL;
+	bool opts_reset = false;
+	size_t n = 0;
+	int ret;
+
+	vals = calloc(argc > 0 ? (size_t)argc : 1, sizeof(*vals));
+	tmp = malloc(sizeof(*tmp));
+	if (!vals || !tmp)
+		return err_set(err, ENOMEM, "out of memory");
+
+	/* Pass 1: syntax only, so --config-file can be anywhere. */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *name, *eq, *v = NULL;
+		char lname[64];
+		const struct opt *o;
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			return 1;
+		}
+		if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
+			printf("shoald version %s\n", SHOAL_VERSION);
+			return 1;
+		}
+		if (strcmp(a, "-D") == 0 || strcmp(a, "--debug") == 0) {
+			vals[n++] = (struct flag_val){ &debug_opt, "debug" };
+			continue;
+		}
+		if (a[0] == '-' && (a[1] == 'H' || a[1] == 'l')) {
+			/* -H value, -Hvalue, -H=value */
+			o = opt_by_flag(a[1] == 'H' ? "host" : "log-level");
+			if (a[2] == '=')
+				v = a + 3;
+			else if (a[2])
+				v = a + 2;
+			else if (i + 1 < argc)
+				v = argv[++i];
+			else
+				return err_set(err, EINVAL, "flag needs an argument: -%c", a[1]);
+			vals[n++] = (struct flag_val){ o, v };
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+			if (a[0] == '-')
+				return err_set(err, EINVAL, "unknown shorthand flag: %s", a);
+			return err_set(err, EINVAL, "unexpected argument: %s", a);
+		}
+		name = a + 2;
+		eq = strchr(name, '=');
+		if (eq) {
+			size_t len = (size_t)(eq - name);
+
+			if (len >= sizeof(lname))
+				return err_set(err, EINVAL, "unknown flag: %s", a);
+			memcpy(lname, name, len);
+			lname[len] = '\0';
+			name = lname;
+			v = eq + 1;
+		}
+		o = opt_by_flag(name);
+		if (!o)
+			return err_set(err, EINVAL, "unknown flag: --%s", name);
+		if (!v) {
+			if (o->kind == K_BOOL) {
+				/* Bare --accounting means true; also take an
+				 * explicit true/false as the next word. */
+				v = "true";
+				if (i + 1 < argc && (strcmp(argv[i + 1], "true") == 0 ||
+						     strcmp(argv[i + 1], "false") == 0))
+					v = argv[++i];
+			} else if (i + 1 < argc) {
+				v = argv[++i];
+			} else {
+				return err_set(err, EINVAL, "flag needs an argument: --%s", name);
+			}
+		}
+		if (strcmp(o->flag, "config-file") == 0)
+			config_file = v;
+		vals[n++] = (struct flag_val){ o, v };
+	}
+
+	config_defaults(tmp);
+	if (config_file) {
+		if (config_file[0] == '\0')
+			return err_set(err, EINVAL, "invalid value \"\" for flag --config-file");
+		if (strlen(config_file) >= sizeof(tmp->config_file))
+			return err_set(err, ENAMETOOLONG, "configuration file name too long");
+		snprintf(tmp->config_file, sizeof(tmp->config_file), "%s", config_file);
+	}
+	/* An explicit --config-file must exist; the default one may not. */
+	ret = config_load_file(tmp, tmp->config_file, config_file == NULL, err);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		if (vals[i].o->off == offsetof(struct shoal_config, config_file))
+			continue; /* already used; relative paths were read as given */
+		ret = apply_flag(tmp, vals[i].o, vals[i].v, &opts_reset, err);
+		if (ret)
+			return ret;
+	}
+	*c = *tmp;
+	return 0;
+}
+
+/*
+ * Go's time.ParseDuration grammar ("1h30m", "1.5h", "500ms"), plus a bare
+ * integer meaning seconds. Sub-second totals round up to whole seconds.
+ */
+int config_parse_duration(const char *s, int64_t *secs)
+{
+	static const struct { const char *u; uint64_t ns; } units[] = {
+		{ "ns", 1ull }, { "us", 1000ull }, { "\xc2\xb5s", 1000ull }, /* U+00B5 µs */
+		{ "\xce\xbcs", 1000ull }, /* U+03BC μs */
+		{ "ms", 1000000ull }, { "s", 1000000000ull }, { "m", 60000000000ull },
+		{ "h", 3600000000000ull },
+	};
+	const uint64_t max_ns = (uint64_t)INT64_MAX;
+	unsigned __int128 total = 0;
+	const char *p = s;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (strspn(s, "0123456789") == strlen(s)) {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno || *end)
+			return -EINVAL;
+		*secs = v;
+		return 0;
+	}
+	while (*p) {
+		unsigned __int128 ip = 0, frac = 0, scale = 1;
+		bool digits = false;
+		size_t ulen = 0, best = 0;
+		uint64_t unit = 0;
+
+		for (; isdigit((unsigned char)*p); p++) {
+			ip = ip * 10 + (unsigned)(*p - '0');
+			if (ip > max_ns)
+				return -EINVAL;
+			digits = true;
+		}
+		if (*p == '.') {
+			p++;
+			for (; isdigit((unsigned char)*p); p++) {
+				digits = true;
+				if (scale < 1000000000000000000ull) {
+					frac = frac * 10 + (unsigned)(*p - '0');
+					scale *= 10;
+				}
+			}
+		}
+		if (!digits)
+			return -EINVAL;
+		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+			ulen = strlen(units[i].u);
+			/* Longest match: "ms" before "m". */
+			if (strncmp(p, units[i].u, ulen) == 0 && ulen > best) {
+				best = ulen;
+				unit = units[i].ns;
+			}
+		}
+		if (!unit)
+			return -EINVAL;
+		p += best;
+		total += ip * unit + (frac * unit + scale - 1) / scale;
+		if (total > max_ns)
+			return -EINVAL;
+	}
+	*secs = (int64_t)((total + 999999999u) / 1000000000u);
+	return 0;
+}
