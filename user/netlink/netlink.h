@@ -14,6 +14,11 @@
 
 #include "../common/err.h"
 
+/* rtm_protocol of every route shoal installs ("ip route show proto 181"):
+ * ours are told apart from the administrator's, and deletes only ever
+ * match ours. Unassigned in iproute2's rt_protos. */
+#define NETLINK_RTPROT_SHOAL 181
+
 struct netlink_veth_spec {
 	const char *host_name;  /* host end, e.g. "shl0123456789ab" (<= 15) */
 	const char *netns_path; /* namespace of the peer, e.g. /run/netns/c1 */

@@ -1,0 +1,2 @@
+static void loader_suite_cleanup(void) {}
+static void loader_suite(void) {}

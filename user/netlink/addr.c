@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+/* addr.c - IPv4 addresses on links of the caller's namespace. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/util.h"
+#include "internal.h"
+#include "netlink.h"
+
+static int addr_req(int ifindex, uint32_t ip, uint8_t prefix, struct rtnl_addr **out)
+{
+	_cleanup_nladdr_ struct nl_addr *local = netlink_addr4(ip, prefix);
+	struct rtnl_addr *a = rtnl_addr_alloc();
+
+	if (!local || !a) {
+		if (a)
+			rtnl_addr_put(a);
+		return -ENOMEM;
+	}
+	rtnl_addr_set_ifindex(a, ifindex);
+	rtnl_addr_set_family(a, AF_INET);
+	rtnl_addr_set_local(a, local); /* takes its own reference */
+	rtnl_addr_set_prefixlen(a, prefix);
+	*out = a;
+	return 0;
+}
+
+int netlink_addr_add(int ifindex, uint32_t ip, uint8_t prefix, struct shoal_err *err)
+{
+	_cleanup_nlsock_ struct nl_sock *sk = NULL;
+	_cleanup_rtaddr_ struct rtnl_addr *a = NULL;
+	char buf[16];
+	int rc;
+
+	if (prefix > 32 || ifindex <= 0)
+		return err_set(err, EINVAL, "add address: invalid prefix or ifindex");
+	rc = netlink_sock_open(&sk, err);
+	if (rc < 0)
+		return rc;
+	if (addr_req(ifindex, ip, prefix, &a) < 0)
+		return err_set(err, ENOMEM, "add address: %s", strerror(ENOMEM));
+	/* NLM_F_REPLACE: an address that is already there is not an error. */
+	rc = rtnl_addr_add(sk, a, NLM_F_REPLACE);
+	if (rc < 0)
+		return netlink_fail(err, rc, "add address %s/%u to ifindex %d",
+				    util_ipv4_str(ip, buf), prefix, ifindex);
+	return 0;
+}
+
+int netlink_addr_del(int ifindex, uint32_t ip, uint8_t prefix, struct shoal_err *err)
+{
+	_cleanup_nlsock_ struct nl_sock *sk = NULL;
+	_cleanup_rtaddr_ struct rtnl_addr *a = NULL;
+	char buf[16];
+	int rc;
+
+	if (prefix > 32 || ifindex <= 0)
+		return err_set(err, EINVAL, "delete address: invalid prefix or ifindex");
+	rc = netlink_sock_open(&sk, err);
+	if (rc < 0)
+		return rc;
+	if (addr_req(ifindex, ip, prefix, &a) < 0)
+		return err_set(err, ENOMEM, "delete address: %s", strerror(ENOMEM));
+	rc = rtnl_addr_delete(sk, a, 0);
+	if (rc < 0)
+		return netlink_fail(err, rc, "delete address %s/%u from ifindex %d",
+				    util_ipv4_str(ip, buf), prefix, ifindex);
+	return 0;
+}
