@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * lxc.h - what from_container does with a frame a container sent
+ * (TC ingress of the host end of its veth).
+ *
+ * Accounting: every frame the container sends counts as tx of its
+ * endpoint (ARP, IPv4, other ethertypes, and frames then dropped); a
+ * dropped frame additionally counts drops[reason] on the same endpoint.
+ * A frame delivered to a local endpoint with bpf_redirect_peer also
+ * counts as rx of the destination here, because redirect_peer skips the
+ * destination's to_container. ARP replies are not counted as rx here:
+ * they go out through the host end's egress, where to_container does.
+ */
+#ifndef SHOAL_BPF_LXC_H
+#define SHOAL_BPF_LXC_H
+
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/stats.h"
+#include "lib/eth.h"
+#include "lib/arp.h"
+#include "lib/ipv4.h"
+#include "lib/vxlan.h"
+
+static __always_inline int lxc_drop(struct shoal_ep_stats *st, enum shoal_drop_reason reason)
+{
+	stats_drop(st, reason);
+	return TC_ACT_SHOT;
+}
+
+static __always_inline int lxc_arp(struct __sk_buff *ctx, const struct shoal_iface_val *iface,
+				   const struct shoal_net_val *net, struct shoal_ep_stats *st)
+{
+	switch (arp_respond(ctx, iface, net)) {
+	case ARP_REPLIED:
+		/* Back out of the same veth, towards the container. */
+		return bpf_redirect(ctx->ifindex, 0);
+	case ARP_TO_HOST:
+		return TC_ACT_OK;
+	case ARP_MALFORMED:
+		return lxc_drop(st, SHOAL_DROP_MALFORMED);
+	case ARP_UNKNOWN:
+	default:
+		/* No flooding: an address not in the maps does not exist. */
+		return lxc_drop(st, SHOAL_DROP_NO_ENDPOINT);
+	}
+}
+
+/* A remote endpoint: VXLAN to its node through the underlay device. */
+static __always_inline int lxc_to_remote(struct __sk_buff *ctx, const struct shoal_node_cfg *cfg,
+					 const struct shoal_net_val *net,
+					 const struct shoal_ep_val *ep, struct shoal_ep_stats *st)
+{
+	/* A remote endpoint is only reachable on an overlay network of a
+	 * node with an underlay; anything else is a control-plane state we
+	 * cannot forward in, counted as "no underlay". */
+	if (!cfg->underlay_ifindex || !(net->flags & SHOAL_NET_OVERLAY) || !net->vni)
+		return lxc_drop(st, SHOAL_DROP_NO_UNDERLAY);
+	if (vxlan_encap(ctx, cfg, ep->node_ip, net->vni))
+		return lxc_drop(st, SHOAL_DROP_REDIRECT);
+	node_count_vxlan_tx(ctx->len);
+	/*
+	 * NULL params: the kernel routes the outer daddr out of the underlay
+	 * device (so a routed underlay works too), replaces our outer
+	 * Ethernet header with one from the neighbour table, and resolves
+	 * the neighbour if needed.
+	 */
+	return bpf_redirect_neigh(cfg->underlay_ifindex, NULL, 0, 0);
+}
+
+static __always_inline int lxc_ipv4(struct __sk_buff *ctx, const struct shoal_node_cfg *cfg,
+				    const struct shoal_iface_val *iface,
+				    const struct shoal_net_val *net, struct shoal_ep_stats *st)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct shoal_ep_key key = {};
+	struct shoal_ep_val *ep;
+	struct iphdr *ip;
+	__be32 daddr;
+
+	ip = ipv4_hdr_get(data, data_end);
+	if (!ip)
+		return lxc_drop(st, SHOAL_DROP_MALFORMED);
+	/* Anti-spoofing: a container sends from its own address only
+	 * (0.0.0.0 included: shoal assigns addresses, there is no DHCP). */
+	if (ip->saddr != iface->ip)
+		return lxc_drop(st, SHOAL_DROP_NOT_ALLOWED);
+
+	daddr = ip->daddr;
+	/* Routed traffic (gateway, outside the subnet) is the host's. */
+	if ((daddr & net->mask) != net->subnet || daddr == net->gateway)
+		return TC_ACT_OK;
+
+	key.net_id = iface->net_id;
+	key.ip = daddr;
+	ep = bpf_map_lookup_elem(&endpoints, &key);
+	if (!ep)
+		return lxc_drop(st, SHOAL_DROP_NO_ENDPOINT);
+	if (ep->flags & SHOAL_EP_LOCAL) {
+		/* redirect_peer skips the destination's TC hooks: count its
+		 * rx here (the frame is delivered unchanged). */
+		ep_count_rx(acct_enabled(cfg), ep->ep_id, ctx->len);
+		return bpf_redirect_peer(ep->ifindex, 0);
+	}
+	if (ep->flags & SHOAL_EP_REMOTE)
+		return lxc_to_remote(ctx, cfg, net, ep, st);
+	return lxc_drop(st, SHOAL_DROP_NO_ENDPOINT);
+}
+
+static __always_inline int lxc_handle(struct __sk_buff *ctx, const struct shoal_node_cfg *cfg,
+				      const struct shoal_iface_val *iface)
+{
+	struct shoal_ep_stats *st = ep_stats_get(acct_enabled(cfg), iface->ep_id);
+	struct shoal_net_val *net;
+	struct ethhdr *eth;
+	__u32 net_id;
+	__be16 proto;
+
+	stats_tx(st, ctx->len);
+
+	eth = eth_hdr_get(ctx);
+	if (!eth)
+		return lxc_drop(st, SHOAL_DROP_MALFORMED);
+	proto = eth->h_proto;
+	if (proto != bpf_htons(ETH_P_ARP) && proto != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK; /* IPv6 etc.: the host stack's business */
+
+	net_id = iface->net_id;
+	net = bpf_map_lookup_elem(&networks, &net_id);
+	if (!net)
+		return lxc_drop(st, SHOAL_DROP_UNKNOWN_NETWORK);
+	if (proto == bpf_htons(ETH_P_ARP))
+		return lxc_arp(ctx, iface, net, st);
+	return lxc_ipv4(ctx, cfg, iface, net, st);
+}
+
+#endif /* SHOAL_BPF_LXC_H */

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * maps.h - every map of the data path, in one place. Keys and values are
+ * the structs of include/shoal_maps.h. All maps are pinned by name
+ * (LIBBPF_PIN_BY_NAME): the daemon pins them under its bpffs directory so
+ * that a restarted daemon, the CLI and the programs of every veth share one
+ * set. Userspace fills endpoints/ifaces/networks/node_config and creates
+ * the ep_stats entry of an endpoint; BPF only reads those and increments
+ * counters in place (it never inserts).
+ */
+#ifndef SHOAL_BPF_MAPS_H
+#define SHOAL_BPF_MAPS_H
+
+#include "lib/common.h"
+
+/* {net_id, ip} -> where that endpoint lives (local veth or remote node). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHOAL_MAX_ENDPOINTS);
+	__type(key, struct shoal_ep_key);
+	__type(value, struct shoal_ep_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} endpoints SEC(".maps");
+
+/* host-end ifindex of a container veth -> the endpoint behind it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHOAL_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct shoal_iface_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ifaces SEC(".maps");
+
+/* net_id (VNI for overlays) -> subnet, gateway, vni. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SHOAL_MAX_NETWORKS);
+	__type(key, __u32);
+	__type(value, struct shoal_net_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} networks SEC(".maps");
+
+/* key 0: underlay device, node IP, VXLAN port, feature flags. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct shoal_node_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} node_config SEC(".maps");
+
+/* ep_id -> per-CPU counters of one endpoint; userspace sums the CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SHOAL_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct shoal_ep_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ep_stats SEC(".maps");
+
+/* key 0: per-CPU counters no endpoint can be charged with. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct shoal_node_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} node_stats SEC(".maps");
+
+static __always_inline struct shoal_node_cfg *node_cfg_get(void)
+{
+	__u32 zero = 0;
+
+	/* An ARRAY lookup of key 0 < max_entries never fails, but the
+	 * verifier does not know that: callers still check for NULL. */
+	return bpf_map_lookup_elem(&node_config, &zero);
+}
+
+#endif /* SHOAL_BPF_MAPS_H */

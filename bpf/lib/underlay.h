@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * underlay.h - what from_underlay does with a frame arriving on the
+ * underlay device (TC ingress).
+ *
+ * Ownership rule: a frame is ours once it is VXLAN to this node's IP and
+ * VXLAN port *and* its VNI is one of our overlay networks. Before that we
+ * cannot be sure (another VXLAN user, a broken sender), so the frame goes
+ * to the stack untouched; the suspicious cases are still counted in
+ * node_stats (MALFORMED: broken VXLAN header; UNKNOWN_VNI). Once it is
+ * ours, we either deliver it or drop it and count why (MALFORMED inner
+ * frame, UNSUPPORTED inner protocol, NO_ENDPOINT). Frames that are not
+ * VXLAN to us are not counted at all.
+ */
+#ifndef SHOAL_BPF_UNDERLAY_H
+#define SHOAL_BPF_UNDERLAY_H
+
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/stats.h"
+#include "lib/vxlan.h"
+
+static __always_inline int underlay_drop(enum shoal_drop_reason reason)
+{
+	node_count_drop(reason);
+	return TC_ACT_SHOT;
+}
+
+static __always_inline int underlay_handle(struct __sk_buff *ctx, const struct shoal_node_cfg *cfg)
+{
+	void *data, *data_end;
+	struct shoal_ep_key key = {};
+	struct shoal_net_val *net;
+	struct shoal_ep_val *ep;
+	struct ethhdr *inner;
+	struct iphdr *iip;
+	__u32 vni = 0, hdr_len = 0, outer_len;
+
+	switch (vxlan_parse(ctx, cfg, &vni, &hdr_len)) {
+	case VXLAN_OK:
+		break;
+	case VXLAN_MALFORMED:
+		node_count_drop(SHOAL_DROP_MALFORMED);
+		return TC_ACT_OK;
+	case VXLAN_NOT_OURS:
+	default:
+		return TC_ACT_OK;
+	}
+
+	/* net_id == VNI for overlays; the flag check keeps a VNI below 4096
+	 * from matching a local network id. */
+	net = bpf_map_lookup_elem(&networks, &vni);
+	if (!net || !(net->flags & SHOAL_NET_OVERLAY) || net->vni != vni) {
+		node_count_drop(SHOAL_DROP_UNKNOWN_VNI);
+		return TC_ACT_OK;
+	}
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	/* Restate hdr_len's bound (<= 76) after its trip through the stack. */
+	hdr_len &= 0x7f;
+	inner = data + ETH_HLEN + hdr_len;
+	iip = (void *)(inner + 1);
+	if (!PKT_OK(iip, sizeof(*iip), data_end))
+		return underlay_drop(SHOAL_DROP_MALFORMED);
+	if (inner->h_proto != bpf_htons(ETH_P_IP))
+		return underlay_drop(SHOAL_DROP_UNSUPPORTED);
+
+	key.net_id = vni;
+	key.ip = iip->daddr;
+	ep = bpf_map_lookup_elem(&endpoints, &key);
+	if (!ep || !(ep->flags & SHOAL_EP_LOCAL))
+		return underlay_drop(SHOAL_DROP_NO_ENDPOINT);
+
+	outer_len = ctx->len;
+	if (vxlan_decap(ctx, hdr_len, ep->mac))
+		return underlay_drop(SHOAL_DROP_REDIRECT);
+	/* node: bytes on the wire (outer); endpoint: bytes delivered (inner). */
+	node_count_vxlan_rx(outer_len);
+	ep_count_rx(acct_enabled(cfg), ep->ep_id, ctx->len);
+	return bpf_redirect_peer(ep->ifindex, 0);
+}
+
+#endif /* SHOAL_BPF_UNDERLAY_H */

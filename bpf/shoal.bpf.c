@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * shoal.bpf.c - the data plane: three TC programs, one object. The entry
+ * points only fetch the per-packet context (interface, node config); the
+ * logic lives in bpf/lib (lxc.h: container side, underlay.h: VXLAN
+ * receive) and every map in bpf/lib/maps.h.
+ *
+ *   from_container  TC ingress, host end of a container veth
+ *   to_container    TC egress,  host end of a container veth
+ *   from_underlay   TC ingress, underlay device
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "shoal_maps.h"
+
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/stats.h"
+#include "lib/lxc.h"
+#include "lib/underlay.h"
+
+SEC("tc")
+int from_container(struct __sk_buff *ctx)
+{
+	__u32 ifindex = ctx->ifindex;
+	struct shoal_iface_val *iface;
+	struct shoal_node_cfg *cfg;
+
+	iface = bpf_map_lookup_elem(&ifaces, &ifindex);
+	if (!iface) {
+		/* Attached to a veth the maps do not know (yet, or any
+		 * more): nobody to charge, and no policy to apply. */
+		node_count_drop(SHOAL_DROP_UNKNOWN_NETWORK);
+		return TC_ACT_SHOT;
+	}
+	cfg = node_cfg_get();
+	if (!cfg)
+		return TC_ACT_SHOT; /* cannot happen: ARRAY key 0 */
+	return lxc_handle(ctx, cfg, iface);
+}
+
+SEC("tc")
+int to_container(struct __sk_buff *ctx)
+{
+	__u32 ifindex = ctx->ifindex;
+	struct shoal_iface_val *iface;
+
+	/* Host stack -> container, and our own ARP replies: rx. Frames sent
+	 * with bpf_redirect_peer never pass here (counted by the sender). */
+	iface = bpf_map_lookup_elem(&ifaces, &ifindex);
+	if (iface)
+		ep_count_rx(acct_enabled(node_cfg_get()), iface->ep_id, ctx->len);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int from_underlay(struct __sk_buff *ctx)
+{
+	struct shoal_node_cfg *cfg = node_cfg_get();
+
+	/* No underlay configured: single host, nothing here is ours. */
+	if (!cfg || !cfg->underlay_ifindex)
+		return TC_ACT_OK;
+	return underlay_handle(ctx, cfg);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
