@@ -206,6 +206,12 @@ TEST(config_file_malformed_json)
 		snprintf(want, sizeof(want), "unknown key \"foo\" in %s", path);
 		CHECK(strcmp(err.msg, want) == 0, err.msg);
 	}
+	/* Empty (white space only) files and a UTF-8 BOM are accepted. */
+	CHECK_EQ(unit_write_file(path, " \n\t\n"), 0, "write");
+	CHECK_EQ(config_load_file(&c, path, false, &err), 0, err.msg);
+	CHECK_EQ(unit_write_file(path, "\xef\xbb\xbf{\"mtu\": 1400}"), 0, "write");
+	CHECK_EQ(config_load_file(&c, path, false, &err), 0, err.msg);
+	CHECK_EQ(c.mtu, 1400, "BOM skipped");
 	CHECK_EQ(config_load_string(&c, "{\"mtu\": ", &err), -EINVAL, "truncated string");
 	CHECK(strstr(err.msg, "line 1 column") != NULL, err.msg);
 	unit_rmrf(dir);

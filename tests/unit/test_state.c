@@ -649,6 +649,9 @@ TEST(state_newer_schema_refused)
 				     "................................................"),
 		 0, "write junk");
 	CHECK(state_open(&st, db, &err) < 0, "junk refused");
+	CHECK(strstr(err.msg, db) != NULL, err.msg);
+	CHECK_EQ(state_open(&st, "/nonexistent-dir/shoal.db", &err), -ENOENT, "missing dir");
+	CHECK(strstr(err.msg, "/nonexistent-dir/shoal.db") != NULL, err.msg);
 	state_close(st);
 	unit_rmrf(dir);
 }

@@ -24,6 +24,7 @@
 #include "../common/util.h"
 
 #define DEFAULT_CONFIG_FILE "/etc/shoal/daemon.json"
+#define CONFIG_MAX_FILE (1u << 20)
 
 enum opt_kind {
 	K_STR,      /* free string, bounded by the field size */
@@ -375,7 +376,10 @@ int config_load_string(struct shoal_config *c, const char *json, struct shoal_er
 int config_load_file(struct shoal_config *c, const char *path, bool missing_ok,
 		     struct shoal_err *err)
 {
+	_cleanup_free_ char *buf = NULL;
+	const char *text;
 	json_error_t jerr;
+	size_t len = 0, cap = 0, n;
 	json_t *root;
 	FILE *f;
 	int ret;
@@ -386,8 +390,36 @@ int config_load_file(struct shoal_config *c, const char *path, bool missing_ok,
 			return 0;
 		return err_set(err, errno, "open configuration file %s: %s", path, strerror(errno));
 	}
-	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	do {
+		if (len == cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 4096;
+			if (cap > CONFIG_MAX_FILE || !(nb = realloc(buf, cap + 1))) {
+				fclose(f);
+				return err_set(err, EFBIG, "configuration file %s is too large", path);
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+	} while (n > 0);
+	if (ferror(f)) {
+		fclose(f);
+		return err_set(err, EIO, "read configuration file %s: %s", path, strerror(errno));
+	}
 	fclose(f);
+	buf[len] = '\0';
+	/* As Docker does: skip a UTF-8 byte order mark, and treat a file
+	 * with nothing but white space as an empty configuration. */
+	text = buf;
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		text += 3;
+		len -= 3;
+	}
+	if (strspn(text, " \t\r\n") == len)
+		return 0;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return err_set(err, EINVAL, "invalid JSON in %s: line %d column %d: %s", path,
 			       jerr.line, jerr.column, jerr.text);

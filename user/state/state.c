@@ -307,7 +307,10 @@ int state_open(struct state **out, const char *db_path, struct shoal_err *err)
 	rc = sqlite3_open_v2(db_path, &st->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		ret = err_set(err, sql_errno(rc), "open state database %s: %s", db_path,
+		int sys = st->db ? sqlite3_system_errno(st->db) : 0;
+
+		ret = err_set(err, (rc & 0xff) == SQLITE_CANTOPEN && sys > 0 ? sys : sql_errno(rc),
+			      "open state database %s: %s", db_path,
 			      st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
@@ -329,8 +332,11 @@ int state_open(struct state **out, const char *db_path, struct shoal_err *err)
 		sqlite3_finalize(s);
 	}
 	if (rc != SQLITE_ROW) {
-		ret = err_set(err, sql_errno(rc), "open state database %s: %s", db_path,
-			      sqlite3_errmsg(st->db));
+		/* SQLite opens lazily: a missing directory shows up here. */
+		int sys = sqlite3_system_errno(st->db);
+
+		ret = err_set(err, (rc & 0xff) == SQLITE_CANTOPEN && sys > 0 ? sys : sql_errno(rc),
+			      "open state database %s: %s", db_path, sqlite3_errmsg(st->db));
 		goto fail;
 	}
 	/* A crash may lose the last commit with NORMAL in WAL mode; this is
