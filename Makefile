@@ -74,9 +74,12 @@ $(O)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux/$(ARCH)/vmlinux.h
 $(O)/%.skel.h: $(O)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(O)/%.o: %.c $(SKELS)
+$(O)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# Only the code that includes a skeleton waits for the BPF build.
+$(call obj,$(wildcard user/loader/*.c tests/bpf/*.c tests/sys/*.c)): $(SKELS)
 
 $(O)/shoald: $(call obj,$(DAEMON_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
