@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * main.c - `shoal`, the command-line client of shoald. Its grammar is
+ * Docker's: global options, then a verb (or a verb group and a verb):
+ *
+ *   shoal [-H unix:///path] VERB [OPTIONS] [ARGS]
+ *
+ * Each verb lives in its own file; this one holds the commands[] table,
+ * the global options and the top-level help.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/names.h"
+#include "cli.h"
+
+static int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
+
+static const struct cli_cmd commands[] = {
+	{ "help", cmd_help, "Show help for shoal or one of its commands", NULL },
+	{ "info", cmd_info, "Display system-wide information", NULL },
+	{ "network", cmd_network, "Manage networks", NULL },
+	{ "stats", cmd_stats, "Display a live stream of endpoint network statistics", NULL },
+	{ "version", cmd_version, "Show the shoal version information", NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+
+enum { OPT_HOST = 'H', OPT_VERSION = 'v', OPT_DEBUG = 'D', OPT_LOGLEVEL = 'l' };
+
+static const struct cli_opt global_opts[] = {
+	{ OPT_DEBUG, 'D', "debug", NULL, "Enable debug mode" },
+	{ OPT_HOST, 'H', "host", "string",
+	  "Daemon socket to connect to (default \"" CLI_DEFAULT_HOST
+	  "\", or $SHOAL_HOST)" },
+	{ OPT_LOGLEVEL, 'l', "log-level", "string",
+	  "Set the logging level (\"debug\", \"info\", \"warn\", \"error\", \"fatal\") (default \"info\")" },
+	{ OPT_VERSION, 'v', "version", NULL, "Print version information and quit" },
+	{ 0, 0, NULL, NULL, NULL },
+};
+
+static void main_help(FILE *out)
+{
+	size_t w = 11;
+
+	fprintf(out, "Usage:  %s [OPTIONS] COMMAND\n\n"
+		     "A container host engine with an eBPF network data plane\n\n"
+		     "Commands:\n", CLI_PROG);
+	for (const struct cli_cmd *c = commands; c->name; c++)
+		fprintf(out, "  %-*s %s\n", (int)w, c->name, c->help);
+	fprintf(out, "\nGlobal Options:\n");
+	for (const struct cli_opt *o = global_opts; o->id; o++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "  -%c, --%s%s%s", o->shrt, o->lng,
+			 o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(out, "%-24s %s\n", left, o->help);
+	}
+	fprintf(out, "\nRun '%s COMMAND --help' for more information on a command.\n",
+		CLI_PROG);
+}
+
+static const struct cli_cmd *find_cmd(const char *name)
+{
+	for (const struct cli_cmd *c = commands; c->name; c++)
+		if (!strcmp(c->name, name) || (c->alias && !strcmp(c->alias, name)))
+			return c;
+	return NULL;
+}
+
+/* `shoal help [VERB [SUBVERB]]` is `shoal VERB [SUBVERB] --help`. */
+static int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const struct cli_cmd *c;
+	char *av[4];
+	int n = 0;
+
+	if (argc < 2) {
+		main_help(stdout);
+		return 0;
+	}
+	c = find_cmd(argv[1]);
+	if (!c || c->run == cmd_help) {
+		if (c) {
+			main_help(stdout);
+			return 0;
+		}
+		fprintf(stderr, "Unknown help topic: %s\nSee '%s --help'.\n", argv[1],
+			CLI_PROG);
+		return 1;
+	}
+	av[n++] = argv[1];
+	if (argc > 2)
+		av[n++] = argv[2];
+	av[n++] = (char *)"--help";
+	av[n] = NULL;
+	return c->run(ctx, n, av);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_ctx ctx = { 0 };
+	const struct cli_cmd *c;
+	struct option lopts[8];
+	const char *sopts = "+:H:vDl:h";
+	int i = 0, opt;
+
+	/* Global options stop at the verb ('+'): `shoal -H x network ls -q`. */
+	for (const struct cli_opt *o = global_opts; o->id; o++, i++) {
+		lopts[i].name = o->lng;
+		lopts[i].has_arg = o->arg ? required_argument : no_argument;
+		lopts[i].flag = NULL;
+		lopts[i].val = o->id;
+	}
+	lopts[i++] = (struct option){ "help", no_argument, NULL, 'h' };
+	lopts[i] = (struct option){ NULL, 0, NULL, 0 };
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, sopts, lopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_HOST:
+			ctx.host = optarg;
+			break;
+		case OPT_DEBUG:
+			ctx.debug = true;
+			break;
+		case OPT_LOGLEVEL:
+			break; /* accepted for Docker compatibility */
+		case OPT_VERSION:
+			printf("%s version %s\n", CLI_PROG, SHOAL_VERSION);
+			return 0;
+		case 'h':
+			main_help(stdout);
+			return 0;
+		case ':':
+			if (!strncmp(argv[optind - 1], "--", 2))
+				fprintf(stderr, "flag needs an argument: %s\n",
+					argv[optind - 1]);
+			else
+				fprintf(stderr, "flag needs an argument: '%c' in -%c\n",
+					optopt, optopt);
+			fprintf(stderr, "See '%s --help'.\n", CLI_PROG);
+			return 1;
+		default:
+			if (optopt)
+				fprintf(stderr, "unknown shorthand flag: '%c' in -%c\n",
+					optopt, optopt);
+			else
+				fprintf(stderr, "unknown flag: %.*s\n",
+					(int)strcspn(argv[optind - 1], "="),
+					argv[optind - 1]);
+			fprintf(stderr, "See '%s --help'.\n", CLI_PROG);
+			return 1;
+		}
+	}
+	if (optind >= argc) {
+		main_help(stdout);
+		return 0;
+	}
+	c = find_cmd(argv[optind]);
+	if (!c) {
+		fprintf(stderr, "%s: '%s' is not a %s command.\nSee '%s --help'\n",
+			CLI_PROG, argv[optind], CLI_PROG, CLI_PROG);
+		return 1;
+	}
+	return c->run(&ctx, argc - optind, argv + optind);
+}
