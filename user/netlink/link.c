@@ -347,6 +347,22 @@ int netlink_link_foreach_prefix(const char *prefix,
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * A sink link that only holds addresses: "dummy", or "ifb" where the
+ * kernel has no dummy driver (this project's 6.18 test kernel has ifb
+ * and bridge but neither dummy nor macvlan). Both are up with carrier,
+ * give their addresses a connected route and drop what is sent to them.
+ */
+static const char *const sink_kinds[] = { "dummy", "ifb" };
+
+static int sink_kind_ok(const char *type)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(sink_kinds); i++)
+		if (type && strcmp(type, sink_kinds[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int netlink_dummy_ensure(const char *name, int *ifindex, struct shoal_err *err)
 {
 	_cleanup_nlsock_ struct nl_sock *sk = NULL;
@@ -360,27 +376,37 @@ int netlink_dummy_ensure(const char *name, int *ifindex, struct shoal_err *err)
 	if (rc < 0)
 		return rc;
 	rc = rtnl_link_get_kernel(sk, 0, name, &link);
-	if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) {
+	for (size_t i = 0; i < ARRAY_SIZE(sink_kinds) &&
+			   (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND);
+	     i++) {
 		_cleanup_rtlink_ struct rtnl_link *req = rtnl_link_alloc();
 
 		if (!req)
 			return err_set(err, ENOMEM, "create dummy %s: %s", name, strerror(ENOMEM));
 		rtnl_link_set_name(req, name);
-		rc = rtnl_link_set_type(req, "dummy");
+		rc = rtnl_link_set_type(req, sink_kinds[i]);
 		if (rc == 0)
 			rc = rtnl_link_add(sk, req, NLM_F_CREATE | NLM_F_EXCL);
-		/* Lost a race with another creator: fine if it is a dummy. */
-		if (rc == -NLE_OPNOTSUPP)
-			return err_set(err, EOPNOTSUPP, "create dummy %s: this kernel has no "
-				       "dummy links (CONFIG_DUMMY)", name);
+		if (rc == -NLE_OPNOTSUPP) {
+			/* kernel lacks this kind: try the next one */
+			rc = -NLE_NODEV;
+			continue;
+		}
+		/* Lost a race with another creator: checked below. */
 		if (rc < 0 && rc != -NLE_EXIST)
 			return netlink_fail(err, rc, "create dummy %s", name);
+		if (i > 0)
+			log_info("kernel has no dummy links: %s is an %s device", name,
+				 sink_kinds[i]);
 		rc = rtnl_link_get_kernel(sk, 0, name, &link);
 	}
+	if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND)
+		return err_set(err, EOPNOTSUPP, "create dummy %s: this kernel has neither dummy "
+			       "(CONFIG_DUMMY) nor ifb (CONFIG_IFB) links", name);
 	if (rc < 0)
 		return netlink_fail(err, rc, "link %s", name);
 	type = rtnl_link_get_type(link);
-	if (!type || strcmp(type, "dummy") != 0)
+	if (!sink_kind_ok(type))
 		return err_set(err, EEXIST, "link %s exists and is not a dummy (%s)", name,
 			       type ? type : "no kind");
 	rc = netlink_link_up(sk, rtnl_link_get_ifindex(link));

@@ -56,7 +56,10 @@ int netlink_link_foreach_prefix(const char *prefix,
 				int (*fn)(const char *name, int ifindex, void *arg), void *arg,
 				struct shoal_err *err);
 
-/* Create a dummy link if missing and bring it up. Out: ifindex. */
+/* Create a dummy link if missing and bring it up. Out: ifindex. Where the
+ * kernel has no dummy driver an ifb link is used instead (same role: an
+ * up link that holds addresses and drops what is sent to it); an existing
+ * link of either kind is accepted, anything else is -EEXIST. */
 int netlink_dummy_ensure(const char *name, int *ifindex, struct shoal_err *err);
 
 /* Add/remove an IPv4 address (prefix) on a link; add is idempotent. */
