@@ -65,4 +65,34 @@ static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
 /* Packet bounds in the form the verifier wants: data + len <= data_end. */
 #define PKT_OK(ptr, len, end) ((void *)(ptr) + (len) <= (void *)(end))
 
+/*
+ * Make the first len bytes of the packet (or all of it, if shorter)
+ * linear so that direct packet access can reach them. Usually a no-op:
+ * the stack keeps headers in the linear head; but a GRO'd or
+ * user-built skb may not, and a header we cannot see must not be
+ * mistaken for a truncated one. Invalidates packet pointers: call it
+ * before taking any. Returns 1 if it pulled, 0 if there was nothing to
+ * do, or a negative error.
+ */
+static __always_inline int pkt_pull(struct __sk_buff *ctx, __u32 len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 skb_len = ctx->len;
+	int ret = 0;
+
+	if (len > skb_len)
+		len = skb_len;
+	if (data + len > data_end)
+		ret = bpf_skb_pull_data(ctx, len) ? -1 : 1;
+	/*
+	 * Verifier workaround: without this barrier clang merges the
+	 * callers' later ctx->data / ctx->data_end loads across both
+	 * branches into one load through "ctx + register", which the
+	 * verifier rejects ("dereference of modified ctx ptr").
+	 */
+	asm volatile("" ::: "memory");
+	return ret;
+}
+
 #endif /* SHOAL_BPF_COMMON_H */

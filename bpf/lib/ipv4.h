@@ -7,12 +7,17 @@
 
 /*
  * The IPv4 header that follows the Ethernet header at eth, or NULL if it
- * is not a sane one: version 4, ihl >= 5, the whole header (options
- * included) inside the packet, and tot_len covering the header without
- * running past the end of the packet. Trailing bytes beyond tot_len
- * (Ethernet padding of short frames) are allowed.
+ * is not a sane one: version 4, ihl >= 5, the fixed header inside the
+ * linear data, and tot_len covering the header without running past the
+ * end of the packet. Trailing bytes beyond tot_len (Ethernet padding of
+ * short frames) are allowed.
+ *
+ * pkt_len is skb->len, NOT data_end - data: a GSO/GRO packet keeps most
+ * of its payload in page fragments, so data_end is the end of the linear
+ * head only, and a 64 KB TCP super-packet has tot_len far beyond it.
  */
-static __always_inline struct iphdr *ipv4_hdr_get(struct ethhdr *eth, void *data_end)
+static __always_inline struct iphdr *ipv4_hdr_get(struct ethhdr *eth, void *data_end,
+						  __u32 pkt_len)
 {
 	struct iphdr *ip = (void *)(eth + 1);
 	__u32 hlen, tot;
@@ -23,7 +28,7 @@ static __always_inline struct iphdr *ipv4_hdr_get(struct ethhdr *eth, void *data
 		return NULL;
 	hlen = ip->ihl * 4;
 	tot = bpf_ntohs(ip->tot_len);
-	if (tot < hlen || (void *)ip + tot > data_end)
+	if (tot < hlen || ETH_HLEN + tot > pkt_len)
 		return NULL;
 	return ip;
 }

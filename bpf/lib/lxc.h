@@ -79,7 +79,7 @@ static __always_inline int lxc_ipv4(struct __sk_buff *ctx, const struct shoal_no
 	struct iphdr *ip;
 	__be32 daddr;
 
-	ip = ipv4_hdr_get(data, data_end);
+	ip = ipv4_hdr_get(data, data_end, ctx->len);
 	if (!ip)
 		return lxc_drop(st, SHOAL_DROP_MALFORMED);
 	/* Anti-spoofing: a container sends from its own address only
@@ -119,6 +119,9 @@ static __always_inline int lxc_handle(struct __sk_buff *ctx, const struct shoal_
 
 	stats_tx(st, ctx->len);
 
+	/* Eth + the larger of ARP (28) and the fixed IPv4 header (20). */
+	if (pkt_pull(ctx, ETH_HLEN + sizeof(struct arp_eth_ipv4)) < 0)
+		return lxc_drop(st, SHOAL_DROP_MALFORMED);
 	eth = eth_hdr_get(ctx);
 	if (!eth)
 		return lxc_drop(st, SHOAL_DROP_MALFORMED);

@@ -34,9 +34,28 @@ static __always_inline int underlay_handle(struct __sk_buff *ctx, const struct s
 	struct shoal_ep_val *ep;
 	struct ethhdr *inner;
 	struct iphdr *iip;
-	__u32 vni = 0, hdr_len = 0, outer_len;
+	__u32 vni = 0, hdr_len = 0, need, outer_len;
+	enum vxlan_verdict v;
+	int pulled;
 
-	switch (vxlan_parse(ctx, cfg, &vni, &hdr_len)) {
+	/* Every underlay packet passes here: only make the outer headers
+	 * linear (a no-op for anything the stack built normally)... */
+	if (pkt_pull(ctx, ETH_HLEN + sizeof(struct iphdr) + sizeof(struct udphdr)) < 0)
+		return TC_ACT_OK; /* cannot look: not ours to judge */
+	v = vxlan_parse(ctx, cfg, &vni, &hdr_len);
+	if (v == VXLAN_NOT_OURS)
+		return TC_ACT_OK;
+	/* ...and, once it is UDP to our port, everything up to the inner
+	 * IPv4 header, then look again (hdr_len is only known on OK; else
+	 * assume the longest outer IPv4 header). */
+	need = v == VXLAN_OK ? hdr_len : 60 + sizeof(struct udphdr) + VXLAN_HLEN;
+	pulled = pkt_pull(ctx, ETH_HLEN + need + ETH_HLEN + sizeof(struct iphdr));
+	if (pulled < 0)
+		return TC_ACT_OK;
+	if (pulled)
+		v = vxlan_parse(ctx, cfg, &vni, &hdr_len);
+
+	switch (v) {
 	case VXLAN_OK:
 		break;
 	case VXLAN_MALFORMED:

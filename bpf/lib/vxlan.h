@@ -149,7 +149,7 @@ static __always_inline enum vxlan_verdict vxlan_parse(struct __sk_buff *ctx,
 
 	if (!PKT_OK(eth, sizeof(*eth), data_end) || eth->h_proto != bpf_htons(ETH_P_IP))
 		return VXLAN_NOT_OURS;
-	ip = ipv4_hdr_get(eth, data_end);
+	ip = ipv4_hdr_get(eth, data_end, ctx->len);
 	if (!ip || ip->protocol != IPPROTO_UDP || ip->daddr != cfg->node_ip ||
 	    (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
 		return VXLAN_NOT_OURS;

@@ -322,6 +322,24 @@ TEST(ipv4_to_local_endpoint_redirects_to_peer)
 	CHECK_EQ(drops_total(a.drops) + drops_total(b.drops), 0, "no drops");
 }
 
+/* Short frames padded to Ethernet's 60-byte minimum: tot_len < frame. */
+TEST(ipv4_with_ethernet_padding_is_forwarded)
+{
+	uint8_t in[128], out[256];
+	struct hx_run r;
+	size_t n;
+
+	if (!setup(false))
+		return;
+	n = frame_udp(in, MAC_B, MAC_A, "10.1.0.2", "10.1.0.3", 2000);
+	memset(in + n, 0, 60 - n); /* 52 -> 60 */
+	n = 60;
+	r = run_fc(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "padded frame forwarded");
+	CHECK_MEM(out, in, n, "unchanged");
+	CHECK_EQ(ep(EP_B).rx_bytes, n, "rx bytes = frame length, padding included");
+}
+
 TEST(ipv4_to_unknown_address_in_subnet_is_dropped)
 {
 	uint8_t in[128], out[256];
@@ -964,6 +982,7 @@ int main(void)
 	RUN(arp_request_for_unknown_ip_is_dropped);
 	RUN(arp_reply_and_announcement_go_to_host);
 	RUN(ipv4_to_local_endpoint_redirects_to_peer);
+	RUN(ipv4_with_ethernet_padding_is_forwarded);
 	RUN(ipv4_to_unknown_address_in_subnet_is_dropped);
 	RUN(ipv4_to_gateway_or_outside_goes_to_host);
 	RUN(ipv6_and_other_ethertypes_go_to_host);
