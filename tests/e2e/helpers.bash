@@ -43,11 +43,14 @@ netns_add() {
 	ip -n "$1" link set lo up
 }
 
-# Make an endpoint namespace whose neighbour entries stay REACHABLE for
-# minutes, so ARP refreshes do not land inside a counting window.
 endpoint_ns() {
 	netns_add "$1"
-	ip netns exec "$1" sysctl -qw net.ipv4.neigh.default.base_reachable_time_ms=600000
+}
+
+# Keep the neighbour entries of eth0 in namespace $1 REACHABLE for
+# minutes, so ARP refreshes do not land inside a counting window.
+steady_neigh() {
+	ip netns exec "$1" sysctl -qw net.ipv4.neigh.eth0.base_reachable_time_ms=600000
 }
 
 # Start shoald in $HOSTNS; extra args are passed through.

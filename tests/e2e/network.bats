@@ -20,6 +20,7 @@ three_endpoints() {
 	for c in c1 c2 c3; do
 		endpoint_ns "$P-$c"
 		shoal network connect net1 --netns "$P-$c"
+		steady_neigh "$P-$c"
 	done
 }
 
