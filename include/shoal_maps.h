@@ -5,7 +5,9 @@
  * Plain structs with fixed-width types only. BPF code includes vmlinux.h
  * first (which provides __u8.. __u64); userspace includes <linux/types.h>.
  * Addresses (IPv4) are stored in network byte order, exactly as they sit
- * in the packet, so the data path never swaps bytes. Ports too.
+ * in the packet, so the data path never swaps bytes. Ports too. Network
+ * ids and VNIs are plain numbers in host order (the BPF side converts
+ * the 24-bit VNI of the wire format).
  */
 #ifndef SHOAL_MAPS_H
 #define SHOAL_MAPS_H
@@ -35,7 +37,7 @@
 /* Why a packet was dropped. Keep shoal_drop_names[] (user/common) in sync. */
 enum shoal_drop_reason {
 	SHOAL_DROP_NO_ENDPOINT = 0, /* destination inside the subnet, no endpoint */
-	SHOAL_DROP_NOT_ALLOWED = 1, /* source IP/MAC is not the endpoint's (spoof) */
+	SHOAL_DROP_NOT_ALLOWED = 1, /* source IP is not the endpoint's (spoof) */
 	SHOAL_DROP_MALFORMED = 2,   /* truncated or malformed header */
 	SHOAL_DROP_UNKNOWN_NETWORK = 3, /* interface or network not in the maps */
 	SHOAL_DROP_UNKNOWN_VNI = 4, /* VXLAN for a VNI this node does not have */
