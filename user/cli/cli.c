@@ -34,7 +34,12 @@ void cli_parse_init(struct cli_parse *p, const struct cli_usage *u, int argc,
 	p->u = u;
 	p->argc = argc;
 	p->argv = argv;
-	/* ':' first: report a missing value as ':' rather than '?'. */
+	/*
+	 * '-': hand back positionals in order (as 1) instead of permuting, so
+	 * options may follow arguments even under POSIXLY_CORRECT, as with
+	 * pflag; ':': report a missing value as ':' rather than '?'.
+	 */
+	p->sopts[s++] = '-';
 	p->sopts[s++] = ':';
 	for (const struct cli_opt *o = u->opts; o && o->id && n < CLI_MAX_OPTS;
 	     o++, n++) {
@@ -83,10 +88,22 @@ int cli_next(struct cli_parse *p, const char **val)
 	int c;
 
 	*val = NULL;
-	c = getopt_long(p->argc, p->argv, p->sopts, p->lopts, NULL);
+	while ((c = getopt_long(p->argc, p->argv, p->sopts, p->lopts, NULL)) == 1) {
+		/*
+		 * Compact positionals to the front of argv. Safe: slot
+		 * 1 + npos is at or before this argument's own slot, which
+		 * getopt has already passed.
+		 */
+		p->argv[1 + p->npos++] = optarg;
+	}
 	if (c == -1) {
-		p->args = p->argv + optind;
-		p->nargs = p->argc - optind;
+		int rest = p->argc - optind; /* what follows "--" */
+
+		if (rest > 0)
+			memmove(p->argv + 1 + p->npos, p->argv + optind,
+				(size_t)rest * sizeof(char *));
+		p->args = p->argv + 1;
+		p->nargs = p->npos + (rest > 0 ? rest : 0);
 		return 0;
 	}
 	cur = (optind > 0 && optind <= p->argc) ? p->argv[optind - 1] : "";
@@ -204,21 +221,12 @@ int cli_args_none(const struct cli_usage *u, int n)
 	return n == 0 ? 0 : args_error(u, "accepts no arguments", -1);
 }
 
-void cli_help(const struct cli_usage *u, FILE *out)
+void cli_print_opts(const struct cli_opt *opts, FILE *out)
 {
 	char left[CLI_MAX_OPTS][96];
-	size_t n = 0, width = 0, cw = 11;
+	size_t n = 0, width = 0;
 
-	print_usage_head(u, out);
-	if (u->cmds) {
-		for (const struct cli_cmd *c = u->cmds; c->name; c++)
-			if (strlen(c->name) > cw)
-				cw = strlen(c->name);
-		fprintf(out, "\nCommands:\n");
-		for (const struct cli_cmd *c = u->cmds; c->name; c++)
-			fprintf(out, "  %-*s %s\n", (int)cw, c->name, c->help);
-	}
-	for (const struct cli_opt *o = u->opts; o && o->id && n < CLI_MAX_OPTS;
+	for (const struct cli_opt *o = opts; o && o->id && n < CLI_MAX_OPTS;
 	     o++, n++) {
 		if (o->shrt)
 			snprintf(left[n], sizeof(left[n]), "  -%c, --%s%s%s",
@@ -231,13 +239,31 @@ void cli_help(const struct cli_usage *u, FILE *out)
 		if (strlen(left[n]) > width)
 			width = strlen(left[n]);
 	}
-	if (n) {
+	/* pflag: the help text starts three columns after the widest flag. */
+	n = 0;
+	for (const struct cli_opt *o = opts; o && o->id && n < CLI_MAX_OPTS;
+	     o++, n++)
+		fprintf(out, "%-*s   %s\n", (int)width, left[n], o->help);
+}
+
+void cli_help(const struct cli_usage *u, FILE *out)
+{
+	size_t cw = 11;
+
+	print_usage_head(u, out);
+	if (u->aliases)
+		fprintf(out, "\nAliases:\n  %s\n", u->aliases);
+	if (u->cmds) {
+		for (const struct cli_cmd *c = u->cmds; c->name; c++)
+			if (strlen(c->name) > cw)
+				cw = strlen(c->name);
+		fprintf(out, "\nCommands:\n");
+		for (const struct cli_cmd *c = u->cmds; c->name; c++)
+			fprintf(out, "  %-*s %s\n", (int)cw, c->name, c->help);
+	}
+	if (u->opts && u->opts->id) {
 		fprintf(out, "\nOptions:\n");
-		/* pflag: the help text starts two columns after the widest flag. */
-		n = 0;
-		for (const struct cli_opt *o = u->opts; o && o->id && n < CLI_MAX_OPTS;
-		     o++, n++)
-			fprintf(out, "%-*s  %s\n", (int)width, left[n], o->help);
+		cli_print_opts(u->opts, out);
 	}
 	if (u->extra)
 		fprintf(out, "\n%s", u->extra);

@@ -52,6 +52,7 @@ struct cli_usage {
 	const char *args;  /* "[OPTIONS] NETWORK" */
 	const char *desc;  /* one line */
 	const struct cli_opt *opts; /* terminated by an entry with id 0 */
+	const char *aliases; /* "shoal network rm, shoal network remove" */
 	const char *extra; /* free text printed after Options, or NULL */
 	const struct cli_cmd *cmds; /* sub-commands of a group, or NULL */
 };
@@ -63,6 +64,7 @@ struct cli_parse {
 	struct option lopts[CLI_MAX_OPTS + 2];
 	char sopts[3 * CLI_MAX_OPTS + 4];
 	int rc;     /* exit code when cli_next() returned -1 */
+	int npos;   /* positionals seen so far */
 	int nargs;  /* positional arguments, valid after cli_next() returned 0 */
 	char **args;
 };
@@ -84,6 +86,8 @@ int cli_args_range(const struct cli_usage *u, int n, int min, int max);
 int cli_args_none(const struct cli_usage *u, int n);
 
 void cli_help(const struct cli_usage *u, FILE *out);
+/* The "  -d, --driver string   Help" lines, aligned as pflag aligns them. */
+void cli_print_opts(const struct cli_opt *opts, FILE *out);
 /* Error + "See 'shoal <path> --help'." to stderr; returns 1. */
 int cli_usage_error(const struct cli_usage *u, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

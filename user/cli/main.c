@@ -48,13 +48,7 @@ static void main_help(FILE *out)
 	for (const struct cli_cmd *c = commands; c->name; c++)
 		fprintf(out, "  %-*s %s\n", (int)w, c->name, c->help);
 	fprintf(out, "\nGlobal Options:\n");
-	for (const struct cli_opt *o = global_opts; o->id; o++) {
-		char left[64];
-
-		snprintf(left, sizeof(left), "  -%c, --%s%s%s", o->shrt, o->lng,
-			 o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(out, "%-24s %s\n", left, o->help);
-	}
+	cli_print_opts(global_opts, out);
 	fprintf(out, "\nRun '%s COMMAND --help' for more information on a command.\n",
 		CLI_PROG);
 }

@@ -227,6 +227,7 @@ static const struct cli_usage ls_usage = {
 	.path = "network ls",
 	.args = "[OPTIONS]",
 	.desc = "List networks",
+	.aliases = "shoal network ls, shoal network list",
 	.opts = ls_opts,
 };
 
@@ -478,7 +479,8 @@ static const struct cli_opt rm_opts[] = {
 static const struct cli_usage rm_usage = {
 	.path = "network rm",
 	.args = "NETWORK [NETWORK...]",
-	.desc = "Remove one or more networks\n\nAliases:\n  shoal network rm, shoal network remove",
+	.desc = "Remove one or more networks",
+	.aliases = "shoal network rm, shoal network remove",
 	.opts = rm_opts,
 };
 

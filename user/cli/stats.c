@@ -127,6 +127,11 @@ static long long drops_text(json_t *drops, struct sbuf *b)
 
 static json_t *stats_row(json_t *ep, bool notrunc)
 {
+	static const char *const strs[] = { "Name", "Network", "NetworkID",
+					    "Container", "Netns", "IPv4Address",
+					    "MacAddress", "HostInterface" };
+	static const char *const ints[] = { "RxBytes", "RxPackets", "TxBytes",
+					    "TxPackets" };
 	json_t *row = json_deep_copy(ep), *drops = jobj(ep, "Drops");
 	const char *id = jstr(ep, "EndpointID"), *net = jstr(ep, "Network");
 	char rx[32], tx[32], buf[96];
@@ -134,6 +139,11 @@ static json_t *stats_row(json_t *ep, bool notrunc)
 
 	if (!row)
 		return NULL;
+	/* Templates see every documented field, empty when the daemon omits it. */
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		json_object_set_new(row, strs[i], json_string(jstr(ep, strs[i])));
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		json_object_set_new(row, ints[i], json_integer(jint(ep, ints[i])));
 	json_object_set_new(row, "ID", json_stringn(id, notrunc ? strlen(id) :
 								 strnlen(id, 12)));
 	if (!*net) {
@@ -149,7 +159,8 @@ static json_t *stats_row(json_t *ep, bool notrunc)
 		 jint(ep, "TxPackets"));
 	json_object_set_new(row, "Packets", json_string(buf));
 	drops_text(drops, &d);
-	json_object_set(row, "DropsByReason", drops ? drops : json_object());
+	json_object_set_new(row, "DropsByReason",
+			    drops ? json_incref(drops) : json_object());
 	json_object_set_new(row, "Drops", json_string(sbuf_str(&d)));
 	sbuf_free(&d);
 	return row;
