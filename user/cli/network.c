@@ -422,24 +422,31 @@ static int net_inspect(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	for (int i = 0; i < p.nargs; i++) {
 		char *path = net_path(&cl, p.args[i], "");
-		json_t *net = NULL;
-		long status = 0;
-		int r;
+		struct client_resp resp;
+		char msg[1024];
 
 		if (!path)
 			goto out;
-		r = client_call(&cl, "GET", path, NULL, CLIENT_QUIET_404, &net, &status);
+		o = client_do(&cl, "GET", path, NULL, &resp, &err);
 		free(path);
-		if (r == CLIENT_ECONNECT)
+		if (o < 0) {
+			fprintf(stderr, "%s\n", err.msg);
 			goto out;
-		if (r != CLIENT_OK) {
-			/* Docker prints what it found, then one line per miss. */
-			if (status == 404)
-				sbuf_printf(&errs, "Error: No such network: %s\n", p.args[i]);
-			failed = 1;
-			continue;
 		}
-		json_array_append_new(all, net ? net : json_object());
+		/* Docker prints what it found, then one line per miss. */
+		if (resp.status == 404) {
+			sbuf_printf(&errs, "Error: No such network: %s\n", p.args[i]);
+			failed = 1;
+		} else if (resp.status < 200 || resp.status > 299) {
+			sbuf_printf(&errs, "Error response from daemon: %s\n",
+				    client_resp_message(&resp, msg, sizeof(msg)));
+			failed = 1;
+		} else {
+			json_array_append_new(all, json_is_object(resp.json) ?
+							   json_incref(resp.json) :
+							   json_object());
+		}
+		client_resp_free(&resp);
 	}
 	if (format) {
 		size_t i;
