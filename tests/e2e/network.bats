@@ -27,6 +27,7 @@ three_endpoints() {
 @test "version, info and _ping answer like Docker's API" {
 	run shoal version
 	[ "$status" -eq 0 ]
+	[ "$(stat -c %a "$W/shoal.sock")" = 660 ]
 	[[ "$output" == *"Server:"* ]]
 	[[ "$output" == *"1.41"* ]]
 	run api GET /_ping
@@ -123,6 +124,18 @@ three_endpoints() {
 		[ $(( $(ep_stat "$P-$c" TxBytes) - before[${c}TxBytes] )) -eq $((n * frame)) ]
 		[ $(( $(ep_stat "$P-$c" RxBytes) - before[${c}RxBytes] )) -eq $((n * frame)) ]
 	done
+	# host <-> endpoint (through the gateway address) is counted too, once:
+	# requests from the host by to_container, replies by from_container
+	in_host ping -c 1 -W 2 10.88.0.2 >/dev/null
+	veth=$(shoal network inspect net1 | jq -r --arg n "$P-c1" '.[0].Containers[] | select(.Name == $n) | .HostInterface')
+	in_host sysctl -qw "net.ipv4.neigh.$veth.base_reachable_time_ms=600000"
+	tx0=$(ep_stat "$P-c1" TxPackets); rx0=$(ep_stat "$P-c1" RxPackets)
+	txb0=$(ep_stat "$P-c1" TxBytes); rxb0=$(ep_stat "$P-c1" RxBytes)
+	in_host ping -q -c 4 -s 100 -i 0.05 10.88.0.2
+	[ $(( $(ep_stat "$P-c1" TxPackets) - tx0 )) -eq 4 ]
+	[ $(( $(ep_stat "$P-c1" RxPackets) - rx0 )) -eq 4 ]
+	[ $(( $(ep_stat "$P-c1" TxBytes) - txb0 )) -eq $((4 * frame)) ]
+	[ $(( $(ep_stat "$P-c1" RxBytes) - rxb0 )) -eq $((4 * frame)) ]
 	# the table form names every endpoint
 	run shoal stats --no-stream
 	[[ "$output" == *"$P-c1"* ]]
@@ -197,6 +210,8 @@ three_endpoints() {
 @test "reconcile at start removes stale veths and map entries, recreates missing ones" {
 	three_endpoints
 	stop_shoald TERM
+	# SIGTERM leaves the data plane running
+	ip netns exec "$P-c1" ping -c 2 -i 0.2 -W 2 10.88.0.3
 	# a veth that state does not know, and an endpoint veth deleted behind our back
 	ip -n "$HOSTNS" link add shlstale0000000 type veth peer name stalepeer
 	veth=$(sqlite3 "$W/data/shoal.db" "select host_ifname from endpoints order by ep_id limit 1")
