@@ -88,6 +88,15 @@ json_t *api_info_json(struct daemon *d)
 	util_time_rfc3339(d->started, started);
 	util_time_rfc3339(time(NULL), now);
 
+	json_t *underlay = json_null();
+	if (d->underlay.ifindex) {
+		char ip[16], mac[18];
+		underlay = json_pack("{s:s, s:i, s:s, s:s, s:i, s:i}", "Interface", d->underlay.name,
+				     "Ifindex", d->underlay.ifindex, "Address",
+				     util_ipv4_str(d->underlay.ip, ip), "MacAddress",
+				     util_mac_str(d->underlay.mac, mac), "MTU", d->underlay.mtu,
+				     "VxlanPort", d->cfg.vxlan_port);
+	}
 	return json_pack(
 		"{s:s, s:s, s:s, s:s, s:[], s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:i, s:i,"
 		" s:s, s:s, s:o}",
@@ -98,12 +107,16 @@ json_t *api_info_json(struct daemon *d)
 		"MemTotal", (json_int_t)si.totalram * (json_int_t)si.mem_unit,
 		"Containers", 0, "ContainersRunning", 0, "ContainersPaused", 0,
 		"ContainersStopped", 0, "Images", 0, "SystemTime", now, "LoggingDriver", "json-file",
-		"Shoal", json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:{s:o}}",
+		"Shoal", json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:o, s:{s:o, s:I, s:I, s:I, s:I}}",
 				   "NodeName", d->cfg.node_name, "ExecRoot", d->cfg.exec_root,
 				   "BpffsRoot", d->cfg.bpffs_root, "PinDir", d->bpf.pin_dir,
 				   "StartedAt", started,
 				   "Accounting", (cfg.flags & SHOAL_CFG_ACCOUNTING) != 0,
 				   "Networks", (json_int_t)nn, "Endpoints", (json_int_t)local,
-				   "RemoteEndpoints", (json_int_t)remote,
-				   "NodeStats", "Drops", drops));
+				   "RemoteEndpoints", (json_int_t)remote, "Underlay", underlay,
+				   "NodeStats", "Drops", drops,
+				   "RxVxlanPackets", (json_int_t)ns.rx_vxlan_packets,
+				   "RxVxlanBytes", (json_int_t)ns.rx_vxlan_bytes,
+				   "TxVxlanPackets", (json_int_t)ns.tx_vxlan_packets,
+				   "TxVxlanBytes", (json_int_t)ns.tx_vxlan_bytes));
 }

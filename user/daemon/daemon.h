@@ -32,6 +32,14 @@ struct daemon {
 	int host_dev_ifindex; /* SHOAL_HOST_DEV */
 	char sock_path[4096];
 	char id[65];          /* this engine's ID (persisted in meta) */
+	/* The underlay for overlay networks (ifindex 0 = none configured). */
+	struct {
+		int ifindex;
+		char name[16];
+		uint32_t ip; /* NBO: this node's VXLAN endpoint address */
+		uint8_t mac[6];
+		int mtu;
+	} underlay;
 	int64_t started;
 };
 
@@ -60,6 +68,20 @@ int ep_stats_json(struct daemon *d, json_t **out, struct shoal_err *err);
 
 /* Map values from state rows. */
 void net_map_val(const struct st_network *n, struct shoal_net_val *v);
+
+/* underlay.c: resolve --underlay-interface / --advertise-addr, attach from_underlay. */
+int daemon_setup_underlay(struct daemon *d, struct shoal_err *err);
+/* Refuse --opt encrypted, naming what this kernel lacks. */
+int overlay_check_encryption(struct shoal_err *err);
+
+/* peer.c: remote endpoints of overlay networks, programmed by hand or by discovery. */
+int peer_add(struct daemon *d, const char *net_ref, const char *ip, const char *mac,
+	     const char *node, json_t **out, struct shoal_err *err);
+int peer_remove(struct daemon *d, const char *net_ref, const char *ip, struct shoal_err *err);
+int peer_list_json(struct daemon *d, const char *net_ref, json_t **out, struct shoal_err *err);
+json_t *peer_to_json(const struct st_endpoint *e);
+void peer_map_vals(const struct st_network *n, const struct st_endpoint *e,
+		   struct shoal_ep_key *k, struct shoal_ep_val *v);
 
 /* reconcile.c: make the kernel match state at start. */
 int daemon_reconcile(struct daemon *d, struct shoal_err *err);

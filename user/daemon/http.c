@@ -255,6 +255,41 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 		r->json = out ? out : json_object();
 		return;
 	}
+	if (strcmp(tail, "/peers") == 0 && strcmp(method, "GET") == 0) {
+		pthread_mutex_lock(&d->lock);
+		ret = peer_list_json(d, ref, &out, &err);
+		pthread_mutex_unlock(&d->lock);
+		if (ret < 0)
+			return reply_err(r, ret, &err);
+		r->status = MHD_HTTP_OK;
+		r->json = out;
+		return;
+	}
+	if (strcmp(tail, "/peers") == 0 && strcmp(method, "POST") == 0) {
+		body = parse_body(rc, false, r);
+		if (!body)
+			return;
+		pthread_mutex_lock(&d->lock);
+		ret = peer_add(d, ref, json_string_value(json_object_get(body, "IPv4Address")),
+			       json_string_value(json_object_get(body, "MacAddress")),
+			       json_string_value(json_object_get(body, "Node")), &out, &err);
+		pthread_mutex_unlock(&d->lock);
+		json_decref(body);
+		if (ret < 0)
+			return reply_err(r, ret, &err);
+		r->status = MHD_HTTP_CREATED;
+		r->json = out;
+		return;
+	}
+	if (strncmp(tail, "/peers/", 7) == 0 && tail[7] && strcmp(method, "DELETE") == 0) {
+		pthread_mutex_lock(&d->lock);
+		ret = peer_remove(d, ref, tail + 7, &err);
+		pthread_mutex_unlock(&d->lock);
+		if (ret < 0)
+			return reply_err(r, ret, &err);
+		r->status = MHD_HTTP_NO_CONTENT;
+		return;
+	}
 	reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
 }
 

@@ -143,6 +143,9 @@ int main(int argc, char **argv)
 	ret = loader_open(&d.bpf, d.cfg.bpffs_root, d.cfg.node_name, &err);
 	if (ret < 0)
 		goto fail;
+	ret = daemon_setup_underlay(&d, &err);
+	if (ret < 0)
+		goto fail;
 	pthread_mutex_lock(&d.lock);
 	ret = daemon_reconcile(&d, &err);
 	pthread_mutex_unlock(&d.lock);

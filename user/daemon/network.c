@@ -18,6 +18,98 @@
 #include "daemon.h"
 
 #define MTU_OPTION "com.docker.network.driver.mtu"
+#define VNI_OPTION "com.docker.network.driver.overlay.vxlanid_list"
+
+static int opt_uint(json_t *opts, const char *k1, const char *k2, long min, long max,
+		    uint32_t *out, bool *given, struct shoal_err *err)
+{
+	json_t *v = opts ? json_object_get(opts, k1) : NULL;
+	const char *key = k1, *str;
+	char *end;
+	long x;
+
+	if (!v && k2) {
+		v = json_object_get(opts, k2);
+		key = k2;
+	}
+	*given = v != NULL;
+	if (!v)
+		return 0;
+	str = json_string_value(v);
+	errno = 0;
+	x = strtol(str, &end, 10);
+	if (errno || *end || end == str || x < min || x > max)
+		return err_set(err, EINVAL, "invalid value \"%s\" for option %s: must be %ld..%ld", str,
+			       key, min, max);
+	*out = (uint32_t)x;
+	return 0;
+}
+
+/* Options of an overlay network: vni, mtu, encrypted. */
+static int overlay_parse_opts(struct daemon *d, json_t *opts, struct st_network *n,
+			      struct shoal_err *err)
+{
+	uint32_t max_mtu;
+	bool given;
+	int ret;
+
+	if (opts && json_object_get(opts, "encrypted"))
+		return overlay_check_encryption(err);
+	if (!d->underlay.ifindex)
+		return err_set(err, EINVAL,
+			       "overlay networks need an underlay: start shoald with --underlay-interface "
+			       "or --advertise-addr (daemon.json \"underlay-interface\"/\"advertise-addr\")");
+	max_mtu = (uint32_t)d->underlay.mtu - SHOAL_VXLAN_OVERHEAD;
+	ret = opt_uint(opts, "vni", VNI_OPTION, SHOAL_VNI_MIN, SHOAL_VNI_MAX, &n->net_id, &given, err);
+	if (ret < 0)
+		return ret;
+	ret = opt_uint(opts, "mtu", MTU_OPTION, 576, 65535, &n->mtu, &given, err);
+	if (ret < 0)
+		return ret;
+	if (!given)
+		n->mtu = d->cfg.mtu && (uint32_t)d->cfg.mtu < max_mtu ? (uint32_t)d->cfg.mtu : max_mtu;
+	if (n->mtu > max_mtu)
+		return err_set(err, EINVAL,
+			       "MTU %u is too large for underlay %s (MTU %d): VXLAN needs %d bytes, so at most %u",
+			       n->mtu, d->underlay.name, d->underlay.mtu, SHOAL_VXLAN_OVERHEAD, max_mtu);
+	return 0;
+}
+
+/* The requested VNI if free, else the lowest free one from 4096 (Docker's range). */
+static int overlay_pick_vni(struct daemon *d, struct st_network *n, struct shoal_err *err)
+{
+	struct st_network *nets = NULL;
+	size_t nn = 0;
+	uint32_t want = n->net_id;
+	int ret;
+
+	ret = state_network_list(d->st, &nets, &nn, err);
+	if (ret < 0)
+		return ret;
+	if (want) {
+		for (size_t i = 0; i < nn; i++) {
+			if (nets[i].net_id == want) {
+				ret = err_set(err, EEXIST, "VNI %u is already used by network %s", want,
+					      nets[i].name);
+				break;
+			}
+		}
+		st_network_list_free(nets, nn);
+		return ret;
+	}
+	for (uint32_t vni = SHOAL_VNI_MIN; vni <= SHOAL_VNI_MAX; vni++) {
+		bool used = false;
+		for (size_t i = 0; i < nn && !used; i++)
+			used = nets[i].net_id == vni;
+		if (!used) {
+			n->net_id = vni;
+			st_network_list_free(nets, nn);
+			return 0;
+		}
+	}
+	st_network_list_free(nets, nn);
+	return err_set(err, ENOSPC, "no free VNI");
+}
 
 void net_map_val(const struct st_network *n, struct shoal_net_val *v)
 {
@@ -224,13 +316,9 @@ int net_create(struct daemon *d, json_t *req, char id_out[65], struct shoal_err 
 	driver = json_is_string(v) && json_string_length(v) ? json_string_value(v) : "local";
 	if (strcmp(driver, "bridge") == 0)
 		driver = "local"; /* Docker's default driver name: same role here */
-	if (strcmp(driver, "local") != 0) {
-		if (strcmp(driver, "overlay") == 0)
-			return err_set(err, EINVAL,
-				       "network driver \"overlay\" is not available in this shoald yet; "
-				       "use \"local\"");
-		return err_set(err, EINVAL, "network driver \"%s\" not found (available: local)", driver);
-	}
+	if (strcmp(driver, "local") != 0 && strcmp(driver, "overlay") != 0)
+		return err_set(err, EINVAL, "network driver \"%s\" not found (available: local, overlay)",
+			       driver);
 	labels = json_object_get(req, "Labels");
 	opts = json_object_get(req, "Options");
 	ret = net_check_string_map(labels, "Labels", err);
@@ -248,7 +336,10 @@ int net_create(struct daemon *d, json_t *req, char id_out[65], struct shoal_err 
 	n.attachable = json_is_true(json_object_get(req, "Attachable"));
 	n.internal = json_is_true(json_object_get(req, "Internal"));
 	n.created = time(NULL);
-	ret = net_parse_mtu(opts, &d->cfg, &n.mtu, err);
+	if (strcmp(driver, "overlay") == 0)
+		ret = overlay_parse_opts(d, opts, &n, err);
+	else
+		ret = net_parse_mtu(opts, &d->cfg, &n.mtu, err);
 	if (ret < 0)
 		return ret;
 
@@ -259,7 +350,10 @@ int net_create(struct daemon *d, json_t *req, char id_out[65], struct shoal_err 
 	ret = net_parse_ipam(d, json_object_get(req, "IPAM"), &n, err);
 	if (ret < 0)
 		goto fail;
-	ret = state_network_next_local_id(d->st, &n.net_id, err);
+	if (strcmp(driver, "overlay") == 0)
+		ret = overlay_pick_vni(d, &n, err);
+	else
+		ret = state_network_next_local_id(d->st, &n.net_id, err);
 	if (ret < 0)
 		goto fail;
 	ret = util_random_id(n.id);
@@ -268,7 +362,19 @@ int net_create(struct daemon *d, json_t *req, char id_out[65], struct shoal_err 
 		goto fail;
 	}
 	n.labels_json = json_text_or_null(labels);
-	n.options_json = json_text_or_null(opts);
+	if (strcmp(driver, "overlay") == 0) {
+		/* Record the VNI under Docker's option name, as docker inspect shows it. */
+		char vni[16];
+		json_t *o = opts && json_is_object(opts) ? json_deep_copy(opts) : json_object();
+
+		snprintf(vni, sizeof(vni), "%u", n.net_id);
+		json_object_del(o, "vni");
+		json_object_set_new(o, VNI_OPTION, json_string(vni));
+		n.options_json = json_text_or_null(o);
+		json_decref(o);
+	} else {
+		n.options_json = json_text_or_null(opts);
+	}
 	ret = state_network_insert(d->st, &n, err);
 	if (ret < 0)
 		goto fail;
@@ -384,10 +490,7 @@ json_t *net_to_json(struct daemon *d, const struct st_network *n)
 			snprintf(ipbuf, sizeof(ipbuf), "%s/%u", util_ipv4_str(e->ip, a), n->prefix);
 			util_mac_str(e->mac, mac);
 			if (e->remote) {
-				char node[16];
-				json_array_append_new(peers, json_pack("{s:s, s:s, s:s, s:s}",
-					"EndpointID", e->id, "IPv4Address", ipbuf, "MacAddress", mac,
-					"Node", util_ipv4_str(e->node_ip, node)));
+				json_array_append_new(peers, peer_to_json(e));
 				continue;
 			}
 			json_object_set_new(containers, e->container_id[0] ? e->container_id : e->id,
@@ -411,6 +514,11 @@ json_t *net_to_json(struct daemon *d, const struct st_network *n)
 	/* shoal's own fields, beside Docker's. */
 	json_object_set_new(j, "MTU", json_integer(n->mtu));
 	json_object_set_new(j, "NetworkID", json_integer(n->net_id));
+	if (strcmp(n->driver, "overlay") == 0) {
+		json_object_set_new(j, "Scope", json_string("swarm"));
+		json_object_set_new(j, "VNI", json_integer(n->net_id));
+		json_object_set_new(j, "EncapOverhead", json_integer(SHOAL_VXLAN_OVERHEAD));
+	}
 	if (peers && json_array_size(peers))
 		json_object_set_new(j, "Peers", peers);
 	else
@@ -446,7 +554,7 @@ static bool net_filter_match(const struct st_network *n, json_t *filters)
 				any = any || strcmp(n->driver, s) == 0 ||
 				      (strcmp(s, "bridge") == 0 && strcmp(n->driver, "local") == 0);
 			else if (strcmp(key, "scope") == 0)
-				any = any || strcmp(s, "local") == 0;
+				any = any || strcmp(s, strcmp(n->driver, "overlay") == 0 ? "swarm" : "local") == 0;
 			else if (strcmp(key, "type") == 0)
 				any = any || strcmp(s, "custom") == 0;
 			else if (strcmp(key, "label") == 0) {

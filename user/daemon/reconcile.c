@@ -20,9 +20,12 @@ int daemon_apply_node_cfg(struct daemon *d, struct shoal_err *err)
 {
 	struct shoal_node_cfg cfg = { 0 };
 
-	/* Keep what an overlay set up (underlay) if present; set the flags. */
+	/* Start from what is there (flags we do not own stay); ours overwrite. */
 	loader_get_node_cfg(&d->bpf, &cfg, NULL);
 	cfg.vxlan_port = htons((uint16_t)d->cfg.vxlan_port);
+	cfg.underlay_ifindex = (__u32)d->underlay.ifindex;
+	cfg.node_ip = d->underlay.ip;
+	memcpy(cfg.underlay_mac, d->underlay.mac, 6);
 	if (d->cfg.accounting)
 		cfg.flags |= SHOAL_CFG_ACCOUNTING;
 	else
@@ -170,8 +173,20 @@ int daemon_reconcile(struct daemon *d, struct shoal_err *err)
 		for (size_t j = 0; j < nn; j++)
 			if (strcmp(nets[j].id, e->network_id) == 0)
 				n = &nets[j];
-		if (!n || e->remote)
-			continue; /* remote peers: programmed by their own module */
+		if (!n)
+			continue;
+		if (e->remote) {
+			struct shoal_ep_val v;
+
+			peer_map_vals(n, e, &w.ep_keys[w.n_eps], &v);
+			if (loader_put_endpoint(&d->bpf, &w.ep_keys[w.n_eps], &v, &e2) < 0) {
+				log_error("reconcile: peer %.12s: %s", e->id, e2.msg);
+				continue;
+			}
+			w.n_eps++;
+			applied++;
+			continue;
+		}
 		create = netlink_link_get(e->host_ifname, &ifindex, NULL, NULL, NULL) < 0;
 		if (create && netns_check_path(e->netns, NULL) < 0) {
 			/* Its namespace is gone: the endpoint died with it. */

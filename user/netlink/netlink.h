@@ -66,6 +66,11 @@ int netlink_dummy_ensure(const char *name, int *ifindex, struct shoal_err *err);
 int netlink_addr_add(int ifindex, uint32_t ip, uint8_t prefix, struct shoal_err *err);
 int netlink_addr_del(int ifindex, uint32_t ip, uint8_t prefix, struct shoal_err *err);
 
+/* First IPv4 address (and its prefix) on a link; -EADDRNOTAVAIL if none. */
+int netlink_addr_first(int ifindex, uint32_t *ip, uint8_t *prefix, struct shoal_err *err);
+/* The link that holds IPv4 address ip; -EADDRNOTAVAIL if none. */
+int netlink_addr_find(uint32_t ip, int *ifindex, struct shoal_err *err);
+
 /* Host route ip/32 dev ifindex scope link [src src]; replace semantics. */
 int netlink_route_host_replace(uint32_t ip, int ifindex, uint32_t src, struct shoal_err *err);
 int netlink_route_host_del(uint32_t ip, int ifindex, struct shoal_err *err);

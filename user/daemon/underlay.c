@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * underlay.c - the device and address VXLAN traffic leaves and arrives
+ * on. --underlay-interface names the device (its first IPv4 address is
+ * the node's VXLAN address unless --advertise-addr says otherwise);
+ * --advertise-addr alone finds the device that holds that address.
+ * With neither, the node is single-host: overlay networks are refused.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../netlink/netlink.h"
+#include "daemon.h"
+
+int daemon_setup_underlay(struct daemon *d, struct shoal_err *err)
+{
+	const char *ifname = d->cfg.underlay_interface;
+	const char *adv = d->cfg.advertise_addr;
+	char addr[64], a[16];
+	uint32_t ip = 0;
+	int ifindex = 0, ret;
+
+	if (!ifname[0] && !adv[0])
+		return 0;
+	if (adv[0]) {
+		/* "IP" or "IP:PORT" (the port part is for discovery). */
+		snprintf(addr, sizeof(addr), "%s", adv);
+		addr[strcspn(addr, ":")] = '\0';
+		if (util_parse_ipv4(addr, &ip) < 0)
+			return err_set(err, EINVAL, "invalid advertise-addr \"%s\": expected IPv4[:PORT]", adv);
+	}
+	if (ifname[0]) {
+		ret = netlink_link_get(ifname, &ifindex, d->underlay.mac, &d->underlay.mtu, err);
+		if (ret < 0)
+			return err_wrap(err, "underlay-interface %s", ifname);
+		if (!ip) {
+			ret = netlink_addr_first(ifindex, &ip, NULL, err);
+			if (ret < 0)
+				return err_set(err, -ret,
+					       "underlay-interface %s has no IPv4 address: give it one or set advertise-addr",
+					       ifname);
+		}
+		snprintf(d->underlay.name, sizeof(d->underlay.name), "%s", ifname);
+	} else {
+		char name[IF_NAMESIZE] = "";
+
+		ret = netlink_addr_find(ip, &ifindex, err);
+		if (ret < 0)
+			return err_wrap(err, "advertise-addr %s", adv);
+		if (!if_indextoname((unsigned int)ifindex, name))
+			return err_set(err, errno, "advertise-addr %s: ifindex %d: %s", adv, ifindex,
+				       strerror(errno));
+		ret = netlink_link_get(name, NULL, d->underlay.mac, &d->underlay.mtu, err);
+		if (ret < 0)
+			return ret;
+		snprintf(d->underlay.name, sizeof(d->underlay.name), "%s", name);
+	}
+	d->underlay.ifindex = ifindex;
+	d->underlay.ip = ip;
+	ret = loader_attach_underlay(&d->bpf, ifindex, err);
+	if (ret < 0)
+		return err_wrap(err, "attach from_underlay to %s", d->underlay.name);
+	log_info("underlay: %s (ifindex %d, mtu %d), VXLAN endpoint %s:%d", d->underlay.name,
+		 ifindex, d->underlay.mtu, util_ipv4_str(ip, a), d->cfg.vxlan_port);
+	return 0;
+}
+
+/*
+ * Docker's --opt encrypted builds IPsec ESP tunnels with AES-GCM between
+ * nodes. shoal does not implement that data path; say so, and name what
+ * this kernel lacks for it, rather than accept a network that would
+ * never connect (what Docker 20.10 does on this kernel).
+ */
+int overlay_check_encryption(struct shoal_err *err)
+{
+	FILE *f = fopen("/proc/crypto", "r");
+	char line[256];
+	bool gcm = false;
+
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "name", 4) == 0 && strstr(line, "gcm(aes)"))
+				gcm = true;
+		fclose(f);
+	}
+	if (!gcm)
+		return err_set(err, EOPNOTSUPP,
+			       "encrypted overlay networks need IPsec ESP with AES-GCM in the kernel, and this "
+			       "kernel has no gcm(aes) cipher (/proc/crypto; CONFIG_CRYPTO_GCM) and no ESP "
+			       "transform (CONFIG_INET_ESP); shoal's gossip control plane is encrypted, the "
+			       "VXLAN data plane is not");
+	return err_set(err, EOPNOTSUPP,
+		       "encrypted overlay networks (IPsec ESP) are not implemented by shoal's eBPF data plane");
+}
