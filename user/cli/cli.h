@@ -108,6 +108,7 @@ long long jval_int(const json_t *v);
 int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_info(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_network(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_network_peer(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_stats(struct cli_ctx *ctx, int argc, char **argv);
 
 /* "amd64"/"arm64"... as Go names the build architecture. */

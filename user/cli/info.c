@@ -2,8 +2,9 @@
 /*
  * info.c - `shoal info`: GET /info printed as `docker info` prints it
  * (same labels, same order, so tools that scrape it keep working), plus a
- * "Shoal:" block for the data plane: node, pin dir, accounting, counts and
- * node-level drops by reason.
+ * "Shoal:" block for the data plane: node, pin dir, accounting, counts, the
+ * underlay overlay networks use, node-level drops by reason and VXLAN
+ * traffic.
  */
 #include <string.h>
 
@@ -66,7 +67,13 @@ static void print_shoal(json_t *s)
 		{ "NodeName", "Node Name" },   { "ExecRoot", "Exec Root" },
 		{ "BpffsRoot", "Bpffs Root" }, { "PinDir", "Pin Dir" },
 		{ "Accounting", "Accounting" }, { "Networks", "Networks" },
-		{ "Endpoints", "Endpoints" },
+		{ "Endpoints", "Endpoints" },  { "RemoteEndpoints", "Remote Endpoints" },
+	};
+	static const struct {
+		const char *pkts, *bytes, *label;
+	} vxlan[] = {
+		{ "RxVxlanPackets", "RxVxlanBytes", "VXLAN RX" },
+		{ "TxVxlanPackets", "TxVxlanBytes", "VXLAN TX" },
 	};
 	json_t *ns = jobj(s, "NodeStats"), *drops = jobj(ns, "Drops"), *v;
 	const char *k;
@@ -81,10 +88,18 @@ static void print_shoal(json_t *s)
 		else
 			print_scalar("  ", known[i].label, v);
 	}
+	/* Underlay: null on a single host, absent from an older daemon. */
+	v = json_object_get(s, "Underlay");
+	if (json_is_object(v))
+		printf("  Underlay: %s (%s, MTU %lld, VXLAN port %lld)\n",
+		       jstr(v, "Interface"), jstr(v, "Address"), jint(v, "MTU"),
+		       jint(v, "VxlanPort"));
+	else if (json_is_null(v))
+		printf("  Underlay: none (single host)\n");
 	/* Fields this CLI does not know yet still show up, under their key. */
 	json_object_foreach(s, k, v) {
-		bool skip = !strcmp(k, "NodeStats") || json_is_object(v) ||
-			    json_is_array(v);
+		bool skip = !strcmp(k, "NodeStats") || !strcmp(k, "Underlay") ||
+			    json_is_object(v) || json_is_array(v);
 
 		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 			if (!strcmp(k, known[i].key))
@@ -100,9 +115,24 @@ static void print_shoal(json_t *s)
 			if (jval_int(v))
 				kv_int("   ", k, jval_int(v));
 	}
-	json_object_foreach(ns, k, v)
-		if (strcmp(k, "Drops") && !json_is_object(v) && !json_is_array(v))
+	for (size_t i = 0; i < sizeof(vxlan) / sizeof(vxlan[0]); i++) {
+		char size[32];
+
+		if (!json_object_get(ns, vxlan[i].pkts) && !json_object_get(ns, vxlan[i].bytes))
+			continue;
+		human_size((double)jint(ns, vxlan[i].bytes), 3, size, sizeof(size));
+		printf("  %s: %s / %lld pkts\n", vxlan[i].label, size,
+		       jint(ns, vxlan[i].pkts));
+	}
+	json_object_foreach(ns, k, v) {
+		bool skip = !strcmp(k, "Drops") || json_is_object(v) || json_is_array(v);
+
+		for (size_t i = 0; i < sizeof(vxlan) / sizeof(vxlan[0]); i++)
+			if (!strcmp(k, vxlan[i].pkts) || !strcmp(k, vxlan[i].bytes))
+				skip = true;
+		if (!skip)
 			print_scalar("  ", k, v);
+	}
 }
 
 static void print_info(json_t *v)

@@ -61,11 +61,11 @@ static const struct cli_cmd *find_cmd(const char *name)
 	return NULL;
 }
 
-/* `shoal help [VERB [SUBVERB]]` is `shoal VERB [SUBVERB] --help`. */
+/* `shoal help [VERB [SUBVERB...]]` is `shoal VERB [SUBVERB...] --help`. */
 static int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const struct cli_cmd *c;
-	char *av[4];
+	char *av[5];
 	int n = 0;
 
 	if (argc < 2) {
@@ -82,9 +82,9 @@ static int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 			CLI_PROG);
 		return 1;
 	}
-	av[n++] = argv[1];
-	if (argc > 2)
-		av[n++] = argv[2];
+	/* Verb groups nest two deep: `help network peer add`. */
+	for (int i = 1; i < argc && n < 3; i++)
+		av[n++] = argv[i];
 	av[n++] = (char *)"--help";
 	av[n] = NULL;
 	return c->run(ctx, n, av);

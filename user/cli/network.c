@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * network.c - `shoal network create|ls|inspect|rm|connect|disconnect`,
- * Docker's `docker network` verbs over the /networks API.
+ * Docker's `docker network` verbs over the /networks API (`network peer`,
+ * the overlay's remote endpoints, is in peer.c).
  *
  * A container here can also be a bare network namespace: `--netns NAME`
  * (meaning /run/netns/NAME) or `--netns /path`, so the data path is usable
@@ -30,6 +31,7 @@ static const struct cli_cmd network_cmds[] = {
 	{ "disconnect", net_disconnect, "Disconnect a container or a network namespace from a network", NULL },
 	{ "inspect", net_inspect, "Display detailed information on one or more networks", NULL },
 	{ "ls", net_ls, "List networks", "list" },
+	{ "peer", cmd_network_peer, "Manage the remote endpoints (peers) of an overlay network", NULL },
 	{ "rm", net_rm, "Remove one or more networks", "remove" },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -92,7 +94,7 @@ enum {
 
 static const struct cli_opt create_opts[] = {
 	{ OPT_ATTACHABLE, 0, "attachable", NULL, "Enable manual container attachment" },
-	{ 'd', 'd', "driver", "string", "Driver to manage the Network (default \"local\")" },
+	{ 'd', 'd', "driver", "string", "Driver to manage the Network: \"local\" or \"overlay\" (default \"local\")" },
 	{ OPT_GATEWAY, 0, "gateway", "string", "IPv4 Gateway for the master subnet" },
 	{ OPT_INTERNAL, 0, "internal", NULL, "Restrict external access to the network" },
 	{ OPT_IPRANGE, 0, "ip-range", "string", "Allocate container ip from a sub-range" },
@@ -107,6 +109,12 @@ static const struct cli_usage create_usage = {
 	.args = "[OPTIONS] NETWORK",
 	.desc = "Create a network",
 	.opts = create_opts,
+	.extra =
+		"Options of -d overlay (VXLAN between nodes; shoald needs an underlay):\n"
+		"  -o vni=N        VXLAN network identifier (default: lowest free from 4096)\n"
+		"  -o mtu=N        MTU of the endpoints (default: underlay MTU - 50)\n"
+		"  -o encrypted    refused until shoal encrypts overlay traffic\n"
+		"Remote endpoints are added with 'shoal network peer add'.\n",
 };
 
 static int net_create(struct cli_ctx *ctx, int argc, char **argv)

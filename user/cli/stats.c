@@ -6,6 +6,10 @@
  *
  * Sizes use go-units' HumanSizeWithPrecision(n, 3), as docker stats does,
  * so "1.23kB / 456B" reads the same in both tools.
+ *
+ * `--node` shows the node-level counters of the same answer instead
+ * ("Node": VXLAN traffic through the underlay, drops not tied to a local
+ * endpoint).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +24,13 @@
 	"table {{.ID}}\t{{.Name}}\t{{.Network}}\t{{.NetIO}}\t{{.Packets}}\t{{.Drops}}"
 #define NETNS_DIR "/run/netns/"
 
-enum { OPT_NOSTREAM = 256, OPT_FORMAT, OPT_NOTRUNC };
+enum { OPT_NOSTREAM = 256, OPT_FORMAT, OPT_NOTRUNC, OPT_NODE };
 
 static const struct cli_opt stats_opts[] = {
 	{ OPT_FORMAT, 0, "format", "string",
 	  "Format output: 'table' (default), 'table TEMPLATE', 'json' (the endpoints' raw objects) or TEMPLATE" },
+	{ OPT_NODE, 0, "node", NULL,
+	  "Show node-level counters (VXLAN rx/tx, node drops) instead of endpoints" },
 	{ OPT_NOSTREAM, 0, "no-stream", NULL, "Disable streaming stats and only pull the first result" },
 	{ OPT_NOTRUNC, 0, "no-trunc", NULL, "Do not truncate output" },
 	{ 0, 0, NULL, NULL, NULL },
@@ -40,7 +46,10 @@ static const struct cli_usage stats_usage = {
 		"container, or network namespace path. Template fields: .ID .Name\n"
 		".Network .NetIO .Packets .Drops (text) .Container .Netns .IPv4Address\n"
 		".MacAddress .HostInterface .RxBytes .TxBytes .RxPackets .TxPackets\n"
-		".DropsByReason (object).\n",
+		".DropsByReason (object).\n"
+		"With --node, no arguments; --format json prints the daemon's \"Node\"\n"
+		"object, a TEMPLATE sees .Drops (object) .RxVxlanPackets .RxVxlanBytes\n"
+		".TxVxlanPackets .TxVxlanBytes.\n",
 };
 
 static bool ep_matches(json_t *ep, const char *arg)
@@ -203,6 +212,45 @@ static int render(json_t *sel, const char *format, bool notrunc,
 	return r;
 }
 
+/*
+ * The "Node" object of GET /endpoints/stats (NULL from an older daemon
+ * reads as all zero), as three lines, JSON or a template.
+ */
+static int render_node(json_t *node, const char *format, struct shoal_err *err)
+{
+	char bytes[32];
+	struct sbuf b = { 0 };
+
+	if (format && !strcmp(format, "json")) {
+		char *s = node ? json_dumps(node, JSON_COMPACT | JSON_PRESERVE_ORDER) :
+				 strdup("{}");
+
+		if (!s)
+			return err_set(err, ENOMEM, "out of memory");
+		printf("%s\n", s);
+		free(s);
+		return 0;
+	}
+	if (format && strcmp(format, "table")) {
+		json_t *empty = node ? NULL : json_object();
+		int r = tmpl_exec(format, node ? node : empty, &b, err);
+
+		if (r == 0)
+			printf("%s\n", sbuf_str(&b));
+		sbuf_free(&b);
+		json_decref(empty);
+		return r;
+	}
+	human_size((double)jint(node, "RxVxlanBytes"), 3, bytes, sizeof(bytes));
+	printf("VXLAN RX: %s / %lld pkts\n", bytes, jint(node, "RxVxlanPackets"));
+	human_size((double)jint(node, "TxVxlanBytes"), 3, bytes, sizeof(bytes));
+	printf("VXLAN TX: %s / %lld pkts\n", bytes, jint(node, "TxVxlanPackets"));
+	drops_text(jobj(node, "Drops"), &b);
+	printf("DROPS: %s\n", sbuf_str(&b));
+	sbuf_free(&b);
+	return 0;
+}
+
 static void sleep_until(struct timespec *next)
 {
 	next->tv_sec += 1;
@@ -213,7 +261,7 @@ static void sleep_until(struct timespec *next)
 int cmd_stats(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const char *format = NULL, *val;
-	bool stream = true, notrunc = false, tty, first = true;
+	bool stream = true, notrunc = false, node = false, tty, first = true;
 	struct shoal_err err;
 	struct timespec next;
 	struct cli_parse p;
@@ -232,11 +280,29 @@ int cmd_stats(struct cli_ctx *ctx, int argc, char **argv)
 		case OPT_FORMAT:
 			format = val;
 			break;
+		case OPT_NODE:
+			node = val[0] == 't';
+			break;
 		}
 	}
 	if (o < 0)
 		return p.rc;
-	if (format && strcmp(format, "json") && format_check(format, &err) < 0) {
+	if (node) {
+		if (p.nargs) {
+			fprintf(stderr, "--node shows the node's counters: it takes no ENDPOINT arguments\n"
+					"See '%s %s --help'.\n", CLI_PROG, stats_usage.path);
+			return 1;
+		}
+		if (format && !strncmp(format, "table", 5) && format[5]) {
+			fprintf(stderr, "--node takes --format table, json or a TEMPLATE, not 'table TEMPLATE'\n");
+			return 1;
+		}
+		if (format && strcmp(format, "json") && strcmp(format, "table") &&
+		    tmpl_check(format, &err) < 0) {
+			fprintf(stderr, "template parsing error: %s\n", err.msg);
+			return 1;
+		}
+	} else if (format && strcmp(format, "json") && format_check(format, &err) < 0) {
 		fprintf(stderr, "template parsing error: %s\n", err.msg);
 		return 1;
 	}
@@ -246,23 +312,31 @@ int cmd_stats(struct cli_ctx *ctx, int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
 		json_t *resp = NULL, *sel;
+		int r;
 
 		if (client_call(&cl, "GET", "/endpoints/stats", NULL, 0, &resp,
 				NULL) != CLIENT_OK)
 			break;
-		/* A name that matches nothing is an error only at the start. */
-		sel = select_eps(jarr(resp, "Endpoints"), p.args, p.nargs, first);
-		json_decref(resp);
-		if (!sel)
-			break;
-		if (stream && tty)
-			fputs("\033[2J\033[H", stdout);
-		if (render(sel, format, notrunc, &err) < 0) {
+		if (node) {
+			if (stream && tty)
+				fputs("\033[2J\033[H", stdout);
+			r = render_node(jobj(resp, "Node"), format, &err);
+			json_decref(resp);
+		} else {
+			/* A name that matches nothing is an error only at the start. */
+			sel = select_eps(jarr(resp, "Endpoints"), p.args, p.nargs, first);
+			json_decref(resp);
+			if (!sel)
+				break;
+			if (stream && tty)
+				fputs("\033[2J\033[H", stdout);
+			r = render(sel, format, notrunc, &err);
 			json_decref(sel);
+		}
+		if (r < 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			break;
 		}
-		json_decref(sel);
 		fflush(stdout);
 		if (ferror(stdout)) /* reader went away */
 			break;
