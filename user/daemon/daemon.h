@@ -59,6 +59,10 @@ int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
 		     const char *ip_str, json_t **out, struct shoal_err *err);
 int ep_disconnect_netns(struct daemon *d, const char *net_ref, const char *netns,
 			struct shoal_err *err);
+/* A new endpoint row for network n: the requested address (checked) or
+ * the next free one, a fresh id and ep_id. The caller fills the rest. */
+int ep_prepare(struct daemon *d, const struct st_network *n, const char *ip_str,
+	       struct st_endpoint *e, struct shoal_err *err);
 /* Program the kernel for an endpoint that state has (connect + reconcile). */
 int ep_apply_local(struct daemon *d, const struct st_network *n, const struct st_endpoint *e,
 		   bool create_link, struct shoal_err *err);

@@ -123,26 +123,43 @@ void ep_unapply_local(struct daemon *d, const struct st_network *n, const struct
 	loader_stats_del(&d->bpf, e->ep_id, NULL);
 }
 
-/* Addresses in use on network n, for IPAM. *out malloc'd. */
-static int ep_used_ips(struct daemon *d, const struct st_network *n, uint32_t **out, size_t *nused,
-		       struct shoal_err *err)
+int ep_prepare(struct daemon *d, const struct st_network *n, const char *ip_str,
+	       struct st_endpoint *e, struct shoal_err *err)
 {
 	struct st_endpoint *eps = NULL;
+	_cleanup_free_ uint32_t *used = NULL;
 	size_t ne = 0;
 	int ret;
 
 	ret = state_endpoint_list(d->st, n->id, &eps, &ne, err);
 	if (ret < 0)
 		return ret;
-	*out = calloc(ne + 1, sizeof(uint32_t));
-	if (!*out) {
+	used = calloc(ne + 1, sizeof(*used));
+	if (!used) {
 		free(eps);
 		return err_set(err, ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < ne; i++)
-		(*out)[i] = eps[i].ip;
-	*nused = ne;
+		used[i] = eps[i].ip;
 	free(eps);
+	if (ip_str && *ip_str) {
+		if (util_parse_ipv4(ip_str, &e->ip) < 0)
+			return err_set(err, EINVAL, "invalid IPv4 address \"%s\"", ip_str);
+		ret = ipam_check(n->subnet, n->prefix, n->gateway, used, ne, e->ip, err);
+	} else {
+		ret = ipam_alloc(n->subnet, n->prefix, n->ip_range, n->ip_range_prefix, n->gateway,
+				 used, ne, &e->ip, err);
+	}
+	if (ret < 0)
+		return ret;
+	ret = util_random_id(e->id);
+	if (ret < 0)
+		return err_set(err, -ret, "cannot generate an endpoint id");
+	ret = state_endpoint_next_ep_id(d->st, &e->ep_id, err);
+	if (ret < 0)
+		return ret;
+	memcpy(e->network_id, n->id, sizeof(e->network_id));
+	e->created = time(NULL);
 	return 0;
 }
 
@@ -151,8 +168,6 @@ int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
 {
 	struct st_network n = { 0 };
 	struct st_endpoint e = { 0 };
-	_cleanup_free_ uint32_t *used = NULL;
-	size_t nused = 0;
 	char a[16], mac[18];
 	int ret;
 
@@ -170,34 +185,12 @@ int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
 			      netns, n.name);
 		goto fail;
 	}
-	ret = ep_used_ips(d, &n, &used, &nused, err);
+	ret = ep_prepare(d, &n, ip_str, &e, err);
 	if (ret < 0)
 		goto fail;
-	if (ip_str && *ip_str) {
-		if (util_parse_ipv4(ip_str, &e.ip) < 0) {
-			ret = err_set(err, EINVAL, "invalid IPv4 address \"%s\"", ip_str);
-			goto fail;
-		}
-		ret = ipam_check(n.subnet, n.prefix, n.gateway, used, nused, e.ip, err);
-	} else {
-		ret = ipam_alloc(n.subnet, n.prefix, n.ip_range, n.ip_range_prefix, n.gateway, used,
-				 nused, &e.ip, err);
-	}
-	if (ret < 0)
-		goto fail;
-	ret = util_random_id(e.id);
-	if (ret < 0) {
-		err_set(err, -ret, "cannot generate an endpoint id");
-		goto fail;
-	}
-	ret = state_endpoint_next_ep_id(d->st, &e.ep_id, err);
-	if (ret < 0)
-		goto fail;
-	memcpy(e.network_id, n.id, sizeof(e.network_id));
 	snprintf(e.netns, sizeof(e.netns), "%s", netns);
 	snprintf(e.host_ifname, sizeof(e.host_ifname), SHOAL_VETH_PREFIX "%.12s", e.id);
 	ipam_mac_from_ip(e.ip, e.mac);
-	e.created = time(NULL);
 	ret = state_endpoint_insert(d->st, &e, err);
 	if (ret < 0)
 		goto fail;

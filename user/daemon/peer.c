@@ -58,15 +58,15 @@ int peer_add(struct daemon *d, const char *net_ref, const char *ip_str, const ch
 	     const char *node_str, json_t **out, struct shoal_err *err)
 {
 	struct st_network n = { 0 };
-	struct st_endpoint e = { 0 }, *eps = NULL;
+	struct st_endpoint e = { 0 };
 	struct shoal_ep_key k;
 	struct shoal_ep_val v;
-	size_t ne = 0;
 	char a[16];
 	int ret;
 
 	if (!ip_str || util_parse_ipv4(ip_str, &e.ip) < 0)
 		return err_set(err, EINVAL, "invalid peer IPv4 address \"%s\"", ip_str ? ip_str : "");
+	/* The MAC defaults to Docker's derivation from the IP. */
 	if (!node_str || util_parse_ipv4(node_str, &e.node_ip) < 0 || e.node_ip == 0)
 		return err_set(err, EINVAL, "invalid node (underlay) address \"%s\"",
 			       node_str ? node_str : "");
@@ -89,33 +89,10 @@ int peer_add(struct daemon *d, const char *net_ref, const char *ip_str, const ch
 	ret = peer_network(d, net_ref, &n, err);
 	if (ret < 0)
 		goto fail;
-	ret = state_endpoint_list(d->st, n.id, &eps, &ne, err);
+	ret = ep_prepare(d, &n, ip_str, &e, err);
 	if (ret < 0)
 		goto fail;
-	{
-		uint32_t *used = calloc(ne + 1, sizeof(*used));
-		if (!used) {
-			ret = err_set(err, ENOMEM, "out of memory");
-			goto fail;
-		}
-		for (size_t i = 0; i < ne; i++)
-			used[i] = eps[i].ip;
-		ret = ipam_check(n.subnet, n.prefix, n.gateway, used, ne, e.ip, err);
-		free(used);
-		if (ret < 0)
-			goto fail;
-	}
-	ret = util_random_id(e.id);
-	if (ret < 0) {
-		err_set(err, -ret, "cannot generate an endpoint id");
-		goto fail;
-	}
-	ret = state_endpoint_next_ep_id(d->st, &e.ep_id, err);
-	if (ret < 0)
-		goto fail;
-	memcpy(e.network_id, n.id, sizeof(e.network_id));
 	e.remote = true;
-	e.created = time(NULL);
 	ret = state_endpoint_insert(d->st, &e, err);
 	if (ret < 0)
 		goto fail;
@@ -130,12 +107,10 @@ int peer_add(struct daemon *d, const char *net_ref, const char *ip_str, const ch
 	}
 	log_info("peer %s on node %s added to network %s", util_ipv4_str(e.ip, a), node_str, n.name);
 	*out = peer_to_json(&e);
-	free(eps);
 	st_network_free(&n);
 	return 0;
 fail:
 	state_rollback(d->st);
-	free(eps);
 	st_network_free(&n);
 	return ret;
 }
