@@ -68,6 +68,18 @@ static void reply_err(struct reply *r, int ret, const struct shoal_err *err)
 	r->json = json_pack("{s:s}", "message", err->msg[0] ? err->msg : strerror(-ret));
 }
 
+/* The end of most handlers: an error reply, or status with body out. */
+static void reply_done(struct reply *r, int ret, const struct shoal_err *err, unsigned int status,
+		       json_t *out)
+{
+	if (ret < 0) {
+		json_decref(out);
+		return reply_err(r, ret, err);
+	}
+	r->status = status;
+	r->json = out;
+}
+
 static void reply_msg(struct reply *r, unsigned int status, const char *msg)
 {
 	r->status = status;
@@ -165,11 +177,7 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 		ret = net_list_json(d, filters, &out, &err);
 		pthread_mutex_unlock(&d->lock);
 		json_decref(filters);
-		if (ret < 0)
-			return reply_err(r, ret, &err);
-		r->status = MHD_HTTP_OK;
-		r->json = out;
-		return;
+		return reply_done(r, ret, &err, MHD_HTTP_OK, out);
 	}
 	if (strcmp(path, "/networks/create") == 0) {
 		char id[65];
@@ -199,11 +207,7 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 			pthread_mutex_lock(&d->lock);
 			ret = net_inspect_json(d, ref, &out, &err);
 			pthread_mutex_unlock(&d->lock);
-			if (ret < 0)
-				return reply_err(r, ret, &err);
-			r->status = MHD_HTTP_OK;
-			r->json = out;
-			return;
+			return reply_done(r, ret, &err, MHD_HTTP_OK, out);
 		}
 		if (strcmp(method, "DELETE") == 0) {
 			pthread_mutex_lock(&d->lock);
@@ -249,21 +253,13 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 			ret = ep_disconnect_netns(d, ref, netns, &err);
 		pthread_mutex_unlock(&d->lock);
 		json_decref(body);
-		if (ret < 0)
-			return reply_err(r, ret, &err);
-		r->status = MHD_HTTP_OK;
-		r->json = out ? out : json_object();
-		return;
+		return reply_done(r, ret, &err, MHD_HTTP_OK, (out ? out : json_object()));
 	}
 	if (strcmp(tail, "/peers") == 0 && strcmp(method, "GET") == 0) {
 		pthread_mutex_lock(&d->lock);
 		ret = peer_list_json(d, ref, &out, &err);
 		pthread_mutex_unlock(&d->lock);
-		if (ret < 0)
-			return reply_err(r, ret, &err);
-		r->status = MHD_HTTP_OK;
-		r->json = out;
-		return;
+		return reply_done(r, ret, &err, MHD_HTTP_OK, out);
 	}
 	if (strcmp(tail, "/peers") == 0 && strcmp(method, "POST") == 0) {
 		body = parse_body(rc, false, r);
@@ -275,11 +271,7 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 			       json_string_value(json_object_get(body, "Node")), &out, &err);
 		pthread_mutex_unlock(&d->lock);
 		json_decref(body);
-		if (ret < 0)
-			return reply_err(r, ret, &err);
-		r->status = MHD_HTTP_CREATED;
-		r->json = out;
-		return;
+		return reply_done(r, ret, &err, MHD_HTTP_CREATED, out);
 	}
 	if (strncmp(tail, "/peers/", 7) == 0 && tail[7] && strcmp(method, "DELETE") == 0) {
 		pthread_mutex_lock(&d->lock);
@@ -326,11 +318,7 @@ static void route(struct daemon *d, struct MHD_Connection *c, const char *method
 		pthread_mutex_lock(&d->lock);
 		ret = ep_stats_json(d, &out, &err);
 		pthread_mutex_unlock(&d->lock);
-		if (ret < 0)
-			return reply_err(r, ret, &err);
-		r->status = MHD_HTTP_OK;
-		r->json = out;
-		return;
+		return reply_done(r, ret, &err, MHD_HTTP_OK, out);
 	}
 	reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
 }
