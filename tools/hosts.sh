@@ -59,7 +59,8 @@ SHOALD=$(realpath -m "${SHOALD:-$ROOT/build/shoald}")
 SHOAL=$(realpath -m "${SHOAL:-$ROOT/build/shoal}")
 export SHOALD SHOAL
 
-usage() { sed -n '/^# Usage/,/^# `env`/p' "$0" | sed 's/^# \{0,1\}//; $d' >&2; exit 2; }
+# shellcheck disable=SC2016
+usage() { sed -n '/^# Usage/,/^# `env`/p' "$0" | sed 's/^# \{0,1\}//; $d' >&2; exit "${1:-2}"; }
 die() { nl_log "hosts.sh: $*"; exit 1; }
 
 # ------------------------------------------------------------ addresses
@@ -97,6 +98,17 @@ check_k() {
 		die "no host '$1' (hosts are 1..$N)"
 }
 
+# alive PID: PID exists and is not a zombie (a daemon started by an earlier
+# `up` is reparented; its reaper may take a moment).
+alive() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# is_shoald_of PID DIR: PID is a shoald serving DIR/shoal.sock.
+is_shoald_of() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF "unix://$2/shoal.sock"; }
+
 # pid_of K: the live shoald of host K, or nothing.  A pid is only taken as
 # ours if its command line names this host's socket.
 pid_of() {
@@ -104,7 +116,7 @@ pid_of() {
 	d=$(host_dir "$1")
 	pid=$(cat "$d/shoald.pid" 2>/dev/null || true)
 	[ -n "$pid" ] || return 0
-	if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "unix://$d/shoal.sock"; then
+	if alive "$pid" && is_shoald_of "$pid" "$d"; then
 		echo "$pid"
 	fi
 }
@@ -131,14 +143,14 @@ stop_host() {
 	pid=$(pid_of "$k")
 	if [ -n "$pid" ]; then
 		kill -"$sig" "$pid" 2>/dev/null || true
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
+		for ((i = 0; i < 200; i++)); do
+			alive "$pid" || break
+			sleep 0.05
 		done
-		if kill -0 "$pid" 2>/dev/null; then
+		if alive "$pid"; then
 			nl_log "shoald of host $k (pid $pid) still running 10 s after SIG$sig: SIGKILL"
 			kill -KILL "$pid" 2>/dev/null || true
-			while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+			while alive "$pid"; do sleep 0.05; done
 		fi
 	fi
 	rm -f "$(host_dir "$k")/shoald.pid"
@@ -148,7 +160,7 @@ stop_host() {
 
 cmd_up() {
 	local n="" opt_prefix=${HOSTS_PREFIX:-hs} subnet=192.168.99.0/24 mtu=1500 uif=eth0
-	local underlay=1 shoald=1 daemons=all extra=() k
+	local use_underlay=1 shoald=1 daemons=all extra=() k
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--prefix) opt_prefix=$2; shift 2 ;;
@@ -156,7 +168,7 @@ cmd_up() {
 		--subnet) subnet=$2; shift 2 ;;
 		--mtu) mtu=$2; shift 2 ;;
 		--underlay-name) uif=$2; shift 2 ;;
-		--no-underlay) underlay=0; shift ;;
+		--no-underlay) use_underlay=0; shift ;;
 		--no-shoald) shoald=0; shift ;;
 		--daemons) daemons=$2; shift 2 ;;
 		--) shift; extra=("$@"); break ;;
@@ -208,7 +220,7 @@ cmd_up() {
 		st_add "mount $d/bpffs"
 		nl_bpffs_mount "$d/bpffs"
 		echo '{}' >"$d/daemon.json"
-		echo "$underlay" >"$d/underlay"
+		echo "$use_underlay" >"$d/underlay"
 		: >"$d/args"
 		[ ${#extra[@]} -eq 0 ] || printf '%s\0' "${extra[@]}" >"$d/args"
 		st_add "host $k $ns $(host_ip "$k")"
@@ -230,16 +242,31 @@ cmd_up() {
 # by a failing up.
 cmd_down_inner() {
 	set +e
-	local line kind arg d pid nss=() m
+	local kind arg d pid pids nss=() m left
 	[ -d "$W" ] || return 0
-	# daemons first (by pid, checked), so nothing re-creates state
+	# daemons first (by pid, checked), so nothing re-creates state: SIGTERM
+	# to all at once, SIGKILL to what still runs 5 s later
+	pids=()
 	for d in "$W"/h*/; do
-		[ -f "$d/shoald.pid" ] || continue
-		pid=$(cat "$d/shoald.pid")
-		if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "unix://${d%/}/shoal.sock"; then
-			nl_kill_pid "$pid" 5
+		d=${d%/}
+		pid=$(cat "$d/shoald.pid" 2>/dev/null)
+		if [ -n "$pid" ] && alive "$pid" && is_shoald_of "$pid" "$d"; then
+			kill -TERM "$pid" 2>/dev/null
+			pids+=("$pid")
 		fi
 		rm -f "$d/shoald.pid"
+	done
+	for ((m = 0; m < 100; m++)); do
+		left=0
+		for pid in "${pids[@]}"; do alive "$pid" && left=1; done
+		[ "$left" = 1 ] || break
+		sleep 0.05
+	done
+	for pid in "${pids[@]}"; do
+		if alive "$pid"; then
+			nl_log "shoald pid $pid ignored SIGTERM for 5 s: SIGKILL"
+			kill -KILL "$pid" 2>/dev/null
+		fi
 	done
 	if [ -f "$W/state" ]; then
 		while read -r kind arg _; do
@@ -330,7 +357,7 @@ main() {
 			;;
 		esac
 		;;
-	-h | --help | help) usage ;;
+	-h | --help | help) usage 0 ;;
 	*) die "unknown command '$cmd' (up, down, env, shoal, restart, kill, start)" ;;
 	esac
 }

@@ -117,9 +117,9 @@ peers_json() { hapi "$1" GET "/v1.41/networks/$2/peers" | head -n -1; }
 # mesh K1:NS1:IP1 K2:NS2:IP2 ...: on every host, a peer for every endpoint
 # of every other host.
 mesh() {
-	local a b ka nsa ipa kb nsb ipb
+	local a b ka kb nsb ipb
 	for a in "$@"; do
-		IFS=: read -r ka nsa ipa <<<"$a"
+		IFS=: read -r ka _ <<<"$a"
 		for b in "$@"; do
 			IFS=: read -r kb nsb ipb <<<"$b"
 			[ "$ka" = "$kb" ] && continue
@@ -170,7 +170,7 @@ wait_listen() {
 # SRC_NS to DST_IP:5001 (nc listening in DST_NS); succeeds if the SHA-256
 # of what arrived equals that of what was sent.
 sha_transfer() {
-	local src=$1 dst=$2 ip=$3 bytes=$4 i
+	local src=$1 dst=$2 ip=$3 bytes=$4
 	rm -f "$W/sent.sha" "$W/recv.sha"
 	bg "$dst" "$W/nc-recv.log" bash -c "nc -l -p 5001 | sha256sum > '$W/recv.sha'"
 	local rpid=$BG_PID
@@ -178,7 +178,7 @@ sha_transfer() {
 	head -c "$bytes" /dev/urandom | tee >(sha256sum >"$W/sent.sha") |
 		ip netns exec "$src" timeout 60 nc -N "$ip" 5001
 	wait "$rpid"
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		[ "$(wc -c <"$W/sent.sha" 2>/dev/null || echo 0)" -ge 64 ] && break
 		sleep 0.1
 	done

@@ -102,13 +102,15 @@ two_hosts() {
 @test "1 GiB over the overlay with iperf3; 256 MiB checksummed; retransmits comparable to raw veth" {
 	two_hosts
 	ip netns exec "$E1" ping -c 1 -W 2 10.0.9.3 >/dev/null
-	iperf_run "$E1" "$E2" 10.0.9.3 "$W/ov.json" -n 1G
-	[ "$(jq '.end.sum_sent.bytes' "$W/ov.json")" -eq 1073741824 ]
+	iperf_run "$E1" "$E2" 10.0.9.3 "$W/ov.json" -n 1G || { cat "$W/ov.json" "$W/ov.json.server"; false; }
+	jq -c '{error, sent: .end.sum_sent, received: .end.sum_received}' "$W/ov.json"
+	[ "$(jq '.end.sum_sent.bytes' "$W/ov.json")" -ge 1073741824 ]   # whole 128 KiB blocks: may overshoot
 	ov_rtx=$(jq '.end.sum_sent.retransmits' "$W/ov.json")
 	ov_bps=$(jq '.end.sum_sent.bits_per_second' "$W/ov.json")
 	# the same over the bare underlay, host namespace to host namespace
-	iperf_run "$NS_1" "$NS_2" "$UNDERLAY_IP_2" "$W/raw.json" -n 1G
-	[ "$(jq '.end.sum_sent.bytes' "$W/raw.json")" -eq 1073741824 ]
+	iperf_run "$NS_1" "$NS_2" "$UNDERLAY_IP_2" "$W/raw.json" -n 1G || { cat "$W/raw.json" "$W/raw.json.server"; false; }
+	jq -c '{error, sent: .end.sum_sent, received: .end.sum_received}' "$W/raw.json"
+	[ "$(jq '.end.sum_sent.bytes' "$W/raw.json")" -ge 1073741824 ]   # whole 128 KiB blocks: may overshoot
 	raw_rtx=$(jq '.end.sum_sent.retransmits' "$W/raw.json")
 	raw_bps=$(jq '.end.sum_sent.bits_per_second' "$W/raw.json")
 	note "overlay: $(awk -v b="$ov_bps" 'BEGIN{printf "%.2f", b/1e9}') Gbit/s, $ov_rtx retransmits;" \
