@@ -7,8 +7,8 @@
 # `tools/hosts.sh env`), each running its own shoald; endpoint namespaces
 # the test makes with ep_add are listed in $W/netns, background processes
 # it starts with bg in $W/pids.  hosts_teardown removes all of it (pids,
-# namespaces, then `tools/hosts.sh down`: daemons, host and switch
-# namespaces, bpffs mounts), even after a failure.
+# namespaces and what runs in them, then `tools/hosts.sh down`: daemons,
+# host and switch namespaces, bpffs mounts), even after a failure.
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 HOSTS=${HOSTS:-$ROOT/tools/hosts.sh}
@@ -36,7 +36,12 @@ hosts_teardown() {
 		while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done <"$W/pids"
 	fi
 	if [ -s "$W/netns" ]; then
-		while read -r ns; do ip netns del "$ns" 2>/dev/null || true; done <"$W/netns"
+		# what still runs in our endpoint namespaces was started by this
+		# test (children of the pids above, e.g. under timeout): by pid
+		while read -r ns; do
+			for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+			ip netns del "$ns" 2>/dev/null || true
+		done <"$W/netns"
 	fi
 	"$HOSTS" down --workdir "$HW" 3>&- || true
 	rm -rf --one-file-system "$W"
@@ -157,8 +162,7 @@ bg() {
 
 # wait_listen NS PORT: until something listens on TCP PORT in NS (5 s).
 wait_listen() {
-	local i
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		ip netns exec "$1" ss -Htln "sport = :$2" | grep -q . && return 0
 		sleep 0.1
 	done
@@ -172,14 +176,14 @@ wait_listen() {
 sha_transfer() {
 	local src=$1 dst=$2 ip=$3 bytes=$4
 	rm -f "$W/sent.sha" "$W/recv.sha"
-	bg "$dst" "$W/nc-recv.log" bash -c "nc -l -p 5001 | sha256sum > '$W/recv.sha'"
+	bg "$dst" "$W/nc-recv.log" bash -c "timeout 90 nc -l -p 5001 | sha256sum > '$W/recv.sha'"
 	local rpid=$BG_PID
 	wait_listen "$dst" 5001
 	head -c "$bytes" /dev/urandom | tee >(sha256sum >"$W/sent.sha") |
 		ip netns exec "$src" timeout 60 nc -N "$ip" 5001
 	wait "$rpid"
 	for _ in $(seq 1 50); do
-		[ "$(wc -c <"$W/sent.sha" 2>/dev/null || echo 0)" -ge 64 ] && break
+		[ "$(wc -c 2>/dev/null <"$W/sent.sha" || echo 0)" -ge 64 ] && break
 		sleep 0.1
 	done
 	echo "sent $(cut -c1-16 "$W/sent.sha") received $(cut -c1-16 "$W/recv.sha")"
@@ -190,7 +194,7 @@ sha_transfer() {
 # client run against a one-shot server in DST_NS.
 iperf_run() {
 	local src=$1 dst=$2 ip=$3 out=$4; shift 4
-	bg "$dst" "$out.server" iperf3 -s -1 -B "$ip"
+	bg "$dst" "$out.server" timeout 90 iperf3 -s -1 -B "$ip"
 	wait_listen "$dst" 5201
 	ip netns exec "$src" timeout 60 iperf3 -c "$ip" -J "$@" >"$out" 3>&-
 }

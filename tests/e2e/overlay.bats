@@ -221,9 +221,9 @@ two_hosts() {
 	n_ep=$(map_count 1 endpoints)
 	n_net=$(map_count 1 networks)
 	peers0=$(peers_json 1 ov | jq -c 'sort_by(.IPv4Address)')
-	bg "$E2" "$W/iperf-s.log" iperf3 -s -1 -B 10.0.9.3
+	bg "$E2" "$W/iperf-s.log" timeout 60 iperf3 -s -1 -B 10.0.9.3
 	wait_listen "$E2" 5201
-	bg "$E1" "$W/iperf-c.json" iperf3 -c 10.0.9.3 -t "${RESTART_SECS:-10}" -J
+	bg "$E1" "$W/iperf-c.json" timeout 60 iperf3 -c 10.0.9.3 -t "${RESTART_SECS:-10}" -J
 	client=$BG_PID
 	sleep 2
 	"$HOSTS" kill --workdir "$HW" 1 KILL 3>&-
