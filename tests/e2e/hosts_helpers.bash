@@ -175,6 +175,10 @@ wait_listen() {
 # of what arrived equals that of what was sent.
 sha_transfer() {
 	local src=$1 dst=$2 ip=$3 bytes=$4
+	if ! nc -h 2>&1 | grep -q OpenBSD; then
+		echo "sha_transfer needs OpenBSD netcat (Debian package netcat-openbsd: make deps)" >&2
+		return 1
+	fi
 	rm -f "$W/sent.sha" "$W/recv.sha"
 	bg "$dst" "$W/nc-recv.log" bash -c "timeout 90 nc -l -p 5001 | sha256sum > '$W/recv.sha'"
 	local rpid=$BG_PID

@@ -248,6 +248,8 @@ two_hosts() {
 	# a clean restart (SIGTERM) as well
 	"$HOSTS" restart --workdir "$HW" 1 3>&-
 	[ "$(map_count 1 endpoints)" -eq "$n_ep" ]
+	# one from_underlay on the underlay after two starts, not three
+	[ "$(tc -n "$NS_1" -j filter show dev "$UNDERLAY_IF" ingress | jq '[.[] | select(.options.bpf_name)] | length')" -eq 1 ]
 	ip netns exec "$E1" ping -c 1 -W 2 10.0.9.3
 }
 
