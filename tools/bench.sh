@@ -30,8 +30,16 @@
 #     bytes (~0 proves the traffic bypassed the host stack: bpf_redirect_peer)
 # MTU 1500 on every link of every path.
 #
+# Part 2 (cross-host overlay: raw veth, kernel vxlan+bridge, Docker swarm
+# overlay, shoal eBPF overlay, with and without RPS) is tools/bench-overlay.sh,
+# run after part 1 with its own table (its env: OV_PATHS, DOCKER, RPS_*; see
+# its header).
+#
 # Usage: sudo tools/bench.sh            (make bench builds first, then runs this)
-# Env:   PATHS="raw bridge shoal-on shoal-off"  (subset/order; "shoal" = both shoal rows)
+# Env:   PART="1 2"        which parts to run (1 = this single-host table,
+#                          2 = tools/bench-overlay.sh)
+#        OV_RESULT_FILE=/tmp/shoal-bench-overlay.<ts>.txt (part 2's table copy)
+#        PATHS="raw bridge shoal-on shoal-off"  (subset/order; "shoal" = both shoal rows)
 #        DUR=8 LAT_DUR=3 REPS=3
 #        IPERF_PIN=0,1     iperf3 -A client,server CPUs for the pinned run
 #        LAT_PIN=0         CPU for sockperf client AND server in the pinned run
@@ -54,6 +62,12 @@ NL_LOG_FD=3
 log() { nl_log "$@"; }
 die() { nl_die "$@"; }
 
+PART=${PART:-1 2}
+case " $PART " in
+*" 1 "*) ;;
+*" 2 "*) exec "$HERE/bench-overlay.sh" ;;
+*) die "PART must name part 1 and/or 2" ;;
+esac
 DUR=${DUR:-8}
 LAT_DUR=${LAT_DUR:-3}
 REPS=${REPS:-3}
@@ -465,4 +479,10 @@ log "table saved to $RESULT_FILE"
 
 rc=0
 for p in "${SEL[@]}"; do [ -z "${FAILED[$p]-}" ] || rc=1; done
+if [[ " $PART " == *" 2 "* ]]; then
+	# part 1's world goes first (its watchdog too): part 2 has its own
+	bench_cleanup
+	log "part 2: tools/bench-overlay.sh"
+	RESULT_FILE=${OV_RESULT_FILE:-/tmp/shoal-bench-overlay.$TS.txt} "$HERE/bench-overlay.sh" || rc=1
+fi
 exit $rc
