@@ -24,7 +24,7 @@ DEB_PKGS := gcc make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-
 	    libnl-3-dev libnl-route-3-dev libmicrohttpd-dev libjansson-dev \
 	    libsqlite3-dev sqlite3 libcurl4-openssl-dev iproute2 iputils-ping \
 	    bats jq busybox-static iperf3 sockperf tcpdump util-linux procps \
-	    bridge-utils ethtool
+	    bridge-utils ethtool netcat-openbsd curl
 
 COMMON_SRC  := $(wildcard user/common/*.c)
 LIB_SRC     := $(COMMON_SRC) $(wildcard user/state/*.c user/config/*.c user/ipam/*.c)

@@ -64,7 +64,7 @@ three_endpoints() {
 	run shoal network ls -q
 	[ -z "$output" ]
 	[ "$(map_count networks)" -eq 0 ]
-	! in_host ip -4 addr show dev shoal0 | grep -q '10.88.0.254'
+	! in_host ip -4 addr show dev shoal0 | grep -q '10.88.0.254' || false
 }
 
 @test "a network without --subnet gets a default pool and no two overlap" {
@@ -94,7 +94,7 @@ three_endpoints() {
 		ip netns exec "$P-$a" ping -c 1 -W 2 10.88.0.1
 	done
 	# no Linux bridge anywhere in the path
-	! ip -n "$HOSTNS" -o link show type bridge | grep -q .
+	! ip -n "$HOSTNS" -o link show type bridge | grep -q . || false
 	[ "$(map_count endpoints)" -eq 3 ]
 	[ "$(map_count ifaces)" -eq 3 ]
 }
@@ -193,8 +193,8 @@ three_endpoints() {
 	ip -n "$HOSTNS" link show "$veth"
 	run shoal network disconnect net1 --netns "$P-c2"
 	[ "$status" -eq 0 ]
-	! ip -n "$HOSTNS" link show "$veth" 2>/dev/null
-	! ip -n "$P-c2" link show eth0 2>/dev/null
+	! ip -n "$HOSTNS" link show "$veth" 2>/dev/null || false
+	! ip -n "$P-c2" link show eth0 2>/dev/null || false
 	[ "$(map_count endpoints)" -eq 2 ]
 	[ "$(map_count ifaces)" -eq 2 ]
 	[ "$(map_count ep_stats)" -eq 2 ]
@@ -217,7 +217,7 @@ three_endpoints() {
 	veth=$(sqlite3 "$W/data/shoal.db" "select host_ifname from endpoints order by ep_id limit 1")
 	ip -n "$HOSTNS" link del "$veth"
 	start_shoald
-	! ip -n "$HOSTNS" link show shlstale0000000 2>/dev/null
+	! ip -n "$HOSTNS" link show shlstale0000000 2>/dev/null || false
 	ip -n "$HOSTNS" link show "$veth"
 	[ "$(map_count endpoints)" -eq 3 ]
 	[ "$(map_count ifaces)" -eq 3 ]
@@ -283,7 +283,7 @@ three_endpoints() {
 	[ "$(map_count endpoints)" -eq 0 ]
 	[ "$(map_count ifaces)" -eq 0 ]
 	[ "$(ip -n "$HOSTNS" -o link show | wc -l)" -eq "$links0" ]
-	! ip -n "$P-c1" link show eth0 2>/dev/null
+	! ip -n "$P-c1" link show eth0 2>/dev/null || false
 	[ "$(sqlite3 "$W/data/shoal.db" 'select count(*) from endpoints')" -eq 0 ]
 }
 

@@ -115,7 +115,11 @@ two_hosts() {
 	raw_bps=$(jq '.end.sum_sent.bits_per_second' "$W/raw.json")
 	note "overlay: $(awk -v b="$ov_bps" 'BEGIN{printf "%.2f", b/1e9}') Gbit/s, $ov_rtx retransmits;" \
 		"raw underlay: $(awk -v b="$raw_bps" 'BEGIN{printf "%.2f", b/1e9}') Gbit/s, $raw_rtx retransmits"
-	limit=$((3 * raw_rtx)); [ "$limit" -ge 200 ] || limit=200
+	# veth pairs in this VM reorder (notes: TCPSACKReorder), so raw itself
+	# swings from 0 to thousands: allow 3x raw, and never less than 0.25%
+	# of the ~741k segments of 1 GiB (a real encapsulation bug, e.g. a
+	# wrong gso_size, retransmits far more than that)
+	limit=$((3 * raw_rtx)); [ "$limit" -ge 2000 ] || limit=2000
 	[ "$ov_rtx" -le "$limit" ]
 	# every byte arrives intact (iperf3 does not check content)
 	run sha_transfer "$E1" "$E2" 10.0.9.3 268435456

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,10 +76,24 @@ int daemon_setup_underlay(struct daemon *d, struct shoal_err *err)
  * this kernel lacks for it, rather than accept a network that would
  * never connect (what Docker 20.10 does on this kernel).
  */
+static bool kernel_has_symbol(const char *name)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512], sym[256];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %255s", sym) == 1 && strcmp(sym, name) == 0;
+	fclose(f);
+	return found;
+}
+
 int overlay_check_encryption(struct shoal_err *err)
 {
 	FILE *f = fopen("/proc/crypto", "r");
-	char line[256];
+	char line[256], lacks[512] = "";
 	bool gcm = false;
 
 	if (f) {
@@ -88,11 +103,15 @@ int overlay_check_encryption(struct shoal_err *err)
 		fclose(f);
 	}
 	if (!gcm)
+		strcat(lacks, "no gcm(aes) cipher in /proc/crypto (CONFIG_CRYPTO_GCM)");
+	if (!kernel_has_symbol("esp_output"))
+		strcat(lacks, *lacks ? " and no ESP transform (CONFIG_INET_ESP)"
+				     : "no ESP transform (CONFIG_INET_ESP)");
+	if (*lacks)
 		return err_set(err, EOPNOTSUPP,
 			       "encrypted overlay networks need IPsec ESP with AES-GCM in the kernel, and this "
-			       "kernel has no gcm(aes) cipher (/proc/crypto; CONFIG_CRYPTO_GCM) and no ESP "
-			       "transform (CONFIG_INET_ESP); shoal's gossip control plane is encrypted, the "
-			       "VXLAN data plane is not");
+			       "kernel has %s; shoal's gossip control plane is encrypted, the VXLAN data "
+			       "plane is not", lacks);
 	return err_set(err, EOPNOTSUPP,
 		       "encrypted overlay networks (IPsec ESP) are not implemented by shoal's eBPF data plane");
 }
