@@ -9,6 +9,10 @@
  * client cannot block the others.
  */
 #include <ctype.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <strings.h>
+#include <unistd.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdio.h>
@@ -20,21 +24,10 @@
 #include "../common/log.h"
 #include "../common/names.h"
 #include "../common/util.h"
+#include "api.h"
 #include "daemon.h"
 
 #define MAX_BODY (1 << 20)
-
-struct req_ctx {
-	char *body;
-	size_t len;
-	bool too_big;
-};
-
-struct reply {
-	unsigned int status;
-	json_t *json;   /* owned; NULL with text */
-	const char *text;
-};
 
 int daemon_http_status(int neg_errno)
 {
@@ -62,44 +55,44 @@ int daemon_http_status(int neg_errno)
 	}
 }
 
-static void reply_err(struct reply *r, int ret, const struct shoal_err *err)
+void api_reply_err(struct reply *r, int ret, const struct shoal_err *err)
 {
 	r->status = (unsigned int)daemon_http_status(ret);
 	r->json = json_pack("{s:s}", "message", err->msg[0] ? err->msg : strerror(-ret));
 }
 
 /* The end of most handlers: an error reply, or status with body out. */
-static void reply_done(struct reply *r, int ret, const struct shoal_err *err, unsigned int status,
+void api_reply_done(struct reply *r, int ret, const struct shoal_err *err, unsigned int status,
 		       json_t *out)
 {
 	if (ret < 0) {
 		json_decref(out);
-		return reply_err(r, ret, err);
+		return api_reply_err(r, ret, err);
 	}
 	r->status = status;
 	r->json = out;
 }
 
-static void reply_msg(struct reply *r, unsigned int status, const char *msg)
+void api_reply_msg(struct reply *r, unsigned int status, const char *msg)
 {
 	r->status = status;
 	r->json = json_pack("{s:s}", "message", msg);
 }
 
 /* Parse a request body as a JSON object; empty body = {} when allowed. */
-static json_t *parse_body(struct req_ctx *rc, bool empty_ok, struct reply *r)
+json_t *api_parse_body(struct req_ctx *rc, bool empty_ok, struct reply *r)
 {
 	json_error_t jerr;
 	json_t *j;
 
 	if (rc->too_big) {
-		reply_msg(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large (limit 1 MiB)");
+		api_reply_msg(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large (limit 1 MiB)");
 		return NULL;
 	}
 	if (rc->len == 0) {
 		if (empty_ok)
 			return json_object();
-		reply_msg(r, MHD_HTTP_BAD_REQUEST, "request body is empty: a JSON object is required");
+		api_reply_msg(r, MHD_HTTP_BAD_REQUEST, "request body is empty: a JSON object is required");
 		return NULL;
 	}
 	j = json_loadb(rc->body, rc->len, JSON_REJECT_DUPLICATES, &jerr);
@@ -107,12 +100,12 @@ static json_t *parse_body(struct req_ctx *rc, bool empty_ok, struct reply *r)
 		char msg[300];
 		snprintf(msg, sizeof(msg), "malformed JSON in request body at line %d, column %d: %s",
 			 jerr.line, jerr.column, jerr.text);
-		reply_msg(r, MHD_HTTP_BAD_REQUEST, msg);
+		api_reply_msg(r, MHD_HTTP_BAD_REQUEST, msg);
 		return NULL;
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		reply_msg(r, MHD_HTTP_BAD_REQUEST, "request body must be a JSON object");
+		api_reply_msg(r, MHD_HTTP_BAD_REQUEST, "request body must be a JSON object");
 		return NULL;
 	}
 	return j;
@@ -132,7 +125,7 @@ static const char *api_path(const char *url)
 }
 
 /* "/networks/{id}/connect" -> id in buf, tail in *tail ("" or "/connect"). */
-static bool match_prefix(const char *path, const char *prefix, char *buf, size_t len,
+bool api_match_prefix(const char *path, const char *prefix, char *buf, size_t len,
 			 const char **tail)
 {
 	size_t pl = strlen(prefix);
@@ -152,6 +145,28 @@ static bool match_prefix(const char *path, const char *prefix, char *buf, size_t
 	return true;
 }
 
+const char *api_query(const struct api_req *q, const char *key)
+{
+	return MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+bool api_query_bool(const struct api_req *q, const char *key, bool dflt)
+{
+	const char *v = api_query(q, key);
+
+	if (!v)
+		return dflt;
+	return strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0;
+}
+
+/* Routes whose request bodies are spooled to a file (no size limit). */
+bool api_spool_route(const char *method, const char *path)
+{
+	if (strcmp(method, "POST") != 0)
+		return false;
+	return strcmp(path, "/images/load") == 0 || strcmp(path, "/images/create") == 0;
+}
+
 static void handle_networks(struct daemon *d, struct MHD_Connection *c, const char *method,
 			    const char *path, struct req_ctx *rc, struct reply *r)
 {
@@ -166,25 +181,25 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 		json_t *filters = NULL;
 
 		if (strcmp(method, "GET") != 0)
-			return reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+			return api_reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 		if (fs && *fs) {
 			json_error_t jerr;
 			filters = json_loads(fs, 0, &jerr);
 			if (!filters)
-				return reply_msg(r, MHD_HTTP_BAD_REQUEST, "invalid filters: malformed JSON");
+				return api_reply_msg(r, MHD_HTTP_BAD_REQUEST, "invalid filters: malformed JSON");
 		}
 		pthread_mutex_lock(&d->lock);
 		ret = net_list_json(d, filters, &out, &err);
 		pthread_mutex_unlock(&d->lock);
 		json_decref(filters);
-		return reply_done(r, ret, &err, MHD_HTTP_OK, out);
+		return api_reply_done(r, ret, &err, MHD_HTTP_OK, out);
 	}
 	if (strcmp(path, "/networks/create") == 0) {
 		char id[65];
 
 		if (strcmp(method, "POST") != 0)
-			return reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-		body = parse_body(rc, false, r);
+			return api_reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+		body = api_parse_body(rc, false, r);
 		if (!body)
 			return;
 		pthread_mutex_lock(&d->lock);
@@ -192,33 +207,33 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 		pthread_mutex_unlock(&d->lock);
 		json_decref(body);
 		if (ret < 0)
-			return reply_err(r, ret, &err);
+			return api_reply_err(r, ret, &err);
 		r->status = MHD_HTTP_CREATED;
 		r->json = json_pack("{s:s, s:s}", "Id", id, "Warning", "");
 		return;
 	}
 	if (strcmp(path, "/networks/prune") == 0)
-		return reply_msg(r, MHD_HTTP_NOT_IMPLEMENTED, "network prune is not implemented");
-	if (!match_prefix(path, "/networks/", ref, sizeof(ref), &tail))
-		return reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
+		return api_reply_msg(r, MHD_HTTP_NOT_IMPLEMENTED, "network prune is not implemented");
+	if (!api_match_prefix(path, "/networks/", ref, sizeof(ref), &tail))
+		return api_reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
 
 	if (*tail == '\0') {
 		if (strcmp(method, "GET") == 0) {
 			pthread_mutex_lock(&d->lock);
 			ret = net_inspect_json(d, ref, &out, &err);
 			pthread_mutex_unlock(&d->lock);
-			return reply_done(r, ret, &err, MHD_HTTP_OK, out);
+			return api_reply_done(r, ret, &err, MHD_HTTP_OK, out);
 		}
 		if (strcmp(method, "DELETE") == 0) {
 			pthread_mutex_lock(&d->lock);
 			ret = net_remove(d, ref, &err);
 			pthread_mutex_unlock(&d->lock);
 			if (ret < 0)
-				return reply_err(r, ret, &err);
+				return api_reply_err(r, ret, &err);
 			r->status = MHD_HTTP_NO_CONTENT;
 			return;
 		}
-		return reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+		return api_reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 	}
 	if (strcmp(tail, "/connect") == 0 || strcmp(tail, "/disconnect") == 0) {
 		bool connect = strcmp(tail, "/connect") == 0;
@@ -226,8 +241,8 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 		json_t *epc, *ipam;
 
 		if (strcmp(method, "POST") != 0)
-			return reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-		body = parse_body(rc, false, r);
+			return api_reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+		body = api_parse_body(rc, false, r);
 		if (!body)
 			return;
 		netns = json_string_value(json_object_get(body, "Netns"));
@@ -239,11 +254,11 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 		if ((!netns || !*netns) && container && *container) {
 			err_set(&err, ENOENT, "No such container: %s", container);
 			json_decref(body);
-			return reply_err(r, -ENOENT, &err);
+			return api_reply_err(r, -ENOENT, &err);
 		}
 		if (!netns || !*netns) {
 			json_decref(body);
-			return reply_msg(r, MHD_HTTP_BAD_REQUEST,
+			return api_reply_msg(r, MHD_HTTP_BAD_REQUEST,
 					 "either Netns (a network namespace path) or Container is required");
 		}
 		pthread_mutex_lock(&d->lock);
@@ -253,16 +268,16 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 			ret = ep_disconnect_netns(d, ref, netns, &err);
 		pthread_mutex_unlock(&d->lock);
 		json_decref(body);
-		return reply_done(r, ret, &err, MHD_HTTP_OK, (out ? out : json_object()));
+		return api_reply_done(r, ret, &err, MHD_HTTP_OK, (out ? out : json_object()));
 	}
 	if (strcmp(tail, "/peers") == 0 && strcmp(method, "GET") == 0) {
 		pthread_mutex_lock(&d->lock);
 		ret = peer_list_json(d, ref, &out, &err);
 		pthread_mutex_unlock(&d->lock);
-		return reply_done(r, ret, &err, MHD_HTTP_OK, out);
+		return api_reply_done(r, ret, &err, MHD_HTTP_OK, out);
 	}
 	if (strcmp(tail, "/peers") == 0 && strcmp(method, "POST") == 0) {
-		body = parse_body(rc, false, r);
+		body = api_parse_body(rc, false, r);
 		if (!body)
 			return;
 		pthread_mutex_lock(&d->lock);
@@ -271,19 +286,31 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 			       json_string_value(json_object_get(body, "Node")), &out, &err);
 		pthread_mutex_unlock(&d->lock);
 		json_decref(body);
-		return reply_done(r, ret, &err, MHD_HTTP_CREATED, out);
+		return api_reply_done(r, ret, &err, MHD_HTTP_CREATED, out);
 	}
 	if (strncmp(tail, "/peers/", 7) == 0 && tail[7] && strcmp(method, "DELETE") == 0) {
 		pthread_mutex_lock(&d->lock);
 		ret = peer_remove(d, ref, tail + 7, &err);
 		pthread_mutex_unlock(&d->lock);
 		if (ret < 0)
-			return reply_err(r, ret, &err);
+			return api_reply_err(r, ret, &err);
 		r->status = MHD_HTTP_NO_CONTENT;
 		return;
 	}
-	reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
+	api_reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
 }
+
+/*
+ * Resource handlers in their own files (api_*.c), by path prefix: a
+ * handler gets every request whose path is the prefix or starts with
+ * prefix + "/". Add a line per resource.
+ */
+static const struct {
+	const char *prefix;
+	void (*handle)(const struct api_req *q, struct reply *r);
+} resource_handlers[] = {
+	{ NULL, NULL },
+};
 
 static void route(struct daemon *d, struct MHD_Connection *c, const char *method, const char *url,
 		  struct req_ctx *rc, struct reply *r)
@@ -293,9 +320,18 @@ static void route(struct daemon *d, struct MHD_Connection *c, const char *method
 	json_t *out = NULL;
 	int ret;
 
+	for (size_t i = 0; resource_handlers[i].prefix; i++) {
+		size_t pl = strlen(resource_handlers[i].prefix);
+		if (strncmp(path, resource_handlers[i].prefix, pl) == 0 &&
+		    (path[pl] == '\0' || path[pl] == '/' || path[pl] == '?')) {
+			struct api_req q = { .d = d, .c = c, .method = method, .path = path, .rc = rc };
+			return resource_handlers[i].handle(&q, r);
+		}
+	}
+
 	if (strcmp(path, "/_ping") == 0) {
 		if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-			return reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+			return api_reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 		r->status = MHD_HTTP_OK;
 		r->text = "OK";
 		return;
@@ -318,9 +354,9 @@ static void route(struct daemon *d, struct MHD_Connection *c, const char *method
 		pthread_mutex_lock(&d->lock);
 		ret = ep_stats_json(d, &out, &err);
 		pthread_mutex_unlock(&d->lock);
-		return reply_done(r, ret, &err, MHD_HTTP_OK, out);
+		return api_reply_done(r, ret, &err, MHD_HTTP_OK, out);
 	}
-	reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
+	api_reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
 }
 
 static void add_std_headers(struct MHD_Response *resp)
@@ -329,6 +365,28 @@ static void add_std_headers(struct MHD_Response *resp)
 	MHD_add_response_header(resp, "Server", "shoal/" SHOAL_VERSION " (linux)");
 	MHD_add_response_header(resp, "Ostype", "linux");
 	MHD_add_response_header(resp, "Docker-Experimental", "false");
+}
+
+/* Streamed bodies: read the producer's pipe in the connection's thread. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	int fd = (int)(intptr_t)cls;
+	ssize_t n;
+
+	(void)pos;
+	do
+		n = read(fd, buf, max);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n < 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	return n;
+}
+
+static void stream_free(void *cls)
+{
+	close((int)(intptr_t)cls);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -347,9 +405,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		rc = calloc(1, sizeof(*rc));
 		if (!rc)
 			return MHD_NO;
+		rc->spool_fd = -1;
+		if (api_spool_route(method, api_path(url))) {
+			rc->spool_fd = open(d->cfg.exec_root, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+			if (rc->spool_fd < 0)
+				rc->spool_failed = true;
+		}
 		*con_cls = rc;
 		return MHD_YES;
 	}
+	if (*upload_size && (rc->spool_fd >= 0 || rc->spool_failed)) {
+		size_t off = 0;
+
+		while (!rc->spool_failed && off < *upload_size) {
+			ssize_t w = write(rc->spool_fd, upload + off, *upload_size - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				rc->spool_failed = true;
+				break;
+			}
+			off += (size_t)w;
+		}
+		rc->spool_len += *upload_size;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (rc->spool_fd >= 0)
+		lseek(rc->spool_fd, 0, SEEK_SET);
 	if (*upload_size) {
 		if (!rc->too_big && rc->len + *upload_size <= MAX_BODY) {
 			char *nb = realloc(rc->body, rc->len + *upload_size + 1);
@@ -366,8 +449,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 
-	route(d, c, method, url, rc, &r);
-	if (r.json) {
+	if (rc->spool_failed) {
+		api_reply_msg(&r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			      "cannot store the request body in the exec-root");
+	} else {
+		route(d, c, method, url, rc, &r);
+	}
+	if (r.fd > 0) {
+		resp = MHD_create_response_from_fd64(r.fd_size, r.fd);
+		if (resp)
+			MHD_add_response_header(resp, "Content-Type",
+						r.content_type ? r.content_type : "application/octet-stream");
+	} else if (r.stream_fd > 0) {
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read,
+							 (void *)(intptr_t)r.stream_fd, stream_free);
+		if (resp)
+			MHD_add_response_header(resp, "Content-Type",
+						r.content_type ? r.content_type : "application/json");
+	} else if (r.json) {
 		text = json_dumps(r.json, JSON_COMPACT);
 		json_decref(r.json);
 		if (!text)
@@ -404,6 +503,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)c;
 	(void)toe;
 	if (rc) {
+		if (rc->spool_fd >= 0)
+			close(rc->spool_fd);
 		free(rc->body);
 		free(rc);
 		*con_cls = NULL;
