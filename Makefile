@@ -7,7 +7,7 @@ BPFTOOL ?= bpftool
 ARCH    := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 O       := build
 
-PKGS    := libnl-route-3.0 libmicrohttpd jansson sqlite3 libcurl libbpf
+PKGS    := libnl-route-3.0 libmicrohttpd jansson sqlite3 libcurl libbpf libarchive
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -24,15 +24,17 @@ DEB_PKGS := gcc make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-
 	    libnl-3-dev libnl-route-3-dev libmicrohttpd-dev libjansson-dev \
 	    libsqlite3-dev sqlite3 libcurl4-openssl-dev iproute2 iputils-ping \
 	    bats jq busybox-static iperf3 sockperf tcpdump util-linux procps \
-	    bridge-utils ethtool netcat-openbsd curl
+	    bridge-utils ethtool netcat-openbsd curl \
+	    libarchive-dev zstd btrfs-progs xfsprogs docker-registry skopeo
 
 COMMON_SRC  := $(wildcard user/common/*.c)
 LIB_SRC     := $(COMMON_SRC) $(wildcard user/state/*.c user/config/*.c user/ipam/*.c)
-DAEMON_SRC  := $(LIB_SRC) $(wildcard user/netlink/*.c user/loader/*.c user/daemon/*.c)
+STORE_SRC   := $(wildcard user/storage/*.c user/archive/*.c user/image/*.c)
+DAEMON_SRC  := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c user/daemon/*.c)
 CLI_SRC     := $(COMMON_SRC) $(wildcard user/cli/*.c)
-UNIT_SRC    := $(LIB_SRC) $(wildcard tests/unit/*.c)
+UNIT_SRC    := $(LIB_SRC) $(STORE_SRC) $(wildcard tests/unit/*.c)
 BPFTEST_SRC := $(COMMON_SRC) $(wildcard tests/bpf/*.c)
-SYSTEST_SRC := $(COMMON_SRC) $(wildcard user/netlink/*.c user/loader/*.c tests/sys/*.c)
+SYSTEST_SRC := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c tests/sys/*.c)
 
 BPF_SRC  := $(wildcard bpf/*.bpf.c)
 BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(O)/%.bpf.o,$(BPF_SRC))
