@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * main.c - system tests of user/netlink and user/loader against the real
- * kernel: they need root, create network namespaces, veths, dummies and a
- * private bpffs, and remove all of it at the end, failed or not.
+ * main.c - system tests of user/netlink, user/loader, user/archive and
+ * user/storage against the real kernel: they need root, create network
+ * namespaces, veths, dummies, a private bpffs, loop-mounted btrfs and xfs
+ * images and overlay mounts, and remove all of it at the end, failed or
+ * not. SHOAL_SYS_SUITES="archive storage" runs only the suites named.
  *
  * tap.h keeps its state in a static, so the suites are headers included
  * into this one translation unit.
@@ -13,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,11 +83,23 @@ static ino_t g_home_ns;
 
 #include "netlink.inc.h"
 #include "loader.inc.h"
+#include "archive.inc.h"
+#include "storage.inc.h"
 
 static void cleanup_all(void)
 {
 	netlink_suite_cleanup();
 	loader_suite_cleanup();
+	storage_suite_cleanup();
+	archive_suite_cleanup();
+}
+
+/* Run suite name unless SHOAL_SYS_SUITES lists others only. */
+static bool suite_on(const char *name)
+{
+	const char *only = getenv("SHOAL_SYS_SUITES");
+
+	return !only || !*only || strstr(only, name) != NULL;
 }
 
 static void on_signal(int sig)
@@ -107,7 +122,13 @@ int main(void)
 	signal(SIGTERM, on_signal);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	netlink_suite();
-	loader_suite();
+	if (suite_on("netlink"))
+		netlink_suite();
+	if (suite_on("loader"))
+		loader_suite();
+	if (suite_on("archive"))
+		archive_suite();
+	if (suite_on("storage"))
+		storage_suite();
 	return tap_done();
 }

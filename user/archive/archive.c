@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * archive.c - layer extraction with libarchive.
+ *
+ * The reader takes any filter libarchive has (gzip, zstd, xz, ...) and
+ * the tar formats (ustar, pax, GNU). The writer is archive_write_disk
+ * with the secure flags, run on a thread whose private cwd is dest so
+ * the entry paths stay relative (SECURE_NOABSOLUTEPATHS) and no other
+ * thread's cwd changes.
+ *
+ * Before libarchive sees an entry we check it ourselves, so that a
+ * hostile layer fails with a message naming the entry and the reason
+ * (libarchive's own checks stay on as a second line): absolute paths,
+ * "..", over-long paths, parents that are symlinks (libarchive with
+ * ARCHIVE_EXTRACT_UNLINK would silently replace them), hard links
+ * leaving the layer, and device nodes / FIFOs / sockets.
+ *
+ * Flags: OWNER, PERM, TIME, XATTR, ACL restore what images carry; UNLINK
+ * because a layer replaces its parent's files (for vfs/btrfs the layer
+ * starts as a copy of the parent: a file must be replaced, not rewritten
+ * in place, or a hard link shared with another path would change too).
+ * Not FFLAGS: an immutable or append-only flag from an image would make
+ * the layer impossible to remove and break overlay copy-up (Docker does
+ * not restore them either). trusted.overlay.* xattrs in a tar are
+ * dropped: only our whiteout conversion may set them.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "../common/util.h"
+#include "archive.h"
+#include "fsutil.h"
+
+#define WH_PREFIX ".wh."
+#define WH_META_PREFIX ".wh..wh."
+#define WH_OPAQUE ".wh..wh..opq"
+#define OVL_OPAQUE_XATTR "trusted.overlay.opaque"
+
+/* ---- a set of paths (what this layer unpacked, for opaque dirs) ---- */
+
+struct pathset {
+	char **slot;
+	size_t cap, n;
+};
+
+static uint64_t ps_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int ps_add(struct pathset *ps, const char *p);
+
+static int ps_grow(struct pathset *ps)
+{
+	struct pathset n = { .cap = ps->cap ? ps->cap * 2 : 1024 };
+
+	n.slot = calloc(n.cap, sizeof(*n.slot));
+	if (!n.slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < ps->cap; i++) {
+		if (!ps->slot[i])
+			continue;
+		size_t j = ps_hash(ps->slot[i]) & (n.cap - 1);
+
+		while (n.slot[j])
+			j = (j + 1) & (n.cap - 1);
+		n.slot[j] = ps->slot[i];
+		n.n++;
+	}
+	free(ps->slot);
+	*ps = n;
+	return 0;
+}
+
+static bool ps_has(const struct pathset *ps, const char *p)
+{
+	if (!ps->cap)
+		return false;
+	for (size_t j = ps_hash(p) & (ps->cap - 1); ps->slot[j]; j = (j + 1) & (ps->cap - 1))
+		if (!strcmp(ps->slot[j], p))
+			return true;
+	return false;
+}
+
+static int ps_add(struct pathset *ps, const char *p)
+{
+	size_t j;
+
+	if (ps_has(ps, p))
+		return 0;
+	if ((ps->n + 1) * 2 > ps->cap && ps_grow(ps) < 0)
+		return -ENOMEM;
+	j = ps_hash(p) & (ps->cap - 1);
+	while (ps->slot[j])
+		j = (j + 1) & (ps->cap - 1);
+	ps->slot[j] = strdup(p);
+	if (!ps->slot[j])
+		return -ENOMEM;
+	ps->n++;
+	return 0;
+}
+
+static void ps_free(struct pathset *ps)
+{
+	for (size_t i = 0; i < ps->cap; i++)
+		free(ps->slot[i]);
+	free(ps->slot);
+}
+
+/* ---- extraction ---- */
+
+struct apply {
+	int fd;
+	enum archive_whiteouts mode;
+	uint64_t size;
+	struct shoal_err *err;
+	struct pathset done;
+	char failed[PATH_MAX]; /* a regular file whose data was cut short */
+};
+
+/*
+ * Clean a tar path into p (relative, no "." components, no trailing or
+ * doubled slashes). Returns NULL when fine, else the reason.
+ */
+static const char *clean_path(const char *raw, char *p, size_t len)
+{
+	size_t o = 0;
+
+	if (!raw || !*raw)
+		return "empty path";
+	if (raw[0] == '/')
+		return "absolute path";
+	if (strlen(raw) >= PATH_MAX)
+		return "path longer than PATH_MAX";
+	for (const char *s = raw; *s;) {
+		const char *e = strchrnul(s, '/');
+		size_t cl = (size_t)(e - s);
+
+		if (cl == 2 && s[0] == '.' && s[1] == '.')
+			return "\"..\" path component";
+		if (cl > NAME_MAX)
+			return "path component longer than NAME_MAX";
+		if (cl && !(cl == 1 && s[0] == '.')) {
+			if (o + cl + 2 > len)
+				return "path longer than PATH_MAX";
+			if (o)
+				p[o++] = '/';
+			memcpy(p + o, s, cl);
+			o += cl;
+		}
+		s = *e ? e + 1 : e;
+	}
+	p[o] = '\0';
+	return NULL;
+}
+
+/*
+ * Every component of the relative path dir (all of it) must be a real
+ * directory or absent; a symlink there would redirect the write. Missing
+ * components are created (0755) when mk is set.
+ */
+static int check_dirs(struct apply *ap, const char *entry, const char *dir, bool mk)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+	size_t n = strlen(dir);
+
+	if (!n)
+		return 0;
+	memcpy(buf, dir, n + 1);
+	for (size_t i = 0; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (lstat(buf, &st) == 0) {
+			if (S_ISLNK(st.st_mode))
+				return err_set(ap->err, EPERM,
+					       "layer entry \"%s\": would be written through the symlink \"%s\"",
+					       entry, buf);
+			if (!S_ISDIR(st.st_mode) && mk) {
+				if (unlink(buf) < 0 || mkdir(buf, 0755) < 0)
+					return err_set(ap->err, errno, "layer entry \"%s\": replace %s by a directory: %s",
+						       entry, buf, strerror(errno));
+			}
+		} else if (errno == ENOENT) {
+			if (mk && mkdir(buf, 0755) < 0)
+				return err_set(ap->err, errno, "layer entry \"%s\": mkdir %s: %s", entry,
+					       buf, strerror(errno));
+		} else {
+			return err_set(ap->err, errno, "layer entry \"%s\": %s: %s", entry, buf,
+				       strerror(errno));
+		}
+		if (i < n)
+			buf[i] = '/';
+	}
+	return 0;
+}
+
+/* Remove what is under rel except what this layer unpacked. */
+static int opaque_clear(struct apply *ap, const char *rel)
+{
+	_cleanup_close_ int fd = open(*rel ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char child[PATH_MAX];
+	struct dirent *de;
+	int r = 0;
+	DIR *d;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	d = fdopendir(dup(fd));
+	if (!d)
+		return -errno;
+	while (r == 0 && (de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(child, sizeof(child), "%s%s%s", rel, *rel ? "/" : "", de->d_name);
+		if (!ps_has(&ap->done, child))
+			r = fsutil_rm_rf_at(fd, de->d_name);
+		else if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+			r = opaque_clear(ap, child);
+	}
+	closedir(d);
+	return r;
+}
+
+static int do_whiteout(struct apply *ap, struct archive_entry *e, const char *raw,
+		       const char *dir, const char *base)
+{
+	char target[PATH_MAX];
+	int r;
+
+	r = check_dirs(ap, raw, dir, ap->mode == ARCHIVE_WHITEOUT_OVERLAY);
+	if (r < 0)
+		return r;
+	if (!strcmp(base, WH_OPAQUE)) {
+		if (ap->mode == ARCHIVE_WHITEOUT_APPLY) {
+			r = opaque_clear(ap, dir);
+			return r < 0 ? err_set(ap->err, r, "layer entry \"%s\": opaque %s: %s", raw,
+					       *dir ? dir : "/", strerror(-r))
+				     : 0;
+		}
+		if (lsetxattr(*dir ? dir : ".", OVL_OPAQUE_XATTR, "y", 1, 0) < 0)
+			return err_set(ap->err, errno, "layer entry \"%s\": set %s on %s: %s", raw,
+				       OVL_OPAQUE_XATTR, *dir ? dir : "/", strerror(errno));
+		return 0;
+	}
+	if (!strncmp(base, WH_META_PREFIX, strlen(WH_META_PREFIX)))
+		return 0; /* aufs bookkeeping (.wh..wh.plnk, ...): nothing for us */
+	base += strlen(WH_PREFIX);
+	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+		return err_set(ap->err, EINVAL, "layer entry \"%s\": whiteout of nothing", raw);
+	snprintf(target, sizeof(target), "%s%s%s", dir, *dir ? "/" : "", base);
+	r = fsutil_rm_rf(target);
+	if (r < 0)
+		return err_set(ap->err, r, "layer entry \"%s\": remove %s: %s", raw, target, strerror(-r));
+	if (ap->mode == ARCHIVE_WHITEOUT_APPLY)
+		return 0;
+	/* overlayfs whiteout: a 0/0 character device with the entry's owner. */
+	if (mknod(target, S_IFCHR | 0000, makedev(0, 0)) < 0)
+		return err_set(ap->err, errno, "layer entry \"%s\": mknod whiteout %s: %s", raw, target,
+			       strerror(errno));
+	if (lchown(target, archive_entry_uid(e), archive_entry_gid(e)) < 0)
+		return err_set(ap->err, errno, "layer entry \"%s\": chown %s: %s", raw, target,
+			       strerror(errno));
+	return 0;
+}
+
+/* Drop trusted.overlay.* xattrs: they would let a layer forge opaque
+ * directories, redirects or metacopy files in overlayfs. */
+static void strip_overlay_xattrs(struct archive_entry *e)
+{
+	struct { char *name; void *val; size_t len; } keep[128];
+	const char *name;
+	const void *val;
+	size_t len, nk = 0;
+	bool strip = false;
+
+	if (archive_entry_xattr_reset(e) == 0)
+		return;
+	while (archive_entry_xattr_next(e, &name, &val, &len) == ARCHIVE_OK)
+		if (!strncmp(name, "trusted.overlay.", 16))
+			strip = true;
+	if (!strip)
+		return;
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &val, &len) == ARCHIVE_OK && nk < ARRAY_SIZE(keep)) {
+		if (!strncmp(name, "trusted.overlay.", 16))
+			continue;
+		keep[nk].name = strdup(name);
+		keep[nk].val = malloc(len ? len : 1);
+		if (!keep[nk].name || !keep[nk].val) {
+			free(keep[nk].name);
+			free(keep[nk].val);
+			break;
+		}
+		memcpy(keep[nk].val, val, len);
+		keep[nk].len = len;
+		nk++;
+	}
+	archive_entry_xattr_clear(e);
+	for (size_t i = 0; i < nk; i++) {
+		archive_entry_xattr_add_entry(e, keep[i].name, keep[i].val, keep[i].len);
+		free(keep[i].name);
+		free(keep[i].val);
+	}
+}
+
+static const char *type_name(mode_t t)
+{
+	switch (t) {
+	case AE_IFCHR: return "character device";
+	case AE_IFBLK: return "block device";
+	case AE_IFIFO: return "FIFO";
+	case AE_IFSOCK: return "socket";
+	default: return "unknown file type";
+	}
+}
+
+static int apply_entry(struct apply *ap, struct archive *a, struct archive *w,
+		       struct archive_entry *e)
+{
+	const char *raw = archive_entry_pathname(e), *why, *hl = archive_entry_hardlink(e);
+	char path[PATH_MAX], dir[PATH_MAX], lpath[PATH_MAX];
+	mode_t type = archive_entry_filetype(e);
+	const char *base;
+	struct stat st;
+	int r;
+
+	why = clean_path(raw, path, sizeof(path));
+	if (why)
+		return err_set(ap->err, EPERM, "layer entry \"%.300s\": %s", raw ? raw : "", why);
+	if (!*path)
+		return 0; /* the layer root itself: keep the driver's */
+	base = strrchr(path, '/');
+	if (base) {
+		memcpy(dir, path, (size_t)(base - path));
+		dir[base - path] = '\0';
+		base++;
+	} else {
+		dir[0] = '\0';
+		base = path;
+	}
+	if (!strncmp(base, WH_PREFIX, strlen(WH_PREFIX)))
+		return do_whiteout(ap, e, raw, dir, base);
+
+	if (hl) {
+		why = clean_path(hl, lpath, sizeof(lpath));
+		if (why)
+			return err_set(ap->err, EPERM, "layer entry \"%s\": hard link target \"%.300s\": %s",
+				       raw, hl, why);
+		if (!*lpath)
+			return err_set(ap->err, EPERM, "layer entry \"%s\": hard link to the layer root", raw);
+		char *slash = strrchr(lpath, '/');
+		if (slash) {
+			*slash = '\0';
+			r = check_dirs(ap, raw, lpath, false);
+			*slash = '/';
+			if (r == -EPERM)
+				return err_set(ap->err, EPERM,
+					       "layer entry \"%s\": hard link target \"%s\" goes through a symlink",
+					       raw, lpath);
+			if (r < 0)
+				return r;
+		}
+		if (lstat(lpath, &st) < 0)
+			return err_set(ap->err, errno, "layer entry \"%s\": hard link target \"%s\": %s", raw,
+				       lpath, strerror(errno));
+		if (S_ISDIR(st.st_mode))
+			return err_set(ap->err, EPERM, "layer entry \"%s\": hard link to directory \"%s\"",
+				       raw, lpath);
+		archive_entry_set_hardlink(e, lpath);
+	} else if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
+		if (type == AE_IFCHR || type == AE_IFBLK)
+			return err_set(ap->err, EPERM,
+				       "layer entry \"%s\": %s %u:%u is not allowed (only the whiteout convention may create devices)",
+				       raw, type_name(type), (unsigned int)archive_entry_rdevmajor(e),
+				       (unsigned int)archive_entry_rdevminor(e));
+		return err_set(ap->err, EPERM, "layer entry \"%s\": %s is not allowed", raw,
+			       type_name(type));
+	}
+
+	r = check_dirs(ap, raw, dir, false);
+	if (r < 0)
+		return r;
+	/* Replace what is there, unless a directory meets a directory
+	 * (then only its metadata changes). */
+	if (lstat(path, &st) == 0 && !(S_ISDIR(st.st_mode) && type == AE_IFDIR && !hl)) {
+		r = fsutil_rm_rf(path);
+		if (r < 0)
+			return err_set(ap->err, r, "layer entry \"%s\": remove the old %s: %s", raw, path,
+				       strerror(-r));
+	}
+	strip_overlay_xattrs(e);
+	archive_entry_set_pathname(e, path);
+
+	r = archive_write_header(w, e);
+	if (r < ARCHIVE_WARN)
+		return err_set(ap->err, archive_errno(w) > 0 ? archive_errno(w) : EIO,
+			       "layer entry \"%s\": %s", raw, archive_error_string(w));
+	if (type == AE_IFREG && !hl && archive_entry_size(e) > 0) {
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+
+		while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
+			if (archive_write_data_block(w, buf, len, off) < ARCHIVE_OK)
+				return err_set(ap->err, archive_errno(w) > 0 ? archive_errno(w) : EIO,
+					       "layer entry \"%s\": write: %s", raw,
+					       archive_error_string(w));
+			ap->size += len;
+		}
+		if (r != ARCHIVE_EOF) {
+			snprintf(ap->failed, sizeof(ap->failed), "%s", path);
+			return err_set(ap->err, EBADMSG, "layer entry \"%s\": read: %s", raw,
+				       archive_error_string(a) ? archive_error_string(a) : "error");
+		}
+	}
+	r = archive_write_finish_entry(w);
+	if (r < ARCHIVE_WARN)
+		return err_set(ap->err, archive_errno(w) > 0 ? archive_errno(w) : EIO,
+			       "layer entry \"%s\": %s", raw, archive_error_string(w));
+	if (ap->mode == ARCHIVE_WHITEOUT_APPLY && ps_add(&ap->done, path) < 0)
+		return err_set(ap->err, ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Runs with cwd = dest (fsutil_in_dir). */
+static int apply_here(void *arg)
+{
+	struct apply *ap = arg;
+	struct archive *a = archive_read_new(), *w = archive_write_disk_new();
+	struct archive_entry *e;
+	int r = 0, rr;
+
+	if (!a || !w) {
+		r = err_set(ap->err, ENOMEM, "libarchive: out of memory");
+		goto out;
+	}
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_empty(a);
+	/* Numeric owners only: no name lookups in the host's user db. */
+	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM |
+					   ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
+					   ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_UNLINK |
+					   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+					   ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+					   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+	if (archive_read_open_fd(a, ap->fd, 64 * 1024) != ARCHIVE_OK) {
+		r = err_set(ap->err, archive_errno(a) > 0 ? archive_errno(a) : EINVAL,
+			    "layer: not a tar stream: %s", archive_error_string(a));
+		goto out;
+	}
+	for (;;) {
+		rr = archive_read_next_header(a, &e);
+		if (rr == ARCHIVE_EOF)
+			break;
+		if (rr < ARCHIVE_WARN) {
+			r = err_set(ap->err, EBADMSG, "layer: reading the tar stream: %s",
+				    archive_error_string(a) ? archive_error_string(a) : "error");
+			goto out;
+		}
+		r = apply_entry(ap, a, w, e);
+		if (r < 0)
+			goto out;
+	}
+	if (archive_write_close(w) < ARCHIVE_WARN)
+		r = err_set(ap->err, archive_errno(w) > 0 ? archive_errno(w) : EIO,
+			    "layer: finishing directories: %s", archive_error_string(w));
+out:
+	if (w)
+		archive_write_free(w);
+	if (a)
+		archive_read_free(a);
+	/* A regular file cut short: closing the writer extends it to its
+	 * declared (maybe hostile, huge) size; it goes. */
+	if (ap->failed[0])
+		unlink(ap->failed);
+	return r;
+}
+
+int archive_apply_layer(int fd, const char *dest, enum archive_whiteouts mode, uint64_t *size,
+			struct shoal_err *err)
+{
+	struct apply ap = { .fd = fd, .mode = mode, .err = err };
+	struct stat st;
+	int r;
+
+	if (size)
+		*size = 0;
+	if (stat(dest, &st) < 0)
+		return err_set(err, errno, "layer destination %s: %s", dest, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return err_set(err, ENOTDIR, "layer destination %s: not a directory", dest);
+	err_clear(err);
+	r = fsutil_in_dir(dest, apply_here, &ap);
+	ps_free(&ap.done);
+	if (r < 0 && err && !err->msg[0])
+		err_set(err, r, "extract layer into %s: %s", dest, strerror(-r));
+	if (size)
+		*size = ap.size;
+	return r;
+}

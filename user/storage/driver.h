@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * driver.h - what the driver files share (storage.c defines it): the
+ * ops tables, per-id reference counts, option and id checks, and
+ * Docker's names of backing filesystems.
+ */
+#ifndef SHOAL_STORAGE_DRIVER_H
+#define SHOAL_STORAGE_DRIVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "storage.h"
+
+extern const struct storage_ops storage_overlay2_ops;
+extern const struct storage_ops storage_vfs_ops;
+extern const struct storage_ops storage_btrfs_ops;
+extern const struct storage_ops storage_devicemapper_ops;
+extern const struct storage_ops storage_zfs_ops;
+
+/* Layer ids: Docker's are 64 hex, container layers "<id>-init"; we take
+ * [A-Za-z0-9][A-Za-z0-9_.-]* up to this many chars. */
+#define STORAGE_ID_MAX 128
+
+int storage_check_id(const char *id, struct shoal_err *err);
+
+/* Reference counts per id; the caller holds lock around find/drop. */
+struct storage_ref {
+	char id[STORAGE_ID_MAX + 1];
+	int count;
+	bool mounted;
+};
+
+struct storage_refs {
+	pthread_mutex_t lock;
+	struct storage_ref *v;
+	size_t n, cap;
+};
+
+void storage_refs_init(struct storage_refs *r);
+void storage_refs_free(struct storage_refs *r);
+struct storage_ref *storage_refs_find(struct storage_refs *r, const char *id, bool create);
+void storage_refs_drop(struct storage_refs *r, struct storage_ref *ref);
+
+/* The value of option "<drv>.<key>" (last one wins), NULL if absent. An
+ * option of this driver with another key is -EINVAL; keys lists the
+ * known ones (NULL-terminated). */
+int storage_opts_check(struct storage_driver *drv, const char *const *keys,
+		       struct shoal_err *err);
+const char *storage_opt(struct storage_driver *drv, const char *key);
+
+/* statfs f_type -> Docker's name ("extfs", "xfs", "btrfs", "tmpfs",
+ * "overlayfs", ...), "<unknown>" otherwise. */
+const char *storage_fs_name(long f_type);
+/* Name of the filesystem path is on (or its nearest existing parent). */
+const char *storage_fs_name_of(const char *path, long *f_type);
+
+#endif
