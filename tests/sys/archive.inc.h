@@ -469,6 +469,7 @@ TEST(archive_whiteouts_apply)
 	tb_file(&t, "d/new", "n");                 /* ...and after it */
 	tb_file(&t, ".wh.x", "");                  /* a whole directory */
 	tb_file(&t, ".wh.never-existed", "");
+	tb_file(&t, "implicit/parent/file", "i"); /* no entries for its dirs */
 	tb_end(&t);
 	CHECK_EQ(apply_tb(&t, ar_dest(), ARCHIVE_WHITEOUT_APPLY, NULL, &e), 0, e.msg);
 	CHECK(absent(ar_dest(), "gone"), "whited-out file deleted");
@@ -477,7 +478,17 @@ TEST(archive_whiteouts_apply)
 	CHECK_EQ(strcmp(list_dir(p, list, sizeof(list)), "kept-by-layer,new"), 0, list);
 	CHECK(file_is(ar_dest(), "d/kept-by-layer", "layer"), "layer's own file survives opq");
 	CHECK(absent(ar_dest(), ".wh.gone"), "no .wh. file");
+	CHECK(file_is(ar_dest(), "implicit/parent/file", "i"), "file under implicit dirs");
 	CHECK(sentinel_ok(), "nothing outside dest");
+
+	/* An opaque marker at the root keeps this layer's implicit dirs. */
+	tb_free(&t);
+	tb_file(&t, "a/b/c", "c");
+	tb_file(&t, ".wh..wh..opq", "");
+	tb_end(&t);
+	CHECK_EQ(apply_tb(&t, ar_dest(), ARCHIVE_WHITEOUT_APPLY, NULL, &e), 0, e.msg);
+	CHECK_EQ(strcmp(list_dir(ar_dest(), list, sizeof(list)), "a"), 0, list);
+	CHECK(file_is(ar_dest(), "a/b/c", "c"), "kept under opaque root");
 	tb_free(&t);
 	tb_free(&base);
 }
@@ -603,6 +614,20 @@ static void h_long_path(struct tb *t)
 	tb_hdr(t, "placeholder", '0', 0644, 0, 0, 0, NULL, 0, 0);
 }
 
+static void h_huge_pax(struct tb *t)
+{
+	tb_hdr(t, "PaxHeaders/x", 'x', 0644, 0, 0, 1ULL << 32, NULL, 0, 0);
+	tb_raw(t, "30 path=whatever\n", 17);
+	tb_pad(t);
+}
+
+static void h_huge_longname(struct tb *t)
+{
+	tb_hdr(t, "././@LongLink", 'L', 0644, 0, 0, 1ULL << 33, NULL, 0, 0);
+	tb_raw(t, "name", 4);
+	tb_pad(t);
+}
+
 static void h_chardev(struct tb *t)
 {
 	tb_hdr(t, "dev/null", '3', 0666, 0, 0, 0, NULL, 1, 3);
@@ -632,6 +657,8 @@ static const struct hostile hostiles[] = {
 	{ "hard link through a symlink", "s/keep", h_hardlink_via_symlink },
 	{ "pax size of 1 TB", "big", h_huge_size },
 	{ "path longer than PATH_MAX", "longpath", h_long_path },
+	{ "pax header of 4 GB", "tar stream", h_huge_pax },
+	{ "GNU long name of 8 GB", "tar stream", h_huge_longname },
 	{ "char device", "dev/null", h_chardev },
 	{ "block device", "dev/sda", h_blockdev },
 	{ "FIFO", "run/fifo", h_fifo },

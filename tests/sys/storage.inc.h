@@ -24,6 +24,7 @@ static char st_root[64];                     /* mkdtemp under /var/tmp */
 static char st_mnts[ST_MAX_CLEAN][128];      /* loop mounts to undo */
 static char st_loops[ST_MAX_CLEAN][64];      /* loop devices to detach */
 static struct storage_driver *st_drv;        /* the driver under test */
+static char st_btrfs[128];                   /* the loop-mounted btrfs */
 
 static void st_close(void)
 {
@@ -433,10 +434,29 @@ TEST(storage_btrfs_conformance)
 
 	if (st_loopfs("btrfs", "mkfs.btrfs -q", "256M", NULL, mnt, sizeof(mnt)) < 0)
 		SKIP("cannot make a loop-mounted btrfs here");
+	snprintf(st_btrfs, sizeof(st_btrfs), "%s", mnt);
 	conformance("btrfs", mnt);
 }
 
-/* overlay2 on btrfs too (the automatic choice there). */
+/* overlay2 over btrfs, and the automatic choice there. */
+TEST(storage_overlay2_on_btrfs)
+{
+	struct shoal_err e = { 0 };
+	json_t *s;
+
+	if (!st_btrfs[0])
+		SKIP("no loop-mounted btrfs");
+	conformance("overlay2", st_btrfs);
+	CHECK_EQ(st_open("", st_btrfs, NULL, &e), 0, e.msg);
+	CHECK(st_drv && !strcmp(st_drv->ops->name, "overlay2"), "overlay2 first on btrfs too");
+	if (st_drv) {
+		s = st_drv->ops->status(st_drv);
+		CHECK(!strcmp(json_pair(s, "Backing Filesystem") ?: "", "btrfs"), "backing fs btrfs");
+		json_decref(s);
+	}
+	st_close();
+}
+
 TEST(storage_auto_choice)
 {
 	struct shoal_err e = { 0 };
@@ -666,6 +686,7 @@ static void storage_suite(void)
 	RUN(storage_overlay2_conformance);
 	RUN(storage_vfs_conformance);
 	RUN(storage_btrfs_conformance);
+	RUN(storage_overlay2_on_btrfs);
 	RUN(storage_overlay2_deep_chain);
 	RUN(storage_overlay2_threads);
 	RUN(storage_overlay2_quota);

@@ -437,8 +437,21 @@ static int apply_entry(struct apply *ap, struct archive *a, struct archive *w,
 	if (r < ARCHIVE_WARN)
 		return err_set(ap->err, archive_errno(w) > 0 ? archive_errno(w) : EIO,
 			       "layer entry \"%s\": %s", raw, archive_error_string(w));
-	if (ap->mode == ARCHIVE_WHITEOUT_APPLY && ps_add(&ap->done, path) < 0)
-		return err_set(ap->err, ENOMEM, "out of memory");
+	/* The entry and its parents (they may have no entry of their own)
+	 * are this layer's: an opaque marker must not remove them. */
+	if (ap->mode == ARCHIVE_WHITEOUT_APPLY) {
+		for (char *s = path + strlen(path); s > path; s--) {
+			if (*s != '/' && s != path + strlen(path))
+				continue;
+			char c = *s;
+
+			*s = '\0';
+			r = ps_add(&ap->done, path);
+			*s = c;
+			if (r < 0)
+				return err_set(ap->err, ENOMEM, "out of memory");
+		}
+	}
 	return 0;
 }
 
