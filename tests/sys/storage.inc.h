@@ -502,6 +502,21 @@ TEST(storage_refusals)
 	st_close();
 }
 
+/* A backing filesystem without d_type (xfs -n ftype=0) is refused. */
+TEST(storage_overlay2_needs_dtype)
+{
+	struct shoal_err e = { 0 };
+	char mnt[128];
+
+	if (sh("zcat /proc/config.gz 2>/dev/null | grep -q '^# CONFIG_XFS_SUPPORT_V4 is not set'") == 0)
+		SKIP("this kernel has no XFS V4 (CONFIG_XFS_SUPPORT_V4): no ftype=0 filesystem to test with");
+	if (st_loopfs("xfs0", "mkfs.xfs -q -f -m crc=0 -n ftype=0", "300M", NULL, mnt, sizeof(mnt)) < 0)
+		SKIP("cannot make a loop-mounted xfs with ftype=0 here");
+	CHECK_EQ(st_open("overlay2", mnt, NULL, &e), -EOPNOTSUPP, "refused");
+	CHECK(strstr(e.msg, "d_type") != NULL, e.msg);
+	printf("#   %s\n", e.msg);
+}
+
 /* 100 layers, each adding a file: one mount shows them all. */
 TEST(storage_overlay2_deep_chain)
 {
@@ -690,5 +705,6 @@ static void storage_suite(void)
 	RUN(storage_overlay2_deep_chain);
 	RUN(storage_overlay2_threads);
 	RUN(storage_overlay2_quota);
+	RUN(storage_overlay2_needs_dtype);
 	storage_suite_cleanup();
 }
