@@ -66,5 +66,6 @@ int main(void)
 	unit_config_tests();
 	unit_ipam_tests();
 	unit_state_tests();
+	unit_image_tests();
 	return tap_done();
 }

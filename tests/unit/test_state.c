@@ -12,7 +12,7 @@
 #include "../../user/state/state.h"
 
 #define IP(s) unit_ip(s)
-#define SCHEMA_LATEST 2
+#define SCHEMA_LATEST 3
 
 /* The version-1 schema exactly as released; never edit (it is what old
  * databases on disk look like). */

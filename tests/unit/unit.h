@@ -15,6 +15,7 @@
 void unit_config_tests(void);
 void unit_ipam_tests(void);
 void unit_state_tests(void);
+void unit_image_tests(void);
 
 /* A fresh directory under /tmp (mkdtemp); 0 or -errno. */
 int unit_tmpdir(char path[64]);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "state.h"
+#include "state_images.h"
 #include "../../include/shoal_maps.h"
 #include "../common/util.h"
 
@@ -63,6 +64,8 @@ static const char *const migrations[] = {
 	 * container (disconnect, container removal). */
 	"CREATE INDEX endpoints_netns ON endpoints(network_id, netns);"
 	"CREATE INDEX endpoints_container ON endpoints(container_id);",
+	/* 2 -> 3: the image store (user/state/state_images.c). */
+	STATE_IMAGES_MIGRATION_V3,
 };
 
 #define SCHEMA_LATEST ((int)ARRAY_SIZE(migrations))
@@ -370,6 +373,11 @@ void state_close(struct state *st)
 int state_schema_version(struct state *st)
 {
 	return st->version;
+}
+
+sqlite3 *state_sqlite(struct state *st)
+{
+	return st->db;
 }
 
 /* ---- transactions ---------------------------------------------------------- */
