@@ -85,6 +85,7 @@ static ino_t g_home_ns;
 #include "loader.inc.h"
 #include "archive.inc.h"
 #include "storage.inc.h"
+#include "image.inc.h"
 
 static void cleanup_all(void)
 {
@@ -130,5 +131,7 @@ int main(void)
 		archive_suite();
 	if (suite_on("storage"))
 		storage_suite();
+	if (suite_on("image"))
+		image_suite();
 	return tap_done();
 }
