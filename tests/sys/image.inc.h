@@ -182,6 +182,20 @@ TEST(image_vfs_load_layers)
 	CHECK(im_count("test -e %s/data/b || echo 1", path) == 1, "whiteout applied on vfs");
 	CHECK(im_count("cat %s/data/c 2>/dev/null | grep -c c", path) == 1, "top layer extracted");
 	m.drv->ops->put(m.drv, top, &e);
+	/* the same image as an OCI layout, gzip'd: same id, no new layer */
+	snprintf(img, sizeof(img), "%s/oci.tgz", im_root);
+	CHECK_EQ(im_mkimage(img, "--oci --gzip -t oci/busybox:1", got), 0, "mkimage --oci");
+	fd = open(img, O_RDONLY | O_CLOEXEC);
+	CHECK_EQ(image_load(m.s, fd, NULL, &loaded, &e), 0, e.msg);
+	close(fd);
+	CHECK(loaded && strcmp(json_string_value(json_array_get(loaded, 0)) ?: "", "oci/busybox:1") == 0,
+	      "Loaded image: oci/busybox:1");
+	json_decref(loaded);
+	CHECK_EQ(image_resolve(m.s, "oci/busybox:1", got, NULL, top, &e), 0, e.msg);
+	CHECK(strcmp(got, id) == 0, "OCI layout: same id");
+	CHECK_EQ(im_count("ls %s/vfs/dir 2>/dev/null | wc -l", m.dir), 2, "layers shared");
+	CHECK_EQ(image_remove(m.s, "oci/busybox:1", false, NULL, NULL, &out, &e), 0, e.msg);
+	json_decref(out);
 	CHECK_EQ(image_remove(m.s, "shoal/busybox", false, NULL, NULL, &out, &e), 0, e.msg);
 	json_decref(out);
 	CHECK_EQ(im_count("ls %s/vfs/dir 2>/dev/null | wc -l", m.dir), 0, "vfs layers removed");
