@@ -515,8 +515,25 @@ int image_remove(struct image_store *s, const char *ref, bool force,
 	*out = NULL;
 	if (!res)
 		return err_set(err, ENOMEM, "out of memory");
-	store_lock(s);
-	ret = store_lookup2(s, ref, id, &by_name, &parsed, err);
+	/* in_use may read state itself: ask it without the lock, then make
+	 * sure the reference still names the same image */
+	for (int tries = 0;; tries++) {
+		char first[IMAGE_ID_LEN];
+
+		store_lock(s);
+		ret = store_lookup2(s, ref, first, &by_name, &parsed, err);
+		store_unlock(s);
+		if (ret) {
+			json_decref(res);
+			return ret;
+		}
+		used = in_use && in_use(arg, first);
+		store_lock(s);
+		ret = store_lookup2(s, ref, id, &by_name, &parsed, err);
+		if (ret || strcmp(id, first) == 0 || tries == 3)
+			break;
+		store_unlock(s);
+	}
 	if (!ret)
 		ret = st_image_get(s->si, s->driver, id, &im, err);
 	if (!ret)
@@ -524,7 +541,6 @@ int image_remove(struct image_store *s, const char *ref, bool force,
 	if (ret)
 		goto out;
 	short_id(id, sid);
-	used = in_use && in_use(arg, id);
 	ret = state_begin(s->st, err);
 	if (ret)
 		goto out;
