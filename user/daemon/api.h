@@ -66,7 +66,10 @@ const char *api_query(const struct api_req *q, const char *key);
 /* Docker's boolean query values: 1/true/True; absent = dflt. */
 bool api_query_bool(const struct api_req *q, const char *key, bool dflt);
 
-/* Handler files register here (http.c's route table). */
+/* Resource handlers (http.c's route table). */
+void api_images(const struct api_req *q, struct reply *r);
+
+/* Routes whose bodies are spooled (http.c). */
 bool api_spool_route(const char *method, const char *path);
 
 #endif

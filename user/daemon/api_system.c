@@ -9,6 +9,8 @@
 
 #include "../common/names.h"
 #include "../common/util.h"
+#include "../image/image.h"
+#include "../storage/storage.h"
 #include "daemon.h"
 
 static const char *go_arch(const char *machine)
@@ -56,7 +58,7 @@ json_t *api_version_json(void)
 			 "Platform", "Name", "shoal");
 }
 
-json_t *api_info_json(struct daemon *d)
+json_t *api_info_json(struct daemon *d, size_t n_images)
 {
 	struct st_network *nets = NULL;
 	struct st_endpoint *eps = NULL;
@@ -89,6 +91,9 @@ json_t *api_info_json(struct daemon *d)
 	util_time_rfc3339(time(NULL), now);
 
 	json_t *underlay = json_null();
+	json_t *driver_status = d->storage ? d->storage->ops->status(d->storage) : NULL;
+	if (!driver_status)
+		driver_status = json_array();
 	if (d->underlay.ifindex) {
 		char ip[16], mac[18];
 		underlay = json_pack("{s:s, s:i, s:s, s:s, s:i, s:i}", "Interface", d->underlay.name,
@@ -98,15 +103,16 @@ json_t *api_info_json(struct daemon *d)
 				     "VxlanPort", d->cfg.vxlan_port);
 	}
 	return json_pack(
-		"{s:s, s:s, s:s, s:s, s:[], s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:i, s:i,"
+		"{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:i, s:i,"
 		" s:s, s:s, s:o}",
 		"ID", d->id, "Name", d->cfg.node_name, "ServerVersion", SHOAL_VERSION,
-		"Driver", "none", "DriverStatus", "DockerRootDir", d->cfg.data_root,
+		"Driver", d->storage ? d->storage->ops->name : "none", "DriverStatus", driver_status,
+		"DockerRootDir", d->cfg.data_root,
 		"KernelVersion", u.release, "OperatingSystem", os, "OSType", "linux",
 		"Architecture", u.machine, "NCPU", (int)sysconf(_SC_NPROCESSORS_ONLN),
 		"MemTotal", (json_int_t)si.totalram * (json_int_t)si.mem_unit,
 		"Containers", 0, "ContainersRunning", 0, "ContainersPaused", 0,
-		"ContainersStopped", 0, "Images", 0, "SystemTime", now, "LoggingDriver", "json-file",
+		"ContainersStopped", 0, "Images", (int)n_images, "SystemTime", now, "LoggingDriver", "json-file",
 		"Shoal", json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:o, s:{s:o, s:I, s:I, s:I, s:I}}",
 				   "NodeName", d->cfg.node_name, "ExecRoot", d->cfg.exec_root,
 				   "BpffsRoot", d->cfg.bpffs_root, "PinDir", d->bpf.pin_dir,

@@ -23,9 +23,14 @@
 /* Prefix of the host end of container veths: "shl" + 12 hex of the endpoint id. */
 #define SHOAL_VETH_PREFIX "shl"
 
+struct storage_driver;
+struct image_store;
+
 struct daemon {
 	struct shoal_config cfg;
 	struct state *st;
+	struct storage_driver *storage; /* the configured storage driver */
+	struct image_store *images;
 	struct loader bpf;
 	pthread_mutex_t lock; /* serialises state + kernel mutations */
 	int lock_fd;          /* flock on <data-root>/shoal.lock */
@@ -103,6 +108,7 @@ void http_stop(struct MHD_Daemon *mhd);
 
 /* api_system.c */
 json_t *api_version_json(void);
-json_t *api_info_json(struct daemon *d);
+/* Called with d->lock held; n_images counted before taking it. */
+json_t *api_info_json(struct daemon *d, size_t n_images);
 
 #endif

@@ -24,6 +24,7 @@
 #include "../common/log.h"
 #include "../common/names.h"
 #include "../common/util.h"
+#include "../image/image.h"
 #include "api.h"
 #include "daemon.h"
 
@@ -309,6 +310,7 @@ static const struct {
 	const char *prefix;
 	void (*handle)(const struct api_req *q, struct reply *r);
 } resource_handlers[] = {
+	{ "/images", api_images },
 	{ NULL, NULL },
 };
 
@@ -342,8 +344,13 @@ static void route(struct daemon *d, struct MHD_Connection *c, const char *method
 		return;
 	}
 	if (strcmp(path, "/info") == 0) {
+		size_t n_images = 0;
+
+		/* The image store takes d->lock itself: count before taking it. */
+		if (d->images)
+			image_count(d->images, &n_images, NULL);
 		pthread_mutex_lock(&d->lock);
-		r->json = api_info_json(d);
+		r->json = api_info_json(d, n_images);
 		pthread_mutex_unlock(&d->lock);
 		r->status = MHD_HTTP_OK;
 		return;

@@ -3,11 +3,13 @@
  * shoald - the shoal daemon.
  *
  * Start-up: configuration (defaults < daemon.json < flags), the data-root
- * lock (one daemon per data-root), the state store, the BPF objects with
+ * lock (one daemon per data-root), the state store, the storage driver
+ * and image store, the BPF objects with
  * pinned maps, reconciliation of the kernel against state, then the API
  * socket. SIGTERM/SIGINT stop the API and exit; the data plane (TC
  * filters, pinned maps) keeps forwarding and counting without us.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,6 +23,8 @@
 #include "../common/log.h"
 #include "../common/names.h"
 #include "../common/util.h"
+#include "../image/image.h"
+#include "../storage/storage.h"
 #include "daemon.h"
 
 static int lock_data_root(struct daemon *d, struct shoal_err *err)
@@ -112,6 +116,9 @@ int main(int argc, char **argv)
 	memcpy(d.sock_path, d.cfg.host + 7, strlen(d.cfg.host + 7) + 1);
 	d.started = time(NULL);
 
+	/* libcurl's global state (registry pulls) before any thread exists. */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
 	/* Block the stop signals in every thread; main waits for them. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -140,6 +147,13 @@ int main(int argc, char **argv)
 	ret = load_engine_id(&d, &err);
 	if (ret < 0)
 		goto fail;
+	ret = storage_open(d.cfg.storage_driver, d.cfg.data_root,
+			   (const char (*)[256])d.cfg.storage_opts, d.cfg.n_storage_opts, &d.storage, &err);
+	if (ret < 0)
+		goto fail;
+	ret = image_store_open(&d.images, d.st, &d.lock, d.storage, d.cfg.data_root, &err);
+	if (ret < 0)
+		goto fail;
 	ret = loader_open(&d.bpf, d.cfg.bpffs_root, d.cfg.node_name, &err);
 	if (ret < 0)
 		goto fail;
@@ -166,6 +180,8 @@ int main(int argc, char **argv)
 	log_info("signal %d: shutting down (the data plane keeps running)", sig);
 	http_stop(mhd);
 	unlink(d.sock_path);
+	image_store_close(d.images);
+	storage_close(d.storage);
 	loader_close(&d.bpf);
 	state_close(d.st);
 	close(d.lock_fd);
@@ -175,6 +191,10 @@ fail:
 	fprintf(stderr, "shoald: %s\n", err.msg);
 	if (d.bpf.skel)
 		loader_close(&d.bpf);
+	if (d.images)
+		image_store_close(d.images);
+	if (d.storage)
+		storage_close(d.storage);
 	if (d.st)
 		state_close(d.st);
 	if (d.lock_fd >= 0)
