@@ -131,7 +131,9 @@ start_fails() {
 	[ "$(stat -f -c %T "$(dirname "$W")")" != btrfs ] || skip "/tmp is btrfs here"
 	start_fails --storage-driver btrfs
 	[[ "$log" == *btrfs* ]]
-	[[ "${log,,}" == *"not"*"btrfs"* || "${log,,}" == *"btrfs"*"not"* ]]
+	# it says where and what it found instead
+	[[ "$log" == *"$W/data"* ]]
+	[[ "${log,,}" == *filesystem* ]]
 }
 
 @test "devicemapper and zfs: start fails naming what the kernel lacks" {

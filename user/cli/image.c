@@ -493,7 +493,11 @@ static void ls_rows(json_t *rows, json_t *img, bool digests, bool notrunc)
 	size_t n = 0, i;
 	char why[256];
 
-	if (!json_array_size(tags) && !json_array_size(dgs)) {
+	/* Dangling: no references, or the API's "<none>:<none>" form. */
+	if ((!json_array_size(tags) && !json_array_size(dgs)) ||
+	    (json_array_size(tags) == 1 && json_array_size(dgs) == 1 &&
+	     !strcmp(json_string_value(json_array_get(tags, 0)) ?: "", "<none>:<none>") &&
+	     !strcmp(json_string_value(json_array_get(dgs, 0)) ?: "", "<none>@<none>"))) {
 		json_array_append_new(rows, ls_row(img, "<none>", "<none>", "<none>", notrunc));
 		return;
 	}
@@ -1047,6 +1051,11 @@ static int save_run(struct cli_ctx *ctx, int argc, char **argv, const struct cli
 		goto out;
 	if (client_stream(&cl, "GET", sbuf_str(&path), &s) != CLIENT_OK)
 		goto out;
+	/* An archive is never empty: the daemon failed after its 200. */
+	if (fd >= 0 && lseek(fd, 0, SEEK_END) == 0) {
+		fprintf(stderr, "failed to save image: the daemon sent an empty archive\n");
+		goto out;
+	}
 	if (fd >= 0) {
 		if (fsync(fd) < 0 || close(fd) < 0) {
 			fd = -1;
