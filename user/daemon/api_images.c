@@ -94,7 +94,12 @@ static void job_progress(void *arg, const char *id, const char *status, uint64_t
 	m = json_pack("{s:s}", "status", status);
 	if (id)
 		json_object_set_new(m, "id", json_string(id));
-	if (total || cur)
+	/* Docker's shape: per-layer messages carry progressDetail (empty when
+	 * there are no bytes to show); image-wide ones and "Pulling from" do
+	 * not, so a terminal client ends those lines instead of redrawing. */
+	if (!id || strncmp(status, "Pulling from", 12) == 0)
+		;
+	else if (total || cur)
 		json_object_set_new(m, "progressDetail",
 				    json_pack("{s:I, s:I}", "current", (json_int_t)cur, "total",
 					      (json_int_t)total));
@@ -129,13 +134,8 @@ static void *job_run(void *arg)
 		}
 		break;
 	case JOB_PULL:
-		job_send(j, json_pack("{s:s}", "status", "Pulling from registry"));
+		/* The store reports every step, the final Digest/Status included. */
 		ret = image_pull(j->d->images, j->ref, &j->pull, &prog, id, &err);
-		if (ret == 0) {
-			char line[600];
-			snprintf(line, sizeof(line), "Status: Image is up to date for %s", j->ref);
-			job_send(j, json_pack("{s:s, s:s}", "status", line, "id", id));
-		}
 		break;
 	case JOB_IMPORT:
 		ret = image_import(j->d->images, j->in, j->ref, j->message, id, &err);
@@ -268,9 +268,11 @@ static void images_create(const struct api_req *q, struct reply *r)
 	struct job *j;
 
 	if (from_image && *from_image) {
-		/* fromImage=name[:tag] or name@digest, tag=... as Docker's CLI sends. */
+		/* fromImage=name[:tag] or name@digest, and tag=TAG, or
+		 * tag=sha256:... for a digest (what Docker's own CLI sends). */
 		if (tag && *tag && !strchr(from_image, '@'))
-			snprintf(ref, sizeof(ref), "%s%s%s", from_image, tag[0] == '@' ? "" : ":", tag);
+			snprintf(ref, sizeof(ref), "%s%s%s", from_image,
+				 strncmp(tag, "sha256:", 7) == 0 ? "@" : ":", tag);
 		else
 			snprintf(ref, sizeof(ref), "%s", from_image);
 		j = job_new(q, JOB_PULL);
@@ -331,6 +333,19 @@ static void images_save(const struct api_req *q, struct reply *r, const char *si
 	if (!j->names || !j->n_names) {
 		job_free(j);
 		return api_reply_msg(r, MHD_HTTP_BAD_REQUEST, "no image names given (names=...)");
+	}
+	/* Once the tar streams, the status is sent: check every name first. */
+	for (size_t i = 0; i < j->n_names; i++) {
+		struct shoal_err err = { 0 };
+		char id[IMAGE_ID_LEN], top[65];
+		json_t *cfg = NULL;
+		int ret = image_resolve(q->d->images, j->names[i], id, &cfg, top, &err);
+
+		json_decref(cfg);
+		if (ret < 0) {
+			job_free(j);
+			return api_reply_err(r, ret, &err);
+		}
 	}
 	job_start(j, r, "application/x-tar");
 }

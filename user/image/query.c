@@ -156,28 +156,25 @@ int image_list_json(struct image_store *s, bool all, json_t *filters, json_t **o
 	for (size_t i = 0; i < n_img; i++) {
 		struct st_image *im = &imgs[i];
 		json_t *o, *tags = json_array(), *digests = json_array(), *cfg, *lab;
-		struct st_image_ref *mine = NULL;
-		size_t n_mine = 0, n_tags = 0;
+		size_t n_tags = 0;
 		char buf[450];
 		bool keep = true;
 
-		for (size_t j = 0; j < n_refs; j++)
-			if (strcmp(refs[j].image_id, im->id) == 0) {
-				if (!mine)
-					mine = &refs[j];
-				n_mine++;
-			}
-		/* refs are sorted by repo, not by image: collect */
+		/* refs are sorted by repo, not by image: collect. With a
+		 * reference filter, Docker lists only the matching names. */
 		for (size_t j = 0; j < n_refs; j++) {
+			bool shown = n_ref == 0;
+
 			if (strcmp(refs[j].image_id, im->id) != 0)
 				continue;
-			ref_familiar(&refs[j], buf, sizeof(buf));
-			if (ref_is_digest(&refs[j])) {
-				json_array_append_new(digests, json_string(buf));
-			} else {
-				json_array_append_new(tags, json_string(buf));
+			if (!ref_is_digest(&refs[j]))
 				n_tags++;
-			}
+			for (size_t k = 0; k < n_ref && !shown; k++)
+				shown = reference_match(&refs[j], 1, refpat[k]);
+			if (!shown)
+				continue;
+			ref_familiar(&refs[j], buf, sizeof(buf));
+			json_array_append_new(ref_is_digest(&refs[j]) ? digests : tags, json_string(buf));
 		}
 		cfg = json_loads(im->config, 0, NULL);
 		lab = json_object_get(json_object_get(cfg, "config"), "Labels");
@@ -185,23 +182,8 @@ int image_list_json(struct image_store *s, bool all, json_t *filters, json_t **o
 			keep = false;
 		if (dangling == 0 && !n_tags)
 			keep = false;
-		if (n_ref) {
-			bool any = false;
-
-			for (size_t j = 0; j < n_ref && !any && mine; j++) {
-				struct st_image_ref *sub = malloc(n_mine * sizeof(*sub));
-				size_t m = 0;
-
-				if (!sub)
-					break;
-				for (size_t q = 0; q < n_refs; q++)
-					if (strcmp(refs[q].image_id, im->id) == 0)
-						sub[m++] = refs[q];
-				any = reference_match(sub, m, refpat[j]);
-				free(sub);
-			}
-			keep = keep && any;
-		}
+		if (n_ref && !json_array_size(tags) && !json_array_size(digests))
+			keep = false;
 		for (size_t j = 0; j < n_lab && keep; j++)
 			keep = labels_match(lab, labels[j]);
 		if (im->created >= before_t || im->created <= since_t)
