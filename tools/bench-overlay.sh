@@ -21,8 +21,13 @@
 #              both, one endpoint per host (`network connect --netns --ip`),
 #              peers added both ways; MTU 1450 (underlay - 50)
 #   kvx+rps    kvx with RPS (rps_cpus=RPS_MASK) on the RPS_DEVS veths
-#   shoal+rps  shoal with the same RPS tuning (what shoald --veth-rps-cpus
-#              writes, plus the underlay when "ul" is in RPS_DEVS)
+#   shoal+rps  shoal with the same RPS tuning on its veths (shl* host ends,
+#              container eth0, underlay).  Measured on 2 vCPUs (kernel 6.18):
+#              RPS on any of these veths (heth, ul, both, all three) cut
+#              4-stream throughput of both overlays (shoal ~27-32 -> ~17-19
+#              Gbit/s) and made pinned latency bimodal (8 -> 25-45 us when a
+#              flow hashes to the other CPU); it only brought retransmits to
+#              ~0.  So shoald has no RPS option; these rows keep the evidence.
 #   docker     the real Docker swarm overlay, measured by running
 #              shared/bench/docker-overlay-baseline.sh (DOCKER=1) after the
 #              paths above; its docker-overlay row is folded in (it measures
