@@ -65,7 +65,10 @@ die() { nl_die "$@"; }
 PART=${PART:-1 2}
 case " $PART " in
 *" 1 "*) ;;
-*" 2 "*) exec "$HERE/bench-overlay.sh" ;;
+*" 2 "*)
+	[ -n "${OV_RESULT_FILE:-}" ] && export RESULT_FILE=$OV_RESULT_FILE
+	exec "$HERE/bench-overlay.sh"
+	;;
 *) die "PART must name part 1 and/or 2" ;;
 esac
 DUR=${DUR:-8}
