@@ -7,7 +7,7 @@ BPFTOOL ?= bpftool
 ARCH    := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 O       := build
 
-PKGS    := libnl-route-3.0 libmicrohttpd jansson sqlite3 libcurl libbpf libarchive
+PKGS    := libnl-route-3.0 libmicrohttpd jansson sqlite3 libcurl libbpf libarchive libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -25,14 +25,14 @@ DEB_PKGS := gcc make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-
 	    libsqlite3-dev sqlite3 libcurl4-openssl-dev iproute2 iputils-ping \
 	    bats jq busybox-static iperf3 sockperf tcpdump util-linux procps \
 	    bridge-utils ethtool netcat-openbsd curl \
-	    libarchive-dev zstd btrfs-progs xfsprogs docker-registry skopeo docker.io
+	    libarchive-dev zstd btrfs-progs xfsprogs docker-registry skopeo docker.io libsodium-dev
 
 COMMON_SRC  := $(wildcard user/common/*.c)
 LIB_SRC     := $(COMMON_SRC) $(wildcard user/state/*.c user/config/*.c user/ipam/*.c)
 STORE_SRC   := $(wildcard user/storage/*.c user/archive/*.c user/image/*.c)
-DAEMON_SRC  := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c user/daemon/*.c)
+DAEMON_SRC  := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c user/daemon/*.c user/gossip/*.c)
 CLI_SRC     := $(COMMON_SRC) $(wildcard user/cli/*.c)
-UNIT_SRC    := $(LIB_SRC) $(STORE_SRC) $(wildcard tests/unit/*.c)
+UNIT_SRC    := $(LIB_SRC) $(STORE_SRC) $(wildcard tests/unit/*.c user/gossip/*.c)
 BPFTEST_SRC := $(COMMON_SRC) $(wildcard tests/bpf/*.c)
 SYSTEST_SRC := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c tests/sys/*.c)
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * main.c - build/shoal-test-unit: the C unit tests (config, IPAM, state
- * store) in one TAP stream. Needs no root and no network.
+ * store, images, keyring, gossip) in one TAP stream. Needs no root; the
+ * gossip clusters use 127.0.0.1 only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,5 +68,7 @@ int main(void)
 	unit_ipam_tests();
 	unit_state_tests();
 	unit_image_tests();
+	unit_keyring_tests();
+	unit_gossip_tests();
 	return tap_done();
 }

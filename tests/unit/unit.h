@@ -16,6 +16,8 @@ void unit_config_tests(void);
 void unit_ipam_tests(void);
 void unit_state_tests(void);
 void unit_image_tests(void);
+void unit_keyring_tests(void);
+void unit_gossip_tests(void);
 
 /* A fresh directory under /tmp (mkdtemp); 0 or -errno. */
 int unit_tmpdir(char path[64]);
