@@ -44,6 +44,9 @@ BPF_HDRS := $(wildcard bpf/lib/*.h bpf/*.h) include/shoal_maps.h
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
 BINS := $(O)/shoald $(O)/shoal $(O)/shoal-test-unit $(O)/shoal-test-bpf $(O)/shoal-test-sys
+# Benchmark helpers: built by `make bench` only, not by `all`.
+BENCH_SRC  := $(COMMON_SRC) user/archive/archive.c user/archive/fsutil.c tools/bench/extract.c
+BENCH_BINS := $(O)/shoal-bench-extract
 
 .PHONY: all deps check test demo bench clean help format
 .DELETE_ON_ERROR:
@@ -98,6 +101,9 @@ $(O)/shoal-test-bpf: $(call obj,$(BPFTEST_SRC))
 $(O)/shoal-test-sys: $(call obj,$(SYSTEST_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(O)/shoal-bench-extract: $(call obj,$(BENCH_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 # Regenerate vmlinux.h from the running kernel's BTF (checked in).
 vmlinux:
 	tools/gen-vmlinux-h.sh $(ARCH)
@@ -113,7 +119,7 @@ demo: deps
 	tools/demo.sh
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(BENCH_BINS)
 	tools/bench.sh
 
 format:

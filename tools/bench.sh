@@ -35,9 +35,14 @@
 # run after part 1 with its own table (its env: OV_PATHS, DOCKER, RPS_*; see
 # its header).
 #
+# Part 3 (images: layer extraction against GNU tar, shoal import, shoal load
+# against docker load) is tools/bench-images.sh, run last; its table is
+# appended to RESULT_FILE (its env: IMG_PATHS, DOCKER, LAYER_DIRS,
+# DROP_CACHES; see its header).
+#
 # Usage: sudo tools/bench.sh            (make bench builds first, then runs this)
-# Env:   PART="1 2"        which parts to run (1 = this single-host table,
-#                          2 = tools/bench-overlay.sh)
+# Env:   PART="1 2 3"      which parts to run (1 = this single-host table,
+#                          2 = tools/bench-overlay.sh, 3 = tools/bench-images.sh)
 #        OV_RESULT_FILE=/tmp/shoal-bench-overlay.<ts>.txt (part 2's table copy)
 #        PATHS="raw bridge shoal-on shoal-off"  (subset/order; "shoal" = both shoal rows)
 #        DUR=8 LAT_DUR=3 REPS=3
@@ -62,14 +67,25 @@ NL_LOG_FD=3
 log() { nl_log "$@"; }
 die() { nl_die "$@"; }
 
-PART=${PART:-1 2}
+PART=${PART:-1 2 3}
+for p in $PART; do
+	case $p in 1 | 2 | 3) ;; *) die "PART must name parts among 1, 2 and 3 (got '$p')" ;; esac
+done
+[ -n "${PART// /}" ] || die "PART must name parts among 1, 2 and 3"
 case " $PART " in
 *" 1 "*) ;;
+*" 2 "*" 3 "* | *" 3 "*" 2 "*)  # both, each on its own (part 3 appends to RESULT_FILE)
+	rc=0
+	( [ -n "${OV_RESULT_FILE:-}" ] && export RESULT_FILE=$OV_RESULT_FILE
+	  exec "$HERE/bench-overlay.sh" ) || rc=1
+	"$HERE/bench-images.sh" || rc=1
+	exit $rc
+	;;
 *" 2 "*)
 	[ -n "${OV_RESULT_FILE:-}" ] && export RESULT_FILE=$OV_RESULT_FILE
 	exec "$HERE/bench-overlay.sh"
 	;;
-*) die "PART must name part 1 and/or 2" ;;
+*) exec "$HERE/bench-images.sh" ;;
 esac
 DUR=${DUR:-8}
 LAT_DUR=${LAT_DUR:-3}
@@ -482,10 +498,16 @@ log "table saved to $RESULT_FILE"
 
 rc=0
 for p in "${SEL[@]}"; do [ -z "${FAILED[$p]-}" ] || rc=1; done
-if [[ " $PART " == *" 2 "* ]]; then
-	# part 1's world goes first (its watchdog too): part 2 has its own
+if [[ " $PART " == *" 2 "* || " $PART " == *" 3 "* ]]; then
+	# part 1's world goes first (its watchdog too): parts 2 and 3 have their own
 	bench_cleanup
+fi
+if [[ " $PART " == *" 2 "* ]]; then
 	log "part 2: tools/bench-overlay.sh"
 	RESULT_FILE=${OV_RESULT_FILE:-/tmp/shoal-bench-overlay.$TS.txt} "$HERE/bench-overlay.sh" || rc=1
+fi
+if [[ " $PART " == *" 3 "* ]]; then
+	log "part 3: tools/bench-images.sh (table appended to $RESULT_FILE)"
+	RESULT_FILE=$RESULT_FILE "$HERE/bench-images.sh" || rc=1
 fi
 exit $rc
