@@ -643,6 +643,31 @@ static void h_fifo(struct tb *t)
 	tb_hdr(t, "run/fifo", '6', 0644, 0, 0, 0, NULL, 0, 0);
 }
 
+/* The extractor caches directories it has checked: a directory that a
+ * later entry replaces with a symlink must not stay trusted. */
+static void h_dir_then_symlink(struct tb *t)
+{
+	tb_dir(t, "d/", 0755);
+	tb_symlink(t, "d", ar_abs_sentinel);
+	tb_file(t, "d/evil", "x");
+}
+
+static void h_deep_dir_then_symlink(struct tb *t)
+{
+	tb_dir(t, "a/", 0755);
+	tb_dir(t, "a/b/", 0755);
+	tb_file(t, "a/b/ok", "x");
+	tb_symlink(t, "a/b", "../../sentinel");
+	tb_dir(t, "a/b/c/", 0755);
+}
+
+static void h_dir_then_symlink_hardlink(struct tb *t)
+{
+	tb_dir(t, "h/", 0755);
+	tb_symlink(t, "h", ar_abs_sentinel);
+	tb_hardlink(t, "k", "h/keep");
+}
+
 static const struct hostile hostiles[] = {
 	{ "path traversal", "../sentinel/evil", h_dotdot },
 	{ "traversal inside a path", "a/../../sentinel/evil", h_dotdot_deep },
@@ -662,6 +687,9 @@ static const struct hostile hostiles[] = {
 	{ "char device", "dev/null", h_chardev },
 	{ "block device", "dev/sda", h_blockdev },
 	{ "FIFO", "run/fifo", h_fifo },
+	{ "write through a dir replaced by a symlink", "d/evil", h_dir_then_symlink },
+	{ "dir under a dir replaced by a symlink", "a/b/c", h_deep_dir_then_symlink },
+	{ "hard link through a dir replaced by a symlink", "h/keep", h_dir_then_symlink_hardlink },
 };
 
 TEST(archive_hostile_layers)
