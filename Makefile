@@ -35,6 +35,7 @@ CLI_SRC     := $(COMMON_SRC) $(wildcard user/cli/*.c)
 UNIT_SRC    := $(LIB_SRC) $(STORE_SRC) $(wildcard tests/unit/*.c user/gossip/*.c)
 BPFTEST_SRC := $(COMMON_SRC) $(wildcard tests/bpf/*.c)
 SYSTEST_SRC := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c tests/sys/*.c)
+SIM_SRC     := $(COMMON_SRC) $(wildcard user/gossip/*.c) tools/gossip-sim.c
 
 BPF_SRC  := $(wildcard bpf/*.bpf.c)
 BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(O)/%.bpf.o,$(BPF_SRC))
@@ -43,7 +44,8 @@ BPF_HDRS := $(wildcard bpf/lib/*.h bpf/*.h) include/shoal_maps.h
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
-BINS := $(O)/shoald $(O)/shoal $(O)/shoal-test-unit $(O)/shoal-test-bpf $(O)/shoal-test-sys
+BINS := $(O)/shoald $(O)/shoal $(O)/shoal-test-unit $(O)/shoal-test-bpf $(O)/shoal-test-sys \
+	$(O)/shoal-gossip-sim
 # Benchmark helpers: built by `make bench` only, not by `all`.
 BENCH_SRC  := $(COMMON_SRC) user/archive/archive.c user/archive/fsutil.c tools/bench/extract.c
 BENCH_BINS := $(O)/shoal-bench-extract
@@ -93,6 +95,10 @@ $(O)/shoal: $(call obj,$(CLI_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/shoal-test-unit: $(call obj,$(UNIT_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# N gossip nodes on 127.0.0.1: the figures of /work/shared/bench/memberlist.
+$(O)/shoal-gossip-sim: $(call obj,$(SIM_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/shoal-test-bpf: $(call obj,$(BPFTEST_SRC))

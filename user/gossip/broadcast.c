@@ -29,6 +29,7 @@ int bq_push(struct bqueue *q, const char *key, const uint8_t *msg, size_t len)
 			it->len = len;
 			it->transmits = 0;
 			it->id = q->next_id++;
+			it->eager_sent = false;
 			return 0;
 		}
 	}
@@ -49,6 +50,7 @@ int bq_push(struct bqueue *q, const char *key, const uint8_t *msg, size_t len)
 	it->len = len;
 	it->transmits = 0;
 	it->id = q->next_id++;
+	it->eager_sent = false;
 	return 1;
 }
 
@@ -93,6 +95,31 @@ size_t bq_take(struct bqueue *q, uint32_t limit, size_t budget, size_t per_part,
 	}
 	q->n = j;
 	return n;
+}
+
+size_t bq_take_eager(struct bqueue *q, size_t budget, size_t per_part, uint8_t *out,
+		     size_t cap, const uint8_t **parts, size_t *lens, size_t maxparts)
+{
+	size_t n = 0, used = 0;
+
+	for (size_t i = q->n; i-- > 0 && n < maxparts;) { /* newest last: walk back */
+		struct bq_item *it = &q->v[i];
+
+		if (it->eager_sent || it->len + per_part > budget || used + it->len > cap)
+			continue;
+		memcpy(out + used, it->msg, it->len);
+		parts[n] = out + used;
+		lens[n++] = it->len;
+		used += it->len;
+		budget -= it->len + per_part;
+	}
+	return n;
+}
+
+void bq_eager_done(struct bqueue *q)
+{
+	for (size_t i = 0; i < q->n; i++)
+		q->v[i].eager_sent = true;
 }
 
 void bq_clear(struct bqueue *q)

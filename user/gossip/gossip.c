@@ -231,16 +231,17 @@ void gossip_broadcast(struct gossip *g, const char *key, const struct gmsg *m)
 		g->t_eager = at;
 }
 
-static void gossip_round(struct gossip *g, uint64_t now)
+static void gossip_round(struct gossip *g, uint64_t now, bool eager)
 {
 	struct gbufs *b = bufs_of(g);
 	struct member *t[16];
 	size_t k = g->cfg.gossip_nodes < 16 ? g->cfg.gossip_nodes : 16, n;
+	size_t budget = g->cfg.mtu - seal_overhead(g) - GM_COMPOUND_HEADER;
 
 	g->last_round = now;
 	if (!g->bq.n)
 		return;
-	n = mem_random(g, t, k, NULL, true);
+	n = mem_gossip_targets(g, t, k);
 	STAT_ADD(g, gossip_rounds, 1);
 	for (size_t i = 0; i < n && g->bq.n; i++) {
 		const uint8_t *parts[GM_COMPOUND_MAX];
@@ -248,9 +249,12 @@ static void gossip_round(struct gossip *g, uint64_t now)
 		struct sockaddr_in sa;
 		int cl;
 
-		np = bq_take(&g->bq, mem_retransmit_limit(g),
-			     g->cfg.mtu - seal_overhead(g) - GM_COMPOUND_HEADER, GM_COMPOUND_PER_PART,
-			     b->take, sizeof(b->take), parts, lens, GM_COMPOUND_MAX);
+		if (eager)
+			np = bq_take_eager(&g->bq, budget, GM_COMPOUND_PER_PART, b->take,
+					   sizeof(b->take), parts, lens, GM_COMPOUND_MAX);
+		else
+			np = bq_take(&g->bq, mem_retransmit_limit(g), budget, GM_COMPOUND_PER_PART,
+				     b->take, sizeof(b->take), parts, lens, GM_COMPOUND_MAX);
 		if (!np)
 			break;
 		gossip_addr(t[i]->pub.ip, t[i]->pub.port, &sa);
@@ -262,6 +266,8 @@ static void gossip_round(struct gossip *g, uint64_t now)
 		if (cl > 0)
 			send_raw(g, &sa, b->pay, (size_t)cl);
 	}
+	if (eager)
+		bq_eager_done(&g->bq);
 }
 
 void gossip_sync_enqueue(struct gossip *g, const struct sockaddr_in *sa)
@@ -442,12 +448,12 @@ static uint64_t run_timers(struct gossip *g, uint64_t now)
 
 	mem_timers(g, now);
 	if (now >= g->t_gossip) {
-		gossip_round(g, now);
+		gossip_round(g, now, false);
 		g->t_gossip = now + g->cfg.gossip_interval_ms;
 		g->t_eager = 0;
 	} else if (g->t_eager && now >= g->t_eager) {
 		STAT_ADD(g, eager_rounds, 1);
-		gossip_round(g, now);
+		gossip_round(g, now, true);
 		g->t_eager = 0;
 	}
 	if (g->cfg.push_pull_interval_ms && now >= g->t_pushpull) {
@@ -867,6 +873,16 @@ size_t gossip_num_alive(struct gossip *g)
 
 	pthread_mutex_lock(&g->mu);
 	n = mem_num_alive(g);
+	pthread_mutex_unlock(&g->mu);
+	return n;
+}
+
+size_t gossip_pending_broadcasts(struct gossip *g)
+{
+	size_t n;
+
+	pthread_mutex_lock(&g->mu);
+	n = g->bq.n;
 	pthread_mutex_unlock(&g->mu);
 	return n;
 }

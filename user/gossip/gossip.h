@@ -14,8 +14,9 @@
  * Membership (SWIM + Lifeguard-style suspicion). Every probe interval one
  * member is pinged (round-robin over a list reshuffled at each pass); no ack
  * within the probe timeout -> ping-req through indirect_checks members
- * (they answer ack or nack); still nothing by the end of the interval ->
- * the member is suspect. A suspicion times out after
+ * (they answer ack, or nack after 4/5 of a probe timeout); still nothing by
+ * the end of the interval, or a nack from every relay -> the member is
+ * suspect. A suspicion times out after
  *   min = suspicion_mult * max(1, log10(n)) * probe_interval
  *   max = suspicion_max_mult * min
  * shrinking from max to min as independent confirmations arrive
@@ -30,10 +31,14 @@
  * Dissemination. Membership changes and table updates go into a
  * transmit-limited queue (each sent retransmit_mult * ceil(log10(n+1))
  * times, fewest-sent first, packed up to the MTU), piggybacked on pings and
- * acks and sent every gossip interval to gossip_nodes random members. A
- * *new* item also triggers an early gossip round (a few ms later, at most
- * one per gossip_interval/8): a fresh update moves at network speed rather
- * than waiting a gossip tick per hop.
+ * acks and sent every gossip interval to gossip_nodes members taken from a
+ * shuffled cycle (successive rounds reach different members, so a node's
+ * retransmits do not land on the same few). A *new* item is also pushed at
+ * once (eager_delay_ms later, at most one such round per
+ * gossip_interval/8) to gossip_nodes members, on top of its regular
+ * retransmits: an update moves at network speed instead of waiting a
+ * gossip tick per hop, and is sent limit + gossip_nodes times per node,
+ * which makes "reached nobody more" rare even at 8 members.
  *
  * Anti-entropy. (1) A TCP push-pull (members + full table) with one random
  * member every push_pull_interval (scaled up above 32 members as
@@ -224,6 +229,8 @@ int gossip_release_block(struct gossip *g, const char *network, uint32_t block);
 bool gossip_block_settled(struct gossip *g, const char *network, uint32_t block);
 
 void gossip_get_stats(struct gossip *g, struct gossip_stats *out);
+/* Messages still in the transmit-limited queue (0: nothing left to send). */
+size_t gossip_pending_broadcasts(struct gossip *g);
 
 /* Cluster-wide key management: applied here, then on every alive member. */
 int gossip_key_install(struct gossip *g, const uint8_t key[KEYRING_KEY_LEN],

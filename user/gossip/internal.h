@@ -31,6 +31,7 @@ struct bq_item {
 	size_t len;
 	uint32_t transmits;
 	uint64_t id;      /* insertion order: newer first among equals */
+	bool eager_sent;  /* went out in an early round (not counted) */
 };
 
 struct bqueue {
@@ -48,6 +49,14 @@ int bq_push(struct bqueue *q, const char *key, const uint8_t *msg, size_t len);
  */
 size_t bq_take(struct bqueue *q, uint32_t limit, size_t budget, size_t per_part,
 	       uint8_t *out, size_t cap, const uint8_t **parts, size_t *lens, size_t maxparts);
+/*
+ * An early round: only items not sent early yet, not counted against the
+ * limit (the early push is extra; the regular retransmits still follow).
+ * Call bq_eager_done() after the round's last target.
+ */
+size_t bq_take_eager(struct bqueue *q, size_t budget, size_t per_part, uint8_t *out,
+		     size_t cap, const uint8_t **parts, size_t *lens, size_t maxparts);
+void bq_eager_done(struct bqueue *q);
 void bq_clear(struct bqueue *q);
 
 /* ---------------------------------------------------------- members */
@@ -80,6 +89,7 @@ struct probe {
 	uint32_t seq;
 	char target[GOSSIP_NAME_MAX];
 	uint64_t deadline, end;
+	uint32_t relays, nacks;
 };
 
 /* ---------------------------------------------------------- table */
@@ -155,6 +165,8 @@ struct gossip {
 	size_t nm, capm;
 	struct member **plist;         /* probe order */
 	size_t np, pidx;
+	char (*glist)[GOSSIP_NAME_MAX]; /* gossip target cycle */
+	size_t ngl, gidx;
 	struct probe probe;
 	struct pending pend[GOSSIP_MAX_PENDING];
 	size_t npend;
@@ -258,6 +270,8 @@ uint64_t mem_next_deadline(struct gossip *g);
 void mem_broadcast_alive(struct gossip *g);
 size_t mem_random(struct gossip *g, struct member **out, size_t k, const char *exclude,
 		  bool include_dead);
+/* k distinct gossip targets from a shuffled cycle over the eligible members. */
+size_t mem_gossip_targets(struct gossip *g, struct member **out, size_t k);
 void mem_reap(struct gossip *g, uint64_t now);
 uint32_t mem_retransmit_limit(struct gossip *g);
 

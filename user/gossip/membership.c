@@ -123,8 +123,10 @@ void mem_free_all(struct gossip *g)
 		free(g->mv[i]);
 	free(g->mv);
 	free(g->plist);
+	free(g->glist);
 	g->mv = NULL;
 	g->plist = NULL;
+	g->glist = NULL;
 	g->nm = g->np = 0;
 }
 
@@ -375,6 +377,50 @@ size_t mem_random(struct gossip *g, struct member **out, size_t k, const char *e
 	return n;
 }
 
+size_t mem_gossip_targets(struct gossip *g, struct member **out, size_t k)
+{
+	size_t n = 0, tries = 0;
+	uint64_t now = gossip_now_ms();
+
+	/* a shuffled cycle: consecutive rounds reach different members */
+	while (n < k && tries++ < 2 * g->nm + 2) {
+		struct member *m;
+		bool dup = false;
+
+		if (g->gidx >= g->ngl) {
+			size_t c = 0;
+
+			free(g->glist);
+			g->glist = calloc(g->nm ? g->nm : 1, sizeof(*g->glist));
+			g->ngl = g->gidx = 0;
+			if (!g->glist)
+				return n;
+			for (size_t i = 1; i < g->nm; i++)
+				snprintf(g->glist[c++], GOSSIP_NAME_MAX, "%s", g->mv[i]->pub.name);
+			for (size_t i = c; i > 1; i--) {
+				size_t j = gossip_rand(g) % i;
+				char tmp[GOSSIP_NAME_MAX];
+
+				memcpy(tmp, g->glist[i - 1], sizeof(tmp));
+				memcpy(g->glist[i - 1], g->glist[j], sizeof(tmp));
+				memcpy(g->glist[j], tmp, sizeof(tmp));
+			}
+			g->ngl = c;
+			if (!c)
+				return n;
+		}
+		m = mem_find(g, g->glist[g->gidx++]);
+		if (!m || !(is_up(m) || (m->pub.state == GOSSIP_DEAD &&
+					 now - m->state_change_ms < g->cfg.dead_reap_ms)))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			dup |= out[i] == m;
+		if (!dup)
+			out[n++] = m;
+	}
+	return n;
+}
+
 static void fill_ping(struct gossip *g, struct gmsg *ping, uint32_t seq, const char *target,
 		      uint64_t now)
 {
@@ -435,6 +481,7 @@ static void probe_start(struct gossip *g, uint64_t now)
 	snprintf(g->probe.target, sizeof(g->probe.target), "%s", m->pub.name);
 	g->probe.deadline = now + g->cfg.probe_timeout_ms;
 	g->probe.end = now + g->cfg.probe_interval_ms;
+	g->probe.relays = g->probe.nacks = 0;
 	STAT_ADD(g, probes, 1);
 	fill_ping(g, &ping, g->probe.seq, m->pub.name, now);
 	gossip_addr(m->pub.ip, m->pub.port, &sa);
@@ -457,6 +504,7 @@ static void probe_indirect(struct gossip *g, uint64_t now)
 	req.u.ind.ip = target->pub.ip;
 	req.u.ind.port = target->pub.port;
 	req.u.ind.nack = true;
+	g->probe.relays = (uint32_t)n;
 	for (size_t i = 0; i < n; i++) {
 		struct sockaddr_in sa;
 
@@ -642,7 +690,14 @@ void mem_handle(struct gossip *g, const struct gmsg *m, const char *sender,
 		handle_ack(g, m, sender, now);
 		return;
 	case GM_NACK:
-		return; /* only Lifeguard's local health would use it */
+		/*
+		 * Every relay failed to reach the target too: nothing more can
+		 * arrive before the end of the interval, suspect it now.
+		 */
+		if (g->probe.active && g->probe.indirect && m->u.nack.seq == g->probe.seq &&
+		    ++g->probe.nacks >= g->probe.relays)
+			probe_failed(g);
+		return;
 	case GM_INDIRECT: {
 		struct pending *p;
 		struct sockaddr_in sa;
@@ -654,7 +709,8 @@ void mem_handle(struct gossip *g, const struct gmsg *m, const char *sender,
 		memset(p, 0, sizeof(*p));
 		p->seq = ++g->seq;
 		p->kind = P_RELAY;
-		p->deadline = now + g->cfg.probe_timeout_ms;
+		/* answer (nack) a little before the asker's interval ends */
+		p->deadline = now + g->cfg.probe_timeout_ms * 4 / 5;
 		p->req = *src;
 		p->req_seq = m->u.ind.seq;
 		p->want_nack = m->u.ind.nack;
