@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "client.h"
 #include "output.h"
+#include "swarm_cmd.h"
 
 static const struct cli_opt info_opts[] = {
 	{ 'f', 'f', "format", "string",
@@ -154,6 +155,7 @@ static void print_info(json_t *v)
 			kv("  ", json_string_value(json_array_get(pair, 0)),
 			   json_string_value(json_array_get(pair, 1)));
 	}
+	swarm_print_info(v);
 	kv(" ", "Kernel Version", jstr(v, "KernelVersion"));
 	kv(" ", "Operating System", jstr(v, "OperatingSystem"));
 	kv(" ", "OSType", jstr(v, "OSType"));

@@ -14,6 +14,7 @@
 #include "../common/names.h"
 #include "cli.h"
 #include "image_cmd.h"
+#include "swarm_cmd.h"
 
 static int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
 
@@ -25,10 +26,12 @@ static const struct cli_cmd commands[] = {
 	{ "info", cmd_info, "Display system-wide information", NULL },
 	{ "load", cmd_load, "Load an image from a tar archive or STDIN", NULL },
 	{ "network", cmd_network, "Manage networks", NULL },
+	{ "node", cmd_node, "Manage Swarm nodes", NULL },
 	{ "pull", cmd_pull, "Download an image from a registry", NULL },
 	{ "rmi", cmd_rmi, "Remove one or more images", NULL },
 	{ "save", cmd_save, "Save one or more images to a tar archive (streamed to STDOUT by default)", NULL },
 	{ "stats", cmd_stats, "Display a live stream of endpoint network statistics", NULL },
+	{ "swarm", cmd_swarm, "Manage Swarm", NULL },
 	{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", NULL },
 	{ "version", cmd_version, "Show the shoal version information", NULL },
 	{ NULL, NULL, NULL, NULL },
