@@ -20,6 +20,7 @@
 #define SHOAL_MAX_ENDPOINTS 65536 /* local + remote endpoints, all networks */
 #define SHOAL_MAX_IFACES 16384    /* local container veths (host ends) */
 #define SHOAL_MAX_NETWORKS 4096
+#define SHOAL_MAX_NODES 4096      /* peer nodes whose underlay MAC is cached */
 
 /*
  * Network identifiers. Overlay networks use their VXLAN VNI (4096..2^24-1,
@@ -94,7 +95,31 @@ struct shoal_node_cfg {
 	__u16 vxlan_port;       /* NBO */
 	__u16 flags;            /* SHOAL_CFG_* */
 	__u8 underlay_mac[6];   /* MAC of the underlay device */
-	__u8 pad[2];
+	/* Prefix length of node_ip on the underlay device (its on-link
+	 * subnet); 0 = unknown: no peer MAC is learnt (see nodes). Took a
+	 * pad byte, so the value size (and old pins) stay as they were. */
+	__u8 underlay_plen;
+	__u8 pad;
+};
+
+/*
+ * nodes: LRU hash, underlay IPv4 of a peer node (NBO) -> the MAC that
+ * reaches it on the underlay device, learnt by from_underlay from the
+ * outer source MAC of VXLAN packets it delivered from that IP, only for
+ * peers inside the underlay's on-link subnet (no router in between, so
+ * that MAC is the peer's own and the right next hop back). from_container
+ * uses an entry younger than SHOAL_NODE_TTL_NS to write the outer
+ * Ethernet header itself and bpf_redirect() to the underlay; a missing or
+ * older entry falls back to bpf_redirect_neigh() (FIB + neighbour table),
+ * so the cache never decides reachability on its own.
+ */
+#define SHOAL_NODE_TTL_NS (30ULL * 1000000000ULL)    /* used while younger */
+#define SHOAL_NODE_REFRESH_NS (1ULL * 1000000000ULL) /* re-stamped at most this often */
+
+struct shoal_node_val {
+	__u8 mac[6];      /* next hop (the peer's underlay MAC) */
+	__u16 pad;
+	__u64 updated_ns; /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE) of the last packet seen */
 };
 
 /* ep_stats: per-CPU hash, ep_id -> counters. Userspace sums the CPUs. */

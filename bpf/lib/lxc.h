@@ -21,6 +21,7 @@
 #include "lib/arp.h"
 #include "lib/ipv4.h"
 #include "lib/vxlan.h"
+#include "lib/nodes.h"
 
 static __always_inline int lxc_drop(struct shoal_ep_stats *st, enum shoal_drop_reason reason)
 {
@@ -51,14 +52,22 @@ static __always_inline int lxc_to_remote(struct __sk_buff *ctx, const struct sho
 					 const struct shoal_net_val *net,
 					 const struct shoal_ep_val *ep, struct shoal_ep_stats *st)
 {
+	__u8 peer_mac[ETH_ALEN];
+	bool direct;
+
 	/* A remote endpoint is only reachable on an overlay network of a
 	 * node with an underlay; anything else is a control-plane state we
 	 * cannot forward in, counted as "no underlay". */
 	if (!cfg->underlay_ifindex || !(net->flags & SHOAL_NET_OVERLAY) || !net->vni)
 		return lxc_drop(st, SHOAL_DROP_NO_UNDERLAY);
-	if (vxlan_encap(ctx, cfg, ep->node_ip, net->vni))
+	direct = node_next_hop(ep->node_ip, peer_mac);
+	if (vxlan_encap(ctx, cfg, ep->node_ip, net->vni, direct ? peer_mac : NULL))
 		return lxc_drop(st, SHOAL_DROP_REDIRECT);
 	node_count_vxlan_tx(ctx->len);
+	/* The peer's MAC is known (on-link, learnt, fresh): the frame is
+	 * complete, straight out of the underlay device. */
+	if (direct)
+		return bpf_redirect(cfg->underlay_ifindex, 0);
 	/*
 	 * NULL params: the kernel routes the outer daddr out of the underlay
 	 * device (so a routed underlay works too), replaces our outer

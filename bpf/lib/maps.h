@@ -6,7 +6,8 @@
  * that a restarted daemon, the CLI and the programs of every veth share one
  * set. Userspace fills endpoints/ifaces/networks/node_config and creates
  * the ep_stats entry of an endpoint; BPF only reads those and increments
- * counters in place (it never inserts).
+ * counters in place (it never inserts). The one exception is nodes, a
+ * cache BPF fills itself (LRU: bounded, nothing to sweep).
  */
 #ifndef SHOAL_BPF_MAPS_H
 #define SHOAL_BPF_MAPS_H
@@ -66,6 +67,15 @@ struct {
 	__type(value, struct shoal_node_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } node_stats SEC(".maps");
+
+/* peer node underlay IP -> its MAC on the underlay (learnt; see shoal_maps.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SHOAL_MAX_NODES);
+	__type(key, __u32);
+	__type(value, struct shoal_node_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nodes SEC(".maps");
 
 static __always_inline struct shoal_node_cfg *node_cfg_get(void)
 {

@@ -19,6 +19,7 @@
 #include "lib/maps.h"
 #include "lib/stats.h"
 #include "lib/vxlan.h"
+#include "lib/nodes.h"
 
 static __always_inline int underlay_drop(enum shoal_drop_reason reason)
 {
@@ -32,8 +33,10 @@ static __always_inline int underlay_handle(struct __sk_buff *ctx, const struct s
 	struct shoal_ep_key key = {};
 	struct shoal_net_val *net;
 	struct shoal_ep_val *ep;
-	struct ethhdr *inner;
-	struct iphdr *iip;
+	struct ethhdr *inner, *eth;
+	struct iphdr *iip, *oip;
+	__u8 peer_mac[ETH_ALEN];
+	__be32 peer_ip;
 	__u32 vni = 0, hdr_len = 0, need, outer_len;
 	enum vxlan_verdict v;
 	int pulled;
@@ -91,9 +94,19 @@ static __always_inline int underlay_handle(struct __sk_buff *ctx, const struct s
 	if (!ep || !(ep->flags & SHOAL_EP_LOCAL))
 		return underlay_drop(SHOAL_DROP_NO_ENDPOINT);
 
+	/* Who sent it, from which MAC: decap overwrites the outer header. */
+	eth = data;
+	oip = (void *)(eth + 1);
+	if (!PKT_OK(oip, sizeof(*oip), data_end))
+		return underlay_drop(SHOAL_DROP_MALFORMED); /* cannot happen: parsed */
+	mac_copy(peer_mac, eth->h_source);
+	peer_ip = oip->saddr;
+
 	outer_len = ctx->len;
 	if (vxlan_decap(ctx, hdr_len, ep->mac))
 		return underlay_drop(SHOAL_DROP_REDIRECT);
+	/* Ours and delivered: the sender's MAC is worth remembering. */
+	node_learn(cfg, peer_ip, peer_mac);
 	/* node: bytes on the wire (outer); endpoint: bytes delivered (inner). */
 	node_count_vxlan_rx(outer_len);
 	ep_count_rx(acct_enabled(cfg), ep->ep_id, ctx->len);

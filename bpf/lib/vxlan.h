@@ -61,14 +61,14 @@ static __always_inline __be16 vxlan_sport(__u32 hash)
 /*
  * Encapsulate the whole frame in VXLAN to node remote_ip with vni.
  * Returns 0 or a negative error from bpf_skb_adjust_room / bounds. The
- * outer destination MAC is left zero: the caller sends the packet with
- * bpf_redirect_neigh(), which strips our outer Ethernet header and lets
- * the neighbour subsystem write the real one (any non-multicast dst is
- * accepted there). The outer source MAC is the underlay's, for the
- * benefit of anyone reading the frame before that.
+ * outer source MAC is the underlay's. The outer destination MAC is
+ * dst_mac (the peer's, known from the nodes map: the caller then sends
+ * the frame as is with bpf_redirect) or, with dst_mac NULL, zero: the
+ * caller then sends it with bpf_redirect_neigh(), which strips our outer
+ * Ethernet header and lets the neighbour subsystem write the real one.
  */
 static __always_inline int vxlan_encap(struct __sk_buff *ctx, const struct shoal_node_cfg *cfg,
-				       __be32 remote_ip, __u32 vni)
+				       __be32 remote_ip, __u32 vni, const __u8 *dst_mac)
 {
 	__u32 hash = bpf_get_hash_recalc(ctx);
 	void *data, *data_end;
@@ -94,7 +94,10 @@ static __always_inline int vxlan_encap(struct __sk_buff *ctx, const struct shoal
 	 * move that header to its inner position, then write the outer. */
 	__builtin_memcpy(inner, eth, ETH_HLEN);
 
-	__builtin_memset(eth->h_dest, 0, ETH_ALEN);
+	if (dst_mac)
+		mac_copy(eth->h_dest, dst_mac);
+	else
+		__builtin_memset(eth->h_dest, 0, ETH_ALEN);
 	mac_copy(eth->h_source, cfg->underlay_mac);
 	eth->h_proto = bpf_htons(ETH_P_IP);
 

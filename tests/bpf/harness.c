@@ -96,6 +96,7 @@ int hx_reset(void)
 	err = err ?: hash_clear(m->ifaces, sizeof(__u32));
 	err = err ?: hash_clear(m->networks, sizeof(__u32));
 	err = err ?: hash_clear(m->ep_stats, sizeof(__u32));
+	err = err ?: hash_clear(m->nodes, sizeof(__u32));
 	err = err ?: array_zero(m->node_config, sizeof(struct shoal_node_cfg), 0);
 	err = err ?: array_zero(m->node_stats, sizeof(struct shoal_node_stats), 1);
 	return err;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -184,6 +185,47 @@ static struct hx_run run_fc(const void *in, size_t len, void *out, size_t cap)
 static struct hx_run run_ul(const void *in, size_t len, void *out, size_t cap)
 {
 	return hx_run(hx_skel->progs.from_underlay, in, len, IFX, out, cap);
+}
+
+/* nodes map: the learnt MAC of a peer node (NBO key). */
+static int node_get(const char *ip, struct shoal_node_val *v)
+{
+	__u32 k = hx_ip(ip);
+
+	return bpf_map__lookup_elem(hx_skel->maps.nodes, &k, sizeof(k), v, sizeof(*v), 0) ? -errno
+											     : 0;
+}
+
+static int node_put(const char *ip, const uint8_t mac[6], uint64_t updated_ns)
+{
+	struct shoal_node_val v = { .updated_ns = updated_ns };
+	__u32 k = hx_ip(ip);
+
+	memcpy(v.mac, mac, 6);
+	return bpf_map__update_elem(hx_skel->maps.nodes, &k, sizeof(k), &v, sizeof(v), BPF_ANY);
+}
+
+static size_t node_count(void)
+{
+	__u32 k, next;
+	size_t n = 0;
+	int fd = bpf_map__fd(hx_skel->maps.nodes);
+
+	for (int rc = bpf_map_get_next_key(fd, NULL, &next); rc == 0;
+	     rc = bpf_map_get_next_key(fd, &k, &next)) {
+		k = next;
+		n++;
+	}
+	return n;
+}
+
+/* bpf_ktime_get_coarse_ns() is CLOCK_MONOTONIC_COARSE. */
+static uint64_t mono_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* ---------------------------------------------------------------- ARP */
@@ -711,6 +753,79 @@ TEST(remote_endpoint_without_underlay_is_dropped)
 	CHECK_EQ(node().tx_vxlan_packets, 0, "no vxlan tx");
 }
 
+TEST(encap_to_known_node_writes_its_mac_and_redirects)
+{
+	uint8_t in[128], out[256], exp[256];
+	struct shoal_node_val v;
+	struct hx_run r;
+	size_t n;
+
+	if (!setup(true))
+		return;
+	n = frame_udp(in, MAC_R, MAC_D, "10.2.0.2", "10.2.0.9", 2000);
+	/* Without an entry: redirect_neigh, dst MAC left zero (reference). */
+	r = run_fc(in, n, exp, sizeof(exp));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "redirect_neigh");
+	CHECK_MEM(exp, ZERO6, 6, "no entry: dst MAC zero");
+
+	CHECK_EQ(node_put("192.168.1.2", PEER_MAC, mono_coarse_ns()), 0, "nodes entry");
+	r = run_fc(in, n, out, sizeof(out));
+	CHECK_EQ(r.err, 0, "test run");
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "bpf_redirect to the underlay");
+	CHECK_EQ(r.out_len, n + SHOAL_VXLAN_OVERHEAD, "50 bytes added");
+	CHECK_MEM(out, PEER_MAC, 6, "outer dst MAC = the node's");
+	CHECK_MEM(out + 6, UL_MAC, 6, "outer src MAC = underlay's");
+	/* Everything after the destination MAC as without the entry. */
+	CHECK_MEM(out + 6, exp + 6, n + SHOAL_VXLAN_OVERHEAD - 6, "rest of the frame identical");
+	CHECK_EQ(node().tx_vxlan_packets, 2, "counted either way");
+	CHECK_EQ(ep(EP_D).tx_packets, 2, "endpoint tx");
+	/* Encap reads the map, never writes it. */
+	CHECK_EQ(node_get("192.168.1.2", &v), 0, "entry still there");
+	CHECK_EQ(node_count(), 1, "no entry added");
+
+	/* An entry for another node does not apply. */
+	hx_reset();
+	if (!setup(true))
+		return;
+	CHECK_EQ(node_put("192.168.1.3", PEER_MAC, mono_coarse_ns()), 0, "other node");
+	r = run_fc(in, n, out, sizeof(out));
+	CHECK_MEM(out, ZERO6, 6, "other node's entry: redirect_neigh");
+}
+
+TEST(encap_with_stale_or_bogus_node_entry_uses_redirect_neigh)
+{
+	static const uint8_t MCAST[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+	uint8_t in[128], out[256];
+	uint64_t now;
+	struct hx_run r;
+	size_t n;
+
+	if (!setup(true))
+		return;
+	n = frame_udp(in, MAC_R, MAC_D, "10.2.0.2", "10.2.0.9", 2000);
+	now = mono_coarse_ns();
+	/* Older than the TTL: the neighbour table decides again. */
+	if (now > SHOAL_NODE_TTL_NS + 1000000000ULL) {
+		CHECK_EQ(node_put("192.168.1.2", PEER_MAC, now - SHOAL_NODE_TTL_NS - 1000000000ULL),
+			 0, "stale entry");
+		r = run_fc(in, n, out, sizeof(out));
+		CHECK_EQ(r.retval, TC_ACT_REDIRECT, "still sent");
+		CHECK_MEM(out, ZERO6, 6, "stale: redirect_neigh (dst zero)");
+	}
+	/* A time stamp from the future (clock confusion) is not trusted. */
+	CHECK_EQ(node_put("192.168.1.2", PEER_MAC, now + 3600ULL * 1000000000ULL), 0, "future");
+	r = run_fc(in, n, out, sizeof(out));
+	CHECK_MEM(out, ZERO6, 6, "future stamp: redirect_neigh");
+	/* Multicast or zero MACs are never used as a next hop. */
+	CHECK_EQ(node_put("192.168.1.2", MCAST, now), 0, "multicast entry");
+	r = run_fc(in, n, out, sizeof(out));
+	CHECK_MEM(out, ZERO6, 6, "multicast: redirect_neigh");
+	CHECK_EQ(node_put("192.168.1.2", ZERO6, now), 0, "zero entry");
+	r = run_fc(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "zero: redirect_neigh");
+	CHECK_EQ(node().tx_vxlan_packets, 3 + (now > SHOAL_NODE_TTL_NS + 1000000000ULL), "all sent");
+}
+
 /* ------------------------------------------------------- VXLAN decap */
 
 TEST(vxlan_to_local_endpoint_is_decapsulated)
@@ -936,6 +1051,162 @@ TEST(vxlan_known_vni_unknown_or_remote_endpoint_dropped)
 	CHECK_EQ(ep(EP_C).rx_packets, 0, "nothing delivered");
 }
 
+/* cfg_default() is 192.168.1.1 with no prefix: give it its /24. */
+static bool setup_on_link(uint8_t plen)
+{
+	struct shoal_node_cfg cfg = cfg_default();
+
+	if (!setup(false))
+		return false;
+	cfg.underlay_plen = plen;
+	CHECK_EQ(hx_set_cfg(&cfg), 0, "config with prefix");
+	return true;
+}
+
+TEST(decap_learns_the_peer_mac)
+{
+	static const uint8_t NEW_MAC[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x22 };
+	uint8_t inner[128], in[256], out[256];
+	struct shoal_node_val v;
+	uint64_t t0, t1;
+	struct hx_run r;
+	size_t ni, n;
+
+	if (!setup_on_link(24))
+		return;
+	ni = frame_udp(inner, MAC_C, MAC_R, "10.2.0.9", "10.2.0.5", 2000);
+	n = frame_vxlan(in, 0x08, VNI, inner, ni);
+	t0 = mono_coarse_ns();
+	r = run_ul(in, n, out, sizeof(out));
+	t1 = mono_coarse_ns();
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "delivered");
+	CHECK_EQ(node_get("192.168.1.2", &v), 0, "peer learnt");
+	CHECK_MEM(v.mac, PEER_MAC, 6, "outer source MAC");
+	CHECK(v.updated_ns >= t0 && v.updated_ns <= t1 + 10000000ULL, "stamped now");
+	CHECK_EQ(node_count(), 1, "one entry");
+
+	/* Same MAC again, entry fresh: nothing written. */
+	CHECK_EQ(node_put("192.168.1.2", PEER_MAC, t1 - 1), 0, "mark the stamp");
+	r = run_ul(in, n, out, sizeof(out));
+	CHECK_EQ(node_get("192.168.1.2", &v), 0, "still there");
+	CHECK_EQ(v.updated_ns, t1 - 1, "fresh same-MAC entry not rewritten");
+	/* Same MAC, older than the refresh interval: re-stamped. */
+	CHECK_EQ(node_put("192.168.1.2", PEER_MAC, t0 - SHOAL_NODE_REFRESH_NS - 1), 0, "old");
+	r = run_ul(in, n, out, sizeof(out));
+	CHECK_EQ(node_get("192.168.1.2", &v), 0, "still there");
+	CHECK(v.updated_ns >= t0, "re-stamped");
+	CHECK_MEM(v.mac, PEER_MAC, 6, "same MAC");
+
+	/* The peer's MAC changed: relearnt from its next packet. */
+	n = frame_vxlan(in, 0x08, VNI, inner, ni);
+	memcpy(in + 6, NEW_MAC, 6);
+	r = run_ul(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "delivered");
+	CHECK_EQ(node_get("192.168.1.2", &v), 0, "entry");
+	CHECK_MEM(v.mac, NEW_MAC, 6, "new MAC learnt");
+	CHECK_EQ(node_count(), 1, "still one entry");
+
+	/* And from then on encap uses it. */
+	{
+		uint8_t fin[128], fout[256];
+		struct shoal_iface_val id = { .net_id = VNI, .ep_id = EP_D, .ip = hx_ip("10.2.0.2") };
+		size_t fn;
+
+		memcpy(id.mac, MAC_D, 6);
+		memcpy(id.host_mac, HOST_MAC, 6);
+		CHECK_EQ(hx_set_iface(IFX, &id), 0, "D's veth");
+		fn = frame_udp(fin, MAC_R, MAC_D, "10.2.0.2", "10.2.0.9", 2000);
+		r = run_fc(fin, fn, fout, sizeof(fout));
+		CHECK_EQ(r.retval, TC_ACT_REDIRECT, "encapsulated");
+		CHECK_MEM(fout, NEW_MAC, 6, "outer dst = learnt MAC");
+	}
+}
+
+TEST(decap_learns_nothing_unless_ours_delivered_and_on_link)
+{
+	static const uint8_t MCAST[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+	uint8_t inner[128], in[256], out[256];
+	struct hx_run r;
+	size_t ni, n;
+
+	if (!setup_on_link(24))
+		return;
+	ni = frame_udp(inner, MAC_C, MAC_R, "10.2.0.9", "10.2.0.5", 2000);
+
+	/* Unknown VNI: not ours. */
+	n = frame_vxlan(in, 0x08, VNI + 1, inner, ni);
+	r = run_ul(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_OK, "unknown VNI passes");
+	/* No I flag: malformed. */
+	n = frame_vxlan(in, 0x00, VNI, inner, ni);
+	r = run_ul(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_OK, "malformed passes");
+	/* Truncated inner frame: ours, dropped. */
+	n = frame_vxlan(in, 0x08, VNI, inner, 20);
+	r = run_ul(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_SHOT, "truncated inner dropped");
+	/* Known VNI, no such endpoint: not delivered. */
+	{
+		uint8_t i2[128];
+		size_t n2 = frame_udp(i2, MAC_C, MAC_R, "10.2.0.9", "10.2.0.77", 2000);
+
+		n = frame_vxlan(in, 0x08, VNI, i2, n2);
+		r = run_ul(in, n, out, sizeof(out));
+		CHECK_EQ(r.retval, TC_ACT_SHOT, "no endpoint dropped");
+	}
+	/* Not VXLAN: plain UDP from the peer. */
+	n = frame_udp(in, UL_MAC, PEER_MAC, "192.168.1.2", "192.168.1.1", 53);
+	r = run_ul(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_OK, "not VXLAN");
+	/* VXLAN for another node's IP. */
+	n = frame_vxlan(in, 0x08, VNI, inner, ni);
+	in[33] = 0x77;
+	r = run_ul(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_OK, "another node's");
+	CHECK_EQ(node_count(), 0, "nothing learnt from any of those");
+
+	/* Delivered, but the sender is outside the on-link /24 (routed
+	 * underlay: the source MAC is a router's). */
+	n = frame_vxlan(in, 0x08, VNI, inner, ni);
+	in[28] = 2; /* saddr 192.168.2.2 */
+	in[24] = in[25] = 0;
+	{
+		uint16_t c = hx_csum(in + 14, 20);
+
+		in[24] = c >> 8;
+		in[25] = c & 0xff;
+	}
+	r = run_ul(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "routed peer delivered");
+	CHECK_EQ(node_count(), 0, "routed peer not learnt");
+
+	/* Delivered from on-link, but a multicast source MAC. */
+	n = frame_vxlan(in, 0x08, VNI, inner, ni);
+	memcpy(in + 6, MCAST, 6);
+	r = run_ul(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "delivered");
+	CHECK_EQ(node_count(), 0, "multicast source MAC not learnt");
+
+	/* Prefix unknown (0): nothing is on-link. */
+	if (!setup_on_link(0))
+		return;
+	n = frame_vxlan(in, 0x08, VNI, inner, ni);
+	r = run_ul(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "delivered");
+	CHECK_EQ(node_count(), 0, "prefix unknown: not learnt");
+	/* /32: no other address is on-link. */
+	if (!setup_on_link(32))
+		return;
+	r = run_ul(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "delivered");
+	CHECK_EQ(node_count(), 0, "/32: not learnt");
+	/* /30 holds .0-.3: 192.168.1.2 is on-link. */
+	if (!setup_on_link(30))
+		return;
+	r = run_ul(in, n, out, sizeof(out));
+	CHECK_EQ(node_count(), 1, "/30: learnt");
+}
+
 TEST(vxlan_encap_then_decap_round_trip)
 {
 	struct shoal_node_cfg cfg = cfg_default();
@@ -995,6 +1266,8 @@ int main(void)
 	RUN(to_container_counts_rx);
 	RUN(ipv4_to_remote_endpoint_is_vxlan_encapsulated);
 	RUN(remote_endpoint_without_underlay_is_dropped);
+	RUN(encap_to_known_node_writes_its_mac_and_redirects);
+	RUN(encap_with_stale_or_bogus_node_entry_uses_redirect_neigh);
 	RUN(vxlan_to_local_endpoint_is_decapsulated);
 	RUN(vxlan_outer_ip_options_are_handled);
 	RUN(vxlan_unknown_vni_passes_untouched);
@@ -1002,6 +1275,8 @@ int main(void)
 	RUN(underlay_without_overlay_config_passes);
 	RUN(vxlan_truncated_and_malformed);
 	RUN(vxlan_known_vni_unknown_or_remote_endpoint_dropped);
+	RUN(decap_learns_the_peer_mac);
+	RUN(decap_learns_nothing_unless_ours_delivered_and_on_link);
 	RUN(vxlan_encap_then_decap_round_trip);
 
 	hx_teardown();

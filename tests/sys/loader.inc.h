@@ -57,7 +57,7 @@ static int pin_fd(const char *node, const char *map)
 TEST(open_mounts_and_pins)
 {
 	static const char *maps[] = { "endpoints", "ifaces",  "networks",
-				      "node_config", "ep_stats", "node_stats" };
+				      "node_config", "ep_stats", "node_stats", "nodes" };
 	struct shoal_err e = { 0 };
 	struct statfs st;
 
@@ -128,6 +128,21 @@ TEST(maps_put_del)
 	CHECK_EQ(loader_put_iface(&ld, 100, &iv, &e), 0, e.msg);
 	CHECK_EQ(loader_del_iface(&ld, 100, &e), 0, e.msg);
 	CHECK_EQ(loader_del_iface(&ld, 100, &e), -ENOENT, "iface delete twice");
+
+	/* nodes is BPF's to fill; put one entry through the pin, as a
+	 * learning from_underlay would, for reopen_keeps_state. */
+	{
+		struct shoal_node_val nv3 = { .mac = { 0x52, 0x54, 0, 0, 0, 2 }, .updated_ns = 42 };
+		struct shoal_node_val got3;
+
+		k = 0x02010a0a;
+		fd = pin_fd("n1", "nodes");
+		CHECK(fd >= 0 && bpf_map_update_elem(fd, &k, &nv3, BPF_ANY) == 0, "node via pin");
+		close(fd);
+		CHECK_EQ(loader_get_node(&ld, k, &got3, &e), 0, e.msg);
+		CHECK_MEM(&got3, &nv3, sizeof(nv3), "node value");
+		CHECK_EQ(loader_get_node(&ld, 0x03010a0a, &got3, &e), -ENOENT, "unknown node");
+	}
 }
 
 TEST(stats_percpu_sum)
@@ -228,6 +243,12 @@ TEST(reopen_keeps_state)
 	CHECK_EQ(loader_foreach_key(&ld, LOADER_MAP_IFACES, ld_collect, keys, &e), 0, e.msg);
 	CHECK_EQ(keys[0], 1, "iface survived");
 	CHECK_EQ(keys[1], 99, "iface 99");
+	{
+		struct shoal_node_val nv;
+
+		CHECK_EQ(loader_get_node(&ld, 0x02010a0a, &nv, &e), 0, e.msg);
+		CHECK_EQ(nv.updated_ns, 42, "learnt node survived");
+	}
 }
 
 TEST(incompatible_pin)

@@ -42,6 +42,7 @@ struct daemon {
 		int ifindex;
 		char name[16];
 		uint32_t ip; /* NBO: this node's VXLAN endpoint address */
+		uint8_t plen; /* its prefix length on the device; 0 = unknown */
 		uint8_t mac[6];
 		int mtu;
 	} underlay;

@@ -25,6 +25,8 @@ int daemon_apply_node_cfg(struct daemon *d, struct shoal_err *err)
 	cfg.vxlan_port = htons((uint16_t)d->cfg.vxlan_port);
 	cfg.underlay_ifindex = (__u32)d->underlay.ifindex;
 	cfg.node_ip = d->underlay.ip;
+	/* The on-link subnet: peers inside it get their MAC learnt (nodes). */
+	cfg.underlay_plen = d->underlay.plen;
 	memcpy(cfg.underlay_mac, d->underlay.mac, 6);
 	if (d->cfg.accounting)
 		cfg.flags |= SHOAL_CFG_ACCOUNTING;

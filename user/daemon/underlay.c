@@ -17,6 +17,23 @@
 #include "../netlink/netlink.h"
 #include "daemon.h"
 
+/*
+ * Prefix length of ip on ifindex, for the data path's on-link test
+ * (node_config.underlay_plen). Known when ip is the device's first IPv4
+ * address (the usual single-address underlay); otherwise 0, which only
+ * means peers' MACs are not cached and every packet uses the kernel's
+ * FIB and neighbour table (bpf_redirect_neigh).
+ */
+static uint8_t underlay_prefix(int ifindex, uint32_t ip)
+{
+	uint32_t first = 0;
+	uint8_t plen = 0;
+
+	if (netlink_addr_first(ifindex, &first, &plen, NULL) < 0 || first != ip || plen > 32)
+		return 0;
+	return plen;
+}
+
 int daemon_setup_underlay(struct daemon *d, struct shoal_err *err)
 {
 	const char *ifname = d->cfg.underlay_interface;
@@ -62,11 +79,14 @@ int daemon_setup_underlay(struct daemon *d, struct shoal_err *err)
 	}
 	d->underlay.ifindex = ifindex;
 	d->underlay.ip = ip;
+	d->underlay.plen = underlay_prefix(ifindex, ip);
 	ret = loader_attach_underlay(&d->bpf, ifindex, err);
 	if (ret < 0)
 		return err_wrap(err, "attach from_underlay to %s", d->underlay.name);
-	log_info("underlay: %s (ifindex %d, mtu %d), VXLAN endpoint %s:%d", d->underlay.name,
-		 ifindex, d->underlay.mtu, util_ipv4_str(ip, a), d->cfg.vxlan_port);
+	log_info("underlay: %s (ifindex %d, mtu %d), VXLAN endpoint %s:%d, on-link /%u%s",
+		 d->underlay.name, ifindex, d->underlay.mtu, util_ipv4_str(ip, a),
+		 d->cfg.vxlan_port, d->underlay.plen,
+		 d->underlay.plen ? "" : " (unknown: peer MACs not cached)");
 	return 0;
 }
 

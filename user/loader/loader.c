@@ -339,6 +339,18 @@ int loader_del_iface(struct loader *l, uint32_t ifindex, struct shoal_err *err)
 	return rc < 0 ? map_fail(err, rc, "delete", "ifaces", "ifindex %u", ifindex) : 0;
 }
 
+int loader_get_node(struct loader *l, uint32_t node_ip, struct shoal_node_val *v,
+		    struct shoal_err *err)
+{
+	__u32 k = node_ip;
+	char ip[16];
+	int rc;
+
+	NEED_SKEL(l, err);
+	rc = bpf_map__lookup_elem(l->skel->maps.nodes, &k, sizeof(k), v, sizeof(*v), 0);
+	return rc < 0 ? map_fail(err, rc, "look up", "nodes", "node %s", util_ipv4_str(k, ip)) : 0;
+}
+
 /* ---- per-CPU counters: every value is all __u64, summed slot by slot ---- */
 
 static void *percpu_alloc(struct loader *l, size_t vsz, size_t *total)

@@ -65,6 +65,11 @@ int loader_stats_read(struct loader *l, uint32_t ep_id, struct shoal_ep_stats *s
 int loader_stats_del(struct loader *l, uint32_t ep_id, struct shoal_err *err);
 int loader_node_stats_read(struct loader *l, struct shoal_node_stats *sum, struct shoal_err *err);
 
+/* nodes (the data path's cache of peer underlay MACs; BPF fills it, LRU,
+ * never swept): one entry by underlay IP (NBO); -ENOENT if not learnt. */
+int loader_get_node(struct loader *l, uint32_t node_ip, struct shoal_node_val *v,
+		    struct shoal_err *err);
+
 /* Iterate keys for reconciliation. fn returns 0 to go on, <0 to stop. */
 enum loader_map { LOADER_MAP_NETWORKS, LOADER_MAP_ENDPOINTS, LOADER_MAP_IFACES, LOADER_MAP_EP_STATS };
 int loader_foreach_key(struct loader *l, enum loader_map m,
