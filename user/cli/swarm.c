@@ -174,7 +174,11 @@ static int print_join(struct client *cl, json_t *sw, const char *role)
 			"Error response from daemon: This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.\n");
 		return 1;
 	}
-	manager_addr(cl, addr, sizeof(addr));
+	/* shoald says where it takes joins; else work it out as Docker does. */
+	if (*jstr(sw, "JoinAddr"))
+		snprintf(addr, sizeof(addr), "%s", jstr(sw, "JoinAddr"));
+	else
+		manager_addr(cl, addr, sizeof(addr));
 	printf("To add a %s to this swarm, run the following command:\n\n"
 	       "    %s swarm join --token %s %s\n\n",
 	       role, CLI_PROG, token, *addr ? addr : "<MANAGER-IP>:" SWARM_PORT);
