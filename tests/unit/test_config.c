@@ -388,6 +388,66 @@ TEST(config_durations)
 		CHECK_EQ(config_parse_duration(bad[i], &secs), -EINVAL, bad[i]);
 }
 
+TEST(config_gossip_timings)
+{
+	static const struct { const char *s; int64_t ms; } good[] = {
+		{ "100ms", 100 }, { "500ms", 500 }, { "1s", 1000 }, { "1.5s", 1500 },
+		{ "1us", 1 }, { "250", 250 }, { "2m", 120000 },
+	};
+	static const char *const bad_json[] = {
+		"{\"gossip-probe-interval\": \"0s\"}",
+		"{\"gossip-probe-interval\": 100}",
+		"{\"gossip-interval\": \"fast\"}",
+		"{\"gossip-probe-timeout\": \"48h\"}",
+		"{\"gossip-suspicion-mult\": 0}",
+		"{\"gossip-suspicion-mult\": \"4\"}",
+	};
+	struct shoal_config c;
+	struct shoal_err err = { 0 };
+	int64_t ms;
+
+	config_defaults(&c);
+	CHECK_EQ(c.gossip_probe_interval_ms, 1000, "default probe interval");
+	CHECK_EQ(c.gossip_probe_timeout_ms, 500, "default probe timeout");
+	CHECK_EQ(c.gossip_interval_ms, 200, "default gossip interval");
+	CHECK_EQ(c.gossip_suspicion_mult, 4, "default suspicion mult");
+	CHECK_EQ(c.gossip_push_pull_interval_ms, 30000, "default push-pull");
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ms = -1;
+		CHECK_EQ(config_parse_duration_ms(good[i].s, &ms), 0, good[i].s);
+		CHECK_EQ(ms, good[i].ms, good[i].s);
+	}
+	CHECK_EQ(config_parse_duration_ms("1d", &ms), -EINVAL, "1d");
+	CHECK_EQ(config_load_string(&c, "{\"gossip-probe-interval\": \"100ms\", "
+				    "\"gossip-probe-timeout\": \"50ms\", \"gossip-interval\": \"20ms\", "
+				    "\"gossip-suspicion-mult\": 2, \"gossip-push-pull-interval\": \"0s\"}",
+				    &err), 0, "gossip keys");
+	CHECK_EQ(c.gossip_probe_interval_ms, 100, "probe interval 100ms");
+	CHECK_EQ(c.gossip_probe_timeout_ms, 50, "probe timeout 50ms");
+	CHECK_EQ(c.gossip_interval_ms, 20, "gossip interval 20ms");
+	CHECK_EQ(c.gossip_suspicion_mult, 2, "suspicion mult 2");
+	CHECK_EQ(c.gossip_push_pull_interval_ms, 0, "push-pull disabled");
+	for (size_t i = 0; i < sizeof(bad_json) / sizeof(bad_json[0]); i++) {
+		config_defaults(&c);
+		CHECK(config_load_string(&c, bad_json[i], &err) < 0, bad_json[i]);
+		CHECK(strstr(err.msg, "gossip-") != NULL, err.msg);
+		CHECK_EQ(c.gossip_probe_interval_ms, 1000, "file left untouched");
+	}
+	{
+		const char *nf[] = { "--gossip-probe-interval", "300ms", "--gossip-suspicion-mult=3",
+				     "--gossip-interval=50ms", NULL };
+		CHECK_EQ(parse(&c, &err, nf), 0, "gossip flags");
+		CHECK_EQ(c.gossip_probe_interval_ms, 300, "flag probe interval");
+		CHECK_EQ(c.gossip_suspicion_mult, 3, "flag suspicion mult");
+		CHECK_EQ(c.gossip_interval_ms, 50, "flag gossip interval");
+	}
+	{
+		const char *nf[] = { "--gossip-probe-timeout=soon", NULL };
+		CHECK(parse(&c, &err, nf) < 0, "bad flag duration");
+		CHECK(strstr(err.msg, "--gossip-probe-timeout") != NULL, err.msg);
+	}
+}
+
 void unit_config_tests(void)
 {
 	RUN(config_defaults);
@@ -400,4 +460,5 @@ void unit_config_tests(void)
 	RUN(config_explicit_file_missing);
 	RUN(config_help_version);
 	RUN(config_durations);
+	RUN(config_gossip_timings);
 }

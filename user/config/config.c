@@ -40,6 +40,9 @@ enum opt_kind {
 	K_PORT,     /* 1..65535 */
 	K_MTU,      /* 0 or 576..65535 */
 	K_DURATION, /* Go duration, >= 1 s */
+	K_DURMS,    /* Go duration in ms (int64), >= 1 ms */
+	K_DURMS0,   /* same, 0 allowed (disables) */
+	K_MULT,     /* integer 1..64 */
 	K_BOOL,
 };
 
@@ -73,6 +76,12 @@ static const struct opt opts[] = {
 	{ "advertise-addr", "advertise-addr", K_STR, F(advertise_addr) },
 	{ "vxlan-port", "vxlan-port", K_PORT, F(vxlan_port) },
 	{ "accounting", "accounting", K_BOOL, F(accounting) },
+	{ "gossip-probe-interval", "gossip-probe-interval", K_DURMS, F(gossip_probe_interval_ms) },
+	{ "gossip-probe-timeout", "gossip-probe-timeout", K_DURMS, F(gossip_probe_timeout_ms) },
+	{ "gossip-interval", "gossip-interval", K_DURMS, F(gossip_interval_ms) },
+	{ "gossip-suspicion-mult", "gossip-suspicion-mult", K_MULT, F(gossip_suspicion_mult) },
+	{ "gossip-push-pull-interval", "gossip-push-pull-interval", K_DURMS0,
+	  F(gossip_push_pull_interval_ms) },
 };
 
 /* Where a value came from, for messages. */
@@ -189,6 +198,8 @@ static int apply_int(struct shoal_config *c, const struct opt *o, const struct o
 		return bad_value(err, o, from, raw, "must be between 1 and 65535");
 	if (o->kind == K_MTU && v != 0 && (v < 576 || v > 65535))
 		return bad_value(err, o, from, raw, "must be 0 or between 576 and 65535");
+	if (o->kind == K_MULT && (v < 1 || v > 64))
+		return bad_value(err, o, from, raw, "must be between 1 and 64");
 	*field = (int)v;
 	return 0;
 }
@@ -203,6 +214,21 @@ static int apply_duration(struct shoal_config *c, const struct opt *o, const str
 	if (secs < 1)
 		return bad_value(err, o, from, v, "must be at least 1s");
 	*(int64_t *)((char *)c + o->off) = secs;
+	return 0;
+}
+
+static int apply_duration_ms(struct shoal_config *c, const struct opt *o,
+			     const struct origin *from, const char *v, struct shoal_err *err)
+{
+	int64_t ms;
+
+	if (config_parse_duration_ms(v, &ms) < 0)
+		return bad_value(err, o, from, v, "not a duration (e.g. \"100ms\", \"1s\", \"30s\")");
+	if (o->kind == K_DURMS && ms < 1)
+		return bad_value(err, o, from, v, "must be at least 1ms");
+	if (ms > 24 * 3600 * 1000LL)
+		return bad_value(err, o, from, v, "must be at most 24h");
+	*(int64_t *)((char *)c + o->off) = ms;
 	return 0;
 }
 
@@ -238,6 +264,7 @@ static int apply_json(struct shoal_config *c, const struct opt *o, const struct 
 	switch (o->kind) {
 	case K_PORT:
 	case K_MTU:
+	case K_MULT:
 		if (!json_is_integer(v))
 			return wrong_type(err, o, from, "integer", v);
 		snprintf(raw, sizeof(raw), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -251,6 +278,11 @@ static int apply_json(struct shoal_config *c, const struct opt *o, const struct 
 		if (!json_is_string(v))
 			return wrong_type(err, o, from, "duration string such as \"12h\"", v);
 		return apply_duration(c, o, from, json_string_value(v), err);
+	case K_DURMS:
+	case K_DURMS0:
+		if (!json_is_string(v))
+			return wrong_type(err, o, from, "duration string such as \"100ms\"", v);
+		return apply_duration_ms(c, o, from, json_string_value(v), err);
 	case K_HOSTS:
 		if (!json_is_array(v))
 			return wrong_type(err, o, from, "array of strings", v);
@@ -306,6 +338,11 @@ void config_defaults(struct shoal_config *c)
 	c->mtu = 0;
 	c->vxlan_port = SHOAL_VXLAN_PORT;
 	c->accounting = true;
+	c->gossip_probe_interval_ms = 1000;
+	c->gossip_probe_timeout_ms = 500;
+	c->gossip_interval_ms = 200;
+	c->gossip_suspicion_mult = 4;
+	c->gossip_push_pull_interval_ms = 30000;
 }
 
 static const struct opt *opt_by_key(const char *key)
@@ -439,6 +476,7 @@ static int apply_flag(struct shoal_config *c, const struct opt *o, const char *v
 	switch (o->kind) {
 	case K_PORT:
 	case K_MTU:
+	case K_MULT:
 		errno = 0;
 		n = strtoll(v, &end, 10);
 		if (!*v || *end || errno || !(isdigit((unsigned char)v[0]) || v[0] == '-'))
@@ -454,6 +492,9 @@ static int apply_flag(struct shoal_config *c, const struct opt *o, const char *v
 		return 0;
 	case K_DURATION:
 		return apply_duration(c, o, &from, v, err);
+	case K_DURMS:
+	case K_DURMS0:
+		return apply_duration_ms(c, o, &from, v, err);
 	case K_STRLIST:
 		/* Flags replace the file's list; repeated flags append. */
 		if (!*opts_reset) {
@@ -500,6 +541,11 @@ static void usage(FILE *out)
 	      "      --advertise-addr string         Address advertised to other nodes\n"
 	      "      --vxlan-port int                VXLAN UDP port (default 4789)\n"
 	      "      --accounting[=true|false]       Per-container traffic accounting (default true)\n"
+	      "      --gossip-probe-interval string  Gossip probe interval (default \"1s\")\n"
+	      "      --gossip-probe-timeout string   Gossip probe timeout (default \"500ms\")\n"
+	      "      --gossip-interval string        Gossip round interval (default \"200ms\")\n"
+	      "      --gossip-suspicion-mult int     Gossip suspicion multiplier (default 4)\n"
+	      "      --gossip-push-pull-interval string  Gossip full-sync interval (default \"30s\")\n"
 	      "  -h, --help                          Print usage\n"
 	      "  -v, --version                       Print version information and quit\n",
 	      out);
@@ -623,7 +669,7 @@ int config_parse(struct shoal_config *c, int argc, char **argv, struct shoal_err
  * Go's time.ParseDuration grammar ("1h30m", "1.5h", "500ms"), plus a bare
  * integer meaning seconds. Sub-second totals round up to whole seconds.
  */
-int config_parse_duration(const char *s, int64_t *secs)
+static int parse_duration_ns(const char *s, uint64_t *ns, bool *bare)
 {
 	static const struct { const char *u; uint64_t ns; } units[] = {
 		{ "ns", 1ull }, { "us", 1000ull }, { "\xc2\xb5s", 1000ull }, /* U+00B5 µs */
@@ -645,7 +691,8 @@ int config_parse_duration(const char *s, int64_t *secs)
 		v = strtoll(s, &end, 10);
 		if (errno || *end)
 			return -EINVAL;
-		*secs = v;
+		*ns = (uint64_t)v;
+		*bare = true;
 		return 0;
 	}
 	while (*p) {
@@ -687,6 +734,32 @@ int config_parse_duration(const char *s, int64_t *secs)
 		if (total > max_ns)
 			return -EINVAL;
 	}
-	*secs = (int64_t)((total + 999999999u) / 1000000000u);
+	*ns = (uint64_t)total;
+	*bare = false;
+	return 0;
+}
+
+int config_parse_duration(const char *s, int64_t *secs)
+{
+	uint64_t ns;
+	bool bare;
+	int ret = parse_duration_ns(s, &ns, &bare);
+
+	if (ret < 0)
+		return ret;
+	*secs = bare ? (int64_t)ns : (int64_t)((ns + 999999999u) / 1000000000u);
+	return 0;
+}
+
+/* Same grammar; a bare integer means milliseconds here. */
+int config_parse_duration_ms(const char *s, int64_t *ms)
+{
+	uint64_t ns;
+	bool bare;
+	int ret = parse_duration_ns(s, &ns, &bare);
+
+	if (ret < 0)
+		return ret;
+	*ms = bare ? (int64_t)ns : (int64_t)((ns + 999999u) / 1000000u);
 	return 0;
 }

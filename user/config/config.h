@@ -6,7 +6,10 @@
  * exec-root, hosts (array, first used), bpffs-root, node-name, log-level,
  * storage-driver, storage-opts (array), cluster-store, cluster-advertise,
  * gossip-port, key-rotation-interval (Go-style duration "12h", "90s"),
- * mtu, underlay-interface, advertise-addr, vxlan-port, accounting (bool).
+ * mtu, underlay-interface, advertise-addr, vxlan-port, accounting (bool),
+ * gossip-probe-interval, gossip-probe-timeout, gossip-interval,
+ * gossip-push-pull-interval (millisecond durations: "100ms", "2s"),
+ * gossip-suspicion-mult (integer 1..64).
  * Unknown keys and values of the wrong type or range are errors naming
  * the key.
  */
@@ -40,6 +43,12 @@ struct shoal_config {
 	char advertise_addr[64];
 	int vxlan_port;                    /* 4789 */
 	bool accounting;                   /* true */
+	/* Gossip timings (milliseconds; daemon.json durations such as "100ms"). */
+	int64_t gossip_probe_interval_ms;     /* 1s */
+	int64_t gossip_probe_timeout_ms;      /* 500ms */
+	int64_t gossip_interval_ms;           /* 200ms */
+	int gossip_suspicion_mult;            /* 4 */
+	int64_t gossip_push_pull_interval_ms; /* 30s; 0 disables periodic push-pull */
 };
 
 void config_defaults(struct shoal_config *c);
@@ -57,12 +66,16 @@ int config_load_string(struct shoal_config *c, const char *json, struct shoal_er
  * --bpffs-root, --node-name, --log-level, --storage-driver,
  * --storage-opt (repeatable), --cluster-store, --cluster-advertise,
  * --gossip-port, --key-rotation-interval, --mtu, --underlay-interface,
- * --advertise-addr, --vxlan-port, --accounting=true|false. Both
+ * --advertise-addr, --vxlan-port, --accounting=true|false,
+ * --gossip-probe-interval, --gossip-probe-timeout, --gossip-interval,
+ * --gossip-suspicion-mult, --gossip-push-pull-interval. Both
  * "--flag value" and "--flag=value". Returns 1 if --help was printed.
  */
 int config_parse(struct shoal_config *c, int argc, char **argv, struct shoal_err *err);
 
 /* "12h", "90s", "1h30m", "500ms" (rounded up to 1 s), plain seconds. */
 int config_parse_duration(const char *s, int64_t *secs);
+/* The same grammar in milliseconds: "100ms", "1.5s"; sub-ms rounds up. */
+int config_parse_duration_ms(const char *s, int64_t *ms);
 
 #endif

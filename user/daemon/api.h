@@ -68,6 +68,8 @@ bool api_query_bool(const struct api_req *q, const char *key, bool dflt);
 
 /* Resource handlers (http.c's route table). */
 void api_images(const struct api_req *q, struct reply *r);
+void api_swarm(const struct api_req *q, struct reply *r);
+void api_nodes(const struct api_req *q, struct reply *r);
 
 /* Routes whose bodies are spooled (http.c). */
 bool api_spool_route(const char *method, const char *path);

@@ -102,7 +102,7 @@ json_t *api_info_json(struct daemon *d, size_t n_images)
 				     util_mac_str(d->underlay.mac, mac), "MTU", d->underlay.mtu,
 				     "VxlanPort", d->cfg.vxlan_port);
 	}
-	return json_pack(
+	json_t *info = json_pack(
 		"{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:i, s:i,"
 		" s:s, s:s, s:o}",
 		"ID", d->id, "Name", d->cfg.node_name, "ServerVersion", SHOAL_VERSION,
@@ -125,4 +125,11 @@ json_t *api_info_json(struct daemon *d, size_t n_images)
 				   "RxVxlanBytes", (json_int_t)ns.rx_vxlan_bytes,
 				   "TxVxlanPackets", (json_int_t)ns.tx_vxlan_packets,
 				   "TxVxlanBytes", (json_int_t)ns.tx_vxlan_bytes));
+
+	if (info) {
+		json_object_set_new(info, "Swarm", swarm_info_json(d));
+		json_object_set_new(json_object_get(info, "Shoal"), "Gossip",
+				    swarm_gossip_counters_json(d));
+	}
+	return info;
 }

@@ -25,6 +25,7 @@
 
 struct storage_driver;
 struct image_store;
+struct swarm;
 
 struct daemon {
 	struct shoal_config cfg;
@@ -47,6 +48,7 @@ struct daemon {
 		int mtu;
 	} underlay;
 	int64_t started;
+	struct swarm *sw; /* swarm mode (swarm.c); never NULL after swarm_open */
 };
 
 /* HTTP status for an errno, as the API maps them. */
@@ -88,6 +90,10 @@ int overlay_check_encryption(struct shoal_err *err);
 int peer_add(struct daemon *d, const char *net_ref, const char *ip, const char *mac,
 	     const char *node, json_t **out, struct shoal_err *err);
 int peer_remove(struct daemon *d, const char *net_ref, const char *ip, struct shoal_err *err);
+/* The same without parsing or JSON (gossip discovery); d->lock held. */
+int peer_add_ep(struct daemon *d, const char *net_ref, uint32_t ip, const uint8_t mac[6],
+		uint32_t node_ip, const char *tag, struct st_endpoint *out, struct shoal_err *err);
+int peer_remove_ip(struct daemon *d, const char *net_ref, uint32_t ip, struct shoal_err *err);
 int peer_list_json(struct daemon *d, const char *net_ref, json_t **out, struct shoal_err *err);
 json_t *peer_to_json(const struct st_endpoint *e);
 void peer_map_vals(const struct st_network *n, const struct st_endpoint *e,
@@ -106,6 +112,32 @@ int netns_sysctl_set(const char *netns_path, const char *key, const char *value,
 struct MHD_Daemon;
 int http_start(struct daemon *d, struct MHD_Daemon **mhd, struct shoal_err *err);
 void http_stop(struct MHD_Daemon *mhd);
+
+/*
+ * swarm.c: swarm mode (gossip discovery). Hooks called with d->lock held
+ * after the local change committed; they publish it when in a swarm.
+ */
+int swarm_open(struct daemon *d, struct shoal_err *err);  /* restore + rejoin */
+void swarm_close(struct daemon *d);
+bool swarm_active(struct daemon *d);
+int swarm_check_network(struct daemon *d, const char *name, const char *driver,
+			struct shoal_err *err);
+void swarm_network_created(struct daemon *d, const struct st_network *n);
+void swarm_network_removed(struct daemon *d, const struct st_network *n);
+void swarm_endpoint_connected(struct daemon *d, const struct st_network *n,
+			      const struct st_endpoint *e);
+void swarm_endpoint_disconnected(struct daemon *d, const struct st_network *n,
+				 const struct st_endpoint *e);
+/*
+ * Pick a free address for a local endpoint of overlay network n inside
+ * this node's settled blocks: 1 and *ip set, 0 when not in swarm mode
+ * (allocate as usual), -EAGAIN while no settled block has room (a new
+ * block was claimed: retry shortly), other -errno on errors.
+ */
+int swarm_alloc_ip(struct daemon *d, const struct st_network *n, const uint32_t *used,
+		   size_t n_used, uint32_t *ip, struct shoal_err *err);
+json_t *swarm_info_json(struct daemon *d);
+json_t *swarm_gossip_counters_json(struct daemon *d);
 
 /* api_system.c */
 json_t *api_version_json(void);

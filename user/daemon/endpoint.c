@@ -147,8 +147,12 @@ int ep_prepare(struct daemon *d, const struct st_network *n, const char *ip_str,
 			return err_set(err, EINVAL, "invalid IPv4 address \"%s\"", ip_str);
 		ret = ipam_check(n->subnet, n->prefix, n->gateway, used, ne, e->ip, err);
 	} else {
-		ret = ipam_alloc(n->subnet, n->prefix, n->ip_range, n->ip_range_prefix, n->gateway,
-				 used, ne, &e->ip, err);
+		ret = swarm_alloc_ip(d, n, used, ne, &e->ip, err);
+		if (ret == 0)
+			ret = ipam_alloc(n->subnet, n->prefix, n->ip_range, n->ip_range_prefix,
+					 n->gateway, used, ne, &e->ip, err);
+		else if (ret > 0)
+			ret = ipam_check(n->subnet, n->prefix, n->gateway, used, ne, e->ip, err);
 	}
 	if (ret < 0)
 		return ret;
@@ -204,6 +208,7 @@ int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
 	}
 	log_info("endpoint %.12s: %s connected to %s as %s", e.id, netns, n.name,
 		 util_ipv4_str(e.ip, a));
+	swarm_endpoint_connected(d, &n, &e);
 	*out = json_pack("{s:s, s:s, s:s, s:s}", "EndpointID", e.id, "IPv4Address",
 			 util_ipv4_str(e.ip, a), "MacAddress", util_mac_str(e.mac, mac),
 			 "HostInterface", e.host_ifname);
@@ -242,6 +247,7 @@ int ep_disconnect_netns(struct daemon *d, const char *net_ref, const char *netns
 		goto fail;
 	ep_unapply_local(d, &n, &e);
 	log_info("endpoint %.12s: %s disconnected from %s", e.id, netns, n.name);
+	swarm_endpoint_disconnected(d, &n, &e);
 	st_network_free(&n);
 	return 0;
 fail:

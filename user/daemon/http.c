@@ -263,10 +263,20 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 					 "either Netns (a network namespace path) or Container is required");
 		}
 		pthread_mutex_lock(&d->lock);
-		if (connect)
-			ret = ep_connect_netns(d, ref, netns, ip, &out, &err);
-		else
+		if (connect) {
+			/* Swarm mode: a fresh address block settles within seconds. */
+			for (int tries = 0;; tries++) {
+				ret = ep_connect_netns(d, ref, netns, ip, &out, &err);
+				if (ret != -EAGAIN || tries >= 60)
+					break;
+				pthread_mutex_unlock(&d->lock);
+				usleep(200 * 1000);
+				pthread_mutex_lock(&d->lock);
+				memset(&err, 0, sizeof(err));
+			}
+		} else {
 			ret = ep_disconnect_netns(d, ref, netns, &err);
+		}
 		pthread_mutex_unlock(&d->lock);
 		json_decref(body);
 		return api_reply_done(r, ret, &err, MHD_HTTP_OK, (out ? out : json_object()));
@@ -311,6 +321,8 @@ static const struct {
 	void (*handle)(const struct api_req *q, struct reply *r);
 } resource_handlers[] = {
 	{ "/images", api_images },
+	{ "/swarm", api_swarm },
+	{ "/nodes", api_nodes },
 	{ NULL, NULL },
 };
 
@@ -474,7 +486,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			MHD_add_response_header(resp, "Content-Type",
 						r.content_type ? r.content_type : "application/json");
 	} else if (r.json) {
-		text = json_dumps(r.json, JSON_COMPACT);
+		text = json_dumps(r.json, JSON_COMPACT | JSON_ENCODE_ANY);
 		json_decref(r.json);
 		if (!text)
 			return MHD_NO;

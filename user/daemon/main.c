@@ -5,8 +5,8 @@
  * Start-up: configuration (defaults < daemon.json < flags), the data-root
  * lock (one daemon per data-root), the state store, the storage driver
  * and image store, the BPF objects with
- * pinned maps, reconciliation of the kernel against state, then the API
- * socket. SIGTERM/SIGINT stop the API and exit; the data plane (TC
+ * pinned maps, reconciliation of the kernel against state, swarm mode
+ * (restored and rejoined in the background), then the API socket. SIGTERM/SIGINT stop the API and exit; the data plane (TC
  * filters, pinned maps) keeps forwarding and counting without us.
  */
 #include <curl/curl.h>
@@ -165,6 +165,9 @@ int main(int argc, char **argv)
 	pthread_mutex_unlock(&d.lock);
 	if (ret < 0)
 		goto fail;
+	ret = swarm_open(&d, &err);
+	if (ret < 0)
+		goto fail;
 	ret = http_start(&d, &mhd, &err);
 	if (ret < 0)
 		goto fail;
@@ -180,6 +183,7 @@ int main(int argc, char **argv)
 	log_info("signal %d: shutting down (the data plane keeps running)", sig);
 	http_stop(mhd);
 	unlink(d.sock_path);
+	swarm_close(&d);
 	image_store_close(d.images);
 	storage_close(d.storage);
 	loader_close(&d.bpf);
@@ -189,6 +193,7 @@ int main(int argc, char **argv)
 fail:
 	log_error("%s", err.msg);
 	fprintf(stderr, "shoald: %s\n", err.msg);
+	swarm_close(&d);
 	if (d.bpf.skel)
 		loader_close(&d.bpf);
 	if (d.images)

@@ -319,6 +319,9 @@ int net_create(struct daemon *d, json_t *req, char id_out[65], struct shoal_err 
 	if (strcmp(driver, "local") != 0 && strcmp(driver, "overlay") != 0)
 		return err_set(err, EINVAL, "network driver \"%s\" not found (available: local, overlay)",
 			       driver);
+	ret = swarm_check_network(d, name, driver, err);
+	if (ret < 0)
+		return ret;
 	labels = json_object_get(req, "Labels");
 	opts = json_object_get(req, "Options");
 	ret = net_check_string_map(labels, "Labels", err);
@@ -393,6 +396,7 @@ int net_create(struct daemon *d, json_t *req, char id_out[65], struct shoal_err 
 		goto fail;
 	memcpy(id_out, n.id, 65);
 	log_info("network %s created (id %.12s, net id %u)", n.name, n.id, n.net_id);
+	swarm_network_created(d, &n);
 	st_network_free(&n);
 	return 0;
 fail:
@@ -448,6 +452,7 @@ int net_remove(struct daemon *d, const char *ref, struct shoal_err *err)
 	loader_del_network(&d->bpf, n.net_id, NULL);
 	netlink_addr_del(d->host_dev_ifindex, n.gateway, n.prefix, NULL);
 	log_info("network %s removed", n.name);
+	swarm_network_removed(d, &n);
 	free(eps);
 	st_network_free(&n);
 	return 0;

@@ -54,34 +54,30 @@ static int peer_network(struct daemon *d, const char *net_ref, struct st_network
 	return ret;
 }
 
-int peer_add(struct daemon *d, const char *net_ref, const char *ip_str, const char *mac_str,
-	     const char *node_str, json_t **out, struct shoal_err *err)
+/*
+ * The state + map part of adding a peer, shared by `network peer add` and
+ * gossip discovery. The caller holds d->lock; one transaction. tag goes
+ * to container_id ("" by hand, "node:<owner>" from gossip).
+ */
+int peer_add_ep(struct daemon *d, const char *net_ref, uint32_t ip, const uint8_t mac[6],
+		uint32_t node_ip, const char *tag, struct st_endpoint *out, struct shoal_err *err)
 {
 	struct st_network n = { 0 };
 	struct st_endpoint e = { 0 };
 	struct shoal_ep_key k;
 	struct shoal_ep_val v;
-	char a[16];
+	char a[16], node[16];
 	int ret;
 
-	if (!ip_str || util_parse_ipv4(ip_str, &e.ip) < 0)
-		return err_set(err, EINVAL, "invalid peer IPv4 address \"%s\"", ip_str ? ip_str : "");
-	/* The MAC defaults to Docker's derivation from the IP. */
-	if (!node_str || util_parse_ipv4(node_str, &e.node_ip) < 0 || e.node_ip == 0)
-		return err_set(err, EINVAL, "invalid node (underlay) address \"%s\"",
-			       node_str ? node_str : "");
-	if (mac_str && *mac_str) {
-		if (util_parse_mac(mac_str, e.mac) < 0)
-			return err_set(err, EINVAL, "invalid MAC address \"%s\"", mac_str);
-		if (e.mac[0] & 1)
-			return err_set(err, EINVAL, "MAC address %s is multicast: a peer needs a unicast MAC",
-				       mac_str);
-	} else {
-		ipam_mac_from_ip(e.ip, e.mac);
-	}
-	if (e.node_ip == d->underlay.ip)
+	if (node_ip == 0)
+		return err_set(err, EINVAL, "invalid node (underlay) address 0.0.0.0");
+	if (node_ip == d->underlay.ip)
 		return err_set(err, EINVAL, "node %s is this node: connect local endpoints instead",
-			       node_str);
+			       util_ipv4_str(node_ip, node));
+	e.node_ip = node_ip;
+	memcpy(e.mac, mac, 6);
+	snprintf(e.container_id, sizeof(e.container_id), "%.64s", tag ? tag : "");
+	util_ipv4_str(ip, a);
 
 	ret = state_begin(d->st, err);
 	if (ret < 0)
@@ -89,7 +85,7 @@ int peer_add(struct daemon *d, const char *net_ref, const char *ip_str, const ch
 	ret = peer_network(d, net_ref, &n, err);
 	if (ret < 0)
 		goto fail;
-	ret = ep_prepare(d, &n, ip_str, &e, err);
+	ret = ep_prepare(d, &n, a, &e, err);
 	if (ret < 0)
 		goto fail;
 	e.remote = true;
@@ -105,8 +101,10 @@ int peer_add(struct daemon *d, const char *net_ref, const char *ip_str, const ch
 		loader_del_endpoint(&d->bpf, &k, NULL);
 		goto fail;
 	}
-	log_info("peer %s on node %s added to network %s", util_ipv4_str(e.ip, a), node_str, n.name);
-	*out = peer_to_json(&e);
+	log_info("peer %s on node %s added to network %s%s%s", a, util_ipv4_str(node_ip, node),
+		 n.name, e.container_id[0] ? " by " : "", e.container_id);
+	if (out)
+		*out = e;
 	st_network_free(&n);
 	return 0;
 fail:
@@ -115,16 +113,55 @@ fail:
 	return ret;
 }
 
+int peer_add(struct daemon *d, const char *net_ref, const char *ip_str, const char *mac_str,
+	     const char *node_str, json_t **out, struct shoal_err *err)
+{
+	struct st_endpoint e = { 0 };
+	uint32_t ip, node_ip;
+	uint8_t mac[6];
+	int ret;
+
+	if (!ip_str || util_parse_ipv4(ip_str, &ip) < 0)
+		return err_set(err, EINVAL, "invalid peer IPv4 address \"%s\"", ip_str ? ip_str : "");
+	if (!node_str || util_parse_ipv4(node_str, &node_ip) < 0 || node_ip == 0)
+		return err_set(err, EINVAL, "invalid node (underlay) address \"%s\"",
+			       node_str ? node_str : "");
+	/* The MAC defaults to Docker's derivation from the IP. */
+	if (mac_str && *mac_str) {
+		if (util_parse_mac(mac_str, mac) < 0)
+			return err_set(err, EINVAL, "invalid MAC address \"%s\"", mac_str);
+		if (mac[0] & 1)
+			return err_set(err, EINVAL, "MAC address %s is multicast: a peer needs a unicast MAC",
+				       mac_str);
+	} else {
+		ipam_mac_from_ip(ip, mac);
+	}
+	ret = peer_add_ep(d, net_ref, ip, mac, node_ip, "", &e, err);
+	if (ret < 0)
+		return ret;
+	*out = peer_to_json(&e);
+	return 0;
+}
+
 int peer_remove(struct daemon *d, const char *net_ref, const char *ip_str, struct shoal_err *err)
+{
+	uint32_t ip;
+
+	if (util_parse_ipv4(ip_str, &ip) < 0)
+		return err_set(err, EINVAL, "invalid peer IPv4 address \"%s\"", ip_str);
+	return peer_remove_ip(d, net_ref, ip, err);
+}
+
+/* The caller holds d->lock; one transaction, then the map entry goes. */
+int peer_remove_ip(struct daemon *d, const char *net_ref, uint32_t ip, struct shoal_err *err)
 {
 	struct st_network n = { 0 };
 	struct st_endpoint *eps = NULL, *hit = NULL;
 	size_t ne = 0;
-	uint32_t ip;
+	char ip_str[16];
 	int ret;
 
-	if (util_parse_ipv4(ip_str, &ip) < 0)
-		return err_set(err, EINVAL, "invalid peer IPv4 address \"%s\"", ip_str);
+	util_ipv4_str(ip, ip_str);
 	ret = state_begin(d->st, err);
 	if (ret < 0)
 		return ret;

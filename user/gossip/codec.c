@@ -195,7 +195,7 @@ void gbuf_put_entry(struct gbuf *b, const struct gossip_entry *e)
 	put_u32(b, e->vni);
 	put_ip(b, e->subnet);
 	put_u8(b, e->subnet_prefix);
-	if ((e->kind != GOSSIP_ENDPOINT && e->kind != GOSSIP_BLOCK) || e->prefix > 32 ||
+	if (!GOSSIP_KIND_OK(e->kind) || e->prefix > 32 ||
 	    e->subnet_prefix > 32 || e->created > e->lamport)
 		b->err = b->inval = true;
 }
@@ -222,7 +222,7 @@ static void get_entry(struct grd *r, struct gossip_entry *e)
 	e->subnet = get_ip(r);
 	e->subnet_prefix = get_u8(r);
 	e->deleted = flags & 1;
-	if ((e->kind != GOSSIP_ENDPOINT && e->kind != GOSSIP_BLOCK) || e->prefix > 32 ||
+	if (!GOSSIP_KIND_OK(e->kind) || e->prefix > 32 ||
 	    e->subnet_prefix > 32 || (flags & ~1) || e->created > e->lamport)
 		r->err = true;
 }

@@ -904,7 +904,7 @@ int gossip_table_set(struct gossip *g, const struct gossip_entry *e, struct shoa
 {
 	int ret;
 
-	if ((e->kind != GOSSIP_ENDPOINT && e->kind != GOSSIP_BLOCK) || !gm_name_ok(e->network) ||
+	if (!GOSSIP_KIND_OK(e->kind) || !gm_name_ok(e->network) ||
 	    e->prefix > 32 || e->subnet_prefix > 32)
 		return err_set(err, EINVAL, "gossip: bad table entry (kind %u, network '%.63s')",
 			       e->kind, e->network);

@@ -95,7 +95,16 @@ enum gossip_state { GOSSIP_ALIVE, GOSSIP_SUSPECT, GOSSIP_DEAD, GOSSIP_LEFT };
 enum gossip_entry_kind {
 	GOSSIP_ENDPOINT = 1, /* a container's overlay address */
 	GOSSIP_BLOCK = 2,    /* an address block claimed by its owner */
+	/*
+	 * Opaque to the library (replicated like the others; conflicts
+	 * resolved the same way), interpreted by the daemon:
+	 * GOSSIP_NODE: one per node, its role and identity;
+	 * GOSSIP_NETWORK: an overlay network published by its creator.
+	 */
+	GOSSIP_NODE = 3,
+	GOSSIP_NETWORK = 4,
 };
+#define GOSSIP_KIND_OK(k) ((k) >= GOSSIP_ENDPOINT && (k) <= GOSSIP_NETWORK)
 
 struct gossip_member {
 	char name[GOSSIP_NAME_MAX];

@@ -296,6 +296,22 @@ int keyring_list(struct keyring *kr, struct keyring_info out[KEYRING_MAX_KEYS])
 	return n;
 }
 
+int keyring_export(struct keyring *kr, uint8_t keys[KEYRING_MAX_KEYS][KEYRING_KEY_LEN],
+		   int64_t installed[KEYRING_MAX_KEYS])
+{
+	int n;
+
+	pthread_mutex_lock(&kr->mu);
+	n = kr->n;
+	for (int i = 0; i < n; i++) {
+		memcpy(keys[i], kr->sec->key[i], KEYRING_KEY_LEN);
+		if (installed)
+			installed[i] = kr->installed[i];
+	}
+	pthread_mutex_unlock(&kr->mu);
+	return n;
+}
+
 uint64_t keyring_nonce_redraws(struct keyring *kr)
 {
 	uint64_t r;

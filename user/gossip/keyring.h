@@ -96,6 +96,13 @@ int keyring_remove(struct keyring *kr, const uint8_t key[KEYRING_KEY_LEN],
 /* Fill out (KEYRING_MAX_KEYS slots), primary first; returns the count. */
 int keyring_list(struct keyring *kr, struct keyring_info out[KEYRING_MAX_KEYS]);
 void keyring_fingerprint(const uint8_t key[KEYRING_KEY_LEN], char out[KEYRING_FP_LEN]);
+/*
+ * Copy the raw keys (primary first) and their install times out, for the
+ * owner to persist or hand to a joining node over an encrypted channel.
+ * Returns the count. The caller wipes keys (sodium_memzero) when done.
+ */
+int keyring_export(struct keyring *kr, uint8_t keys[KEYRING_MAX_KEYS][KEYRING_KEY_LEN],
+		   int64_t installed[KEYRING_MAX_KEYS]);
 
 /* Size of a sealed message for a payload of len bytes from sender. */
 size_t keyring_sealed_len(const char *sender, size_t len);
