@@ -621,6 +621,14 @@ void swarm_print_info(json_t *info)
 	if (json_object_get(s, "Nodes"))
 		printf("  Nodes: %lld\n", jint(s, "Nodes"));
 	printf("  Node Address: %s\n", jstr(s, "NodeAddr"));
+	if (json_array_size(jarr(s, "RemoteManagers"))) {
+		json_t *m;
+		size_t i;
+
+		printf("  Manager Addresses:\n");
+		json_array_foreach(jarr(s, "RemoteManagers"), i, m)
+			printf("   %s\n", jstr(m, "Addr"));
+	}
 	if (g) {
 		printf("  Gossip:\n");
 		print_counters(g);
