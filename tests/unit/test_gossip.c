@@ -80,6 +80,16 @@ static size_t all_messages(struct gmsg *v)
 	v[n].u.entry.kind = GOSSIP_BLOCK;
 	v[n].u.entry.prefix = 28;
 	v[n++].u.entry.deleted = true;
+	/* The daemon's kinds: a node's role record and a published network. */
+	v[n].type = GM_ENTRY;
+	v[n].u.entry = sample_entry();
+	v[n].u.entry.kind = GOSSIP_NODE;
+	v[n++].u.entry.vni = 2;
+	v[n].type = GM_ENTRY;
+	v[n].u.entry = sample_entry();
+	v[n].u.entry.kind = GOSSIP_NETWORK;
+	v[n].u.entry.prefix = 24;
+	v[n++].u.entry.subnet_prefix = 3;
 	v[n].type = GM_KEYOP;
 	v[n].u.keyop.op = GM_KEY_USE;
 	v[n].u.keyop.id = 77;
@@ -88,6 +98,18 @@ static size_t all_messages(struct gmsg *v)
 	v[n].u.keyack.id = 77;
 	v[n++].u.keyack.result = -ENOENT;
 	return n;
+}
+
+TEST(codec_unknown_kind_refused)
+{
+	struct gmsg m = { .type = GM_ENTRY };
+	uint8_t buf[512];
+
+	m.u.entry = sample_entry();
+	m.u.entry.kind = GOSSIP_NETWORK + 1;
+	CHECK(gm_encode(&m, buf, sizeof(buf)) < 0, "kind 5 does not encode");
+	m.u.entry.kind = 0;
+	CHECK(gm_encode(&m, buf, sizeof(buf)) < 0, "kind 0 does not encode");
 }
 
 TEST(codec_roundtrip_every_type)
@@ -747,6 +769,7 @@ TEST(cluster_block_claim_conflict)
 void unit_gossip_tests(void)
 {
 	RUN(codec_roundtrip_every_type);
+	RUN(codec_unknown_kind_refused);
 	RUN(codec_compound_and_state);
 	RUN(codec_fuzz_never_crashes);
 	RUN(cluster_join_and_table);

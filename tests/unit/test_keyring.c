@@ -312,6 +312,28 @@ TEST(keyring_management)
 	keyring_free(kr);
 }
 
+TEST(keyring_export_primary_first)
+{
+	uint8_t k0[KEYRING_KEY_LEN], k1[KEYRING_KEY_LEN], out[KEYRING_MAX_KEYS][KEYRING_KEY_LEN];
+	int64_t inst[KEYRING_MAX_KEYS];
+	struct keyring *kr = NULL;
+
+	key_of(k0, 1);
+	key_of(k1, 2);
+	if (keyring_new(k0, &kr, NULL) == -ENOTSUP)
+		SKIP("CPU without AES-NI");
+	CHECK(kr != NULL, "keyring");
+	CHECK_EQ(keyring_export(kr, out, inst), 1, "one key");
+	CHECK(memcmp(out[0], k0, KEYRING_KEY_LEN) == 0, "the key itself");
+	CHECK(inst[0] > 0, "install time");
+	CHECK_EQ(keyring_install(kr, k1, NULL), 0, "install");
+	CHECK_EQ(keyring_use(kr, k1, NULL), 0, "use");
+	CHECK_EQ(keyring_export(kr, out, NULL), 2, "two keys");
+	CHECK(memcmp(out[0], k1, KEYRING_KEY_LEN) == 0, "primary first");
+	CHECK(memcmp(out[1], k0, KEYRING_KEY_LEN) == 0, "then the old one");
+	keyring_free(kr);
+}
+
 void unit_keyring_tests(void)
 {
 	RUN(keyring_seal_open);
@@ -322,4 +344,5 @@ void unit_keyring_tests(void)
 	RUN(keyring_replay_and_stale);
 	RUN(keyring_nonce_unique_100k);
 	RUN(keyring_management);
+	RUN(keyring_export_primary_first);
 }
