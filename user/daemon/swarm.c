@@ -2110,25 +2110,36 @@ json_t *swarm_info_json(struct daemon *d)
 	struct gossip_member *ms = NULL;
 	size_t n = 0, nodes = 0, managers = 0;
 	char a[16];
+	json_t *rm;
 
 	if (!swarm_active(d))
 		return json_pack("{s:s, s:s, s:s, s:b, s:s, s:n}", "NodeID", "", "NodeAddr", "",
 				 "LocalNodeState", "inactive", "ControlAvailable", 0, "Error", "",
 				 "RemoteManagers");
+	rm = json_array();
 	if (gossip_members(sw->g, &ms, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			bool self = strcmp(ms[i].name, gossip_name(sw->g)) == 0;
 			struct sw_node *nd = self ? NULL : node_by_name(sw, ms[i].name, false);
 			int role = self ? sw->role : nd ? nd->role : SW_WORKER;
+			uint16_t jp = self ? sw->adv_join_port : nd ? nd->join_port : 0;
+			char addr[32];
 
 			nodes++;
-			managers += role != SW_WORKER;
+			if (role == SW_WORKER)
+				continue;
+			managers++;
+			snprintf(addr, sizeof(addr), "%s:%u", util_ipv4_str(ms[i].ip, a),
+				 jp ? jp : SW_DEFAULT_JOIN_PORT);
+			json_array_append_new(rm, json_pack("{s:s, s:s}", "NodeID",
+							    self ? sw->node_id : nd && nd->id[0] ? nd->id : ms[i].name,
+							    "Addr", addr));
 		}
 		free(ms);
 	}
-	return json_pack("{s:s, s:s, s:s, s:b, s:s, s:n, s:i, s:i, s:{s:s}}", "NodeID", sw->node_id,
+	return json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:i, s:i, s:{s:s}}", "NodeID", sw->node_id,
 			 "NodeAddr", util_ipv4_str(sw->adv_ip, a), "LocalNodeState", "active",
-			 "ControlAvailable", sw->role != SW_WORKER, "Error", "", "RemoteManagers",
+			 "ControlAvailable", sw->role != SW_WORKER, "Error", "", "RemoteManagers", rm,
 			 "Nodes", (int)nodes, "Managers", (int)managers, "Cluster", "ID",
 			 sw->cluster_id);
 }
