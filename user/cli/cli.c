@@ -10,6 +10,7 @@
  * and replaced by pflag's.
  */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -366,4 +367,27 @@ const char *cli_goarch(void)
 		return u.machine;
 	return "unknown";
 #endif
+}
+
+int cli_filter_add(json_t *filters, const char *val)
+{
+	const char *eq = strchr(val, '=');
+	json_t *arr;
+	char *k;
+
+	if (!eq || eq == val) {
+		fprintf(stderr, "bad format of filter (expected name=value)\n");
+		return -1;
+	}
+	k = strndup(val, (size_t)(eq - val));
+	if (!k)
+		return -1;
+	arr = json_object_get(filters, k);
+	if (!arr) {
+		arr = json_array();
+		json_object_set_new(filters, k, arr);
+	}
+	json_array_append_new(arr, json_string(eq + 1));
+	free(k);
+	return 0;
 }

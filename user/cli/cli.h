@@ -104,6 +104,13 @@ json_t *jobj(const json_t *obj, const char *key); /* object or NULL */
 json_t *jarr(const json_t *obj, const char *key); /* array or NULL */
 long long jval_int(const json_t *v);
 
+/*
+ * One --filter NAME=VALUE added to a Docker filters object
+ * ({"NAME": ["VALUE", ...]}). Returns 0, or -1 after printing "bad format
+ * of filter" (or on allocation failure).
+ */
+int cli_filter_add(json_t *filters, const char *val);
+
 /* Commands (one file per verb or verb group). */
 int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_info(struct cli_ctx *ctx, int argc, char **argv);

@@ -139,6 +139,22 @@ static int connect_error(struct client *c, CURLcode cc, const char *detail,
 		       *detail ? detail : curl_easy_strerror(cc));
 }
 
+void client_curl_prepare(struct client *c, const char *url, const char *method,
+			 size_t (*write_fn)(char *, size_t, size_t, void *),
+			 void *write_data, char *errbuf)
+{
+	curl_easy_reset(c->curl);
+	curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->sock);
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, write_fn);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, write_data);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "shoal-cli/" SHOAL_VERSION);
+}
+
 int client_do(struct client *c, const char *method, const char *path,
 	      json_t *body, struct client_resp *resp, struct shoal_err *err)
 {
@@ -156,18 +172,9 @@ int client_do(struct client *c, const char *method, const char *path,
 	if (asprintf(&url, "%s%s", CLIENT_URL_BASE, path) < 0)
 		return err_set(err, ENOMEM, "out of memory");
 
-	curl_easy_reset(c->curl);
-	curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->sock);
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+	client_curl_prepare(c, url, method, on_data, &s, errbuf);
 	/* Generous: network create does netlink and BPF work server-side. */
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 300L);
-	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "shoal-cli/" SHOAL_VERSION);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	if (body) {

@@ -70,6 +70,15 @@ void client_print_daemon_error(const struct client_resp *r);
 int client_call(struct client *c, const char *method, const char *path,
 		json_t *body, unsigned int flags, json_t **out, long *status);
 
+/*
+ * The curl setup every exchange on c's handle shares (client_do() and
+ * client_stream()): reset, unix socket, URL, method, the body sink, the
+ * error buffer (CURL_ERROR_SIZE), no signals, a 10 s connect timeout and
+ * the user agent. Timeouts, headers and upload are the caller's.
+ */
+void client_curl_prepare(struct client *c, const char *url, const char *method,
+			 size_t (*write_fn)(char *, size_t, size_t, void *),
+			 void *write_data, char *errbuf);
 /* client_open() that prints its error; returns 0 or 1 (an exit code). */
 int client_open_or_report(struct client *c, const char *host);
 

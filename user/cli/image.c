@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "client.h"
 #include "image_cmd.h"
+#include "inspect.h"
 #include "output.h"
 #include "stream.h"
 
@@ -316,6 +317,22 @@ static void query_add(struct sbuf *q, struct client *cl, const char *key,
 	.desc = (u).desc, .opts = (u).opts, .aliases = (u).aliases,         \
 	.extra = (u).extra, .cmds = (u).cmds })
 
+/*
+ * A verb reachable both as `image VERB` (img, with its usage) and as a
+ * top-level alias `shoal ALIAS` (cmd_ALIAS, the same usage under the
+ * alias's name); run(ctx, argc, argv, usage) does the work for both.
+ */
+#define IMAGE_VERB(img, alias, run, usage)                                  \
+	static int img(struct cli_ctx *ctx, int argc, char **argv)          \
+	{                                                                   \
+		return run(ctx, argc, argv, &(usage));                      \
+	}                                                                   \
+	int cmd_##alias(struct cli_ctx *ctx, int argc, char **argv)         \
+	{                                                                   \
+		struct cli_usage u = USAGE_AS(usage, #alias);               \
+		return run(ctx, argc, argv, &u);                            \
+	}
+
 /* Print a streamed operation's error as Docker does (the bare message). */
 static int stream_result(int r, struct jsonmsg_view *v)
 {
@@ -389,35 +406,6 @@ static const struct cli_usage ls_usage = {
 #define LS_TABLE "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 #define LS_TABLE_DIGESTS \
 	"table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-
-/* go-units HumanDuration. */
-static void human_duration(long long secs, char *buf, size_t len)
-{
-	long long minutes = secs / 60, hours = (secs + 1800) / 3600;
-
-	if (secs < 1)
-		snprintf(buf, len, "Less than a second");
-	else if (secs == 1)
-		snprintf(buf, len, "1 second");
-	else if (secs < 60)
-		snprintf(buf, len, "%lld seconds", secs);
-	else if (minutes == 1)
-		snprintf(buf, len, "About a minute");
-	else if (minutes < 60)
-		snprintf(buf, len, "%lld minutes", minutes);
-	else if (hours == 1)
-		snprintf(buf, len, "About an hour");
-	else if (hours < 48)
-		snprintf(buf, len, "%lld hours", hours);
-	else if (hours < 24 * 7 * 2)
-		snprintf(buf, len, "%lld days", hours / 24);
-	else if (hours < 24 * 30 * 2)
-		snprintf(buf, len, "%lld weeks", hours / 24 / 7);
-	else if (hours < 24 * 365 * 2)
-		snprintf(buf, len, "%lld months", hours / 24 / 30);
-	else
-		snprintf(buf, len, "%lld years", secs / 3600 / 24 / 365);
-}
 
 /* stringid.TruncateID: no "sha256:", 12 characters. */
 static void trunc_id(const char *id, bool notrunc, char *buf, size_t len)
@@ -561,29 +549,6 @@ static void ls_rows(json_t *rows, json_t *img, bool digests, bool notrunc)
 	}
 }
 
-static int add_filter(json_t *filters, const char *val)
-{
-	const char *eq = strchr(val, '=');
-	json_t *arr;
-	char *k;
-
-	if (!eq || eq == val) {
-		fprintf(stderr, "bad format of filter (expected name=value)\n");
-		return -1;
-	}
-	k = strndup(val, (size_t)(eq - val));
-	if (!k)
-		return -1;
-	arr = json_object_get(filters, k);
-	if (!arr) {
-		arr = json_array();
-		json_object_set_new(filters, k, arr);
-	}
-	json_array_append_new(arr, json_string(eq + 1));
-	free(k);
-	return 0;
-}
-
 static int ls_run(struct cli_ctx *ctx, int argc, char **argv, const struct cli_usage *u)
 {
 	const char *format = NULL, *val;
@@ -618,7 +583,7 @@ static int ls_run(struct cli_ctx *ctx, int argc, char **argv, const struct cli_u
 			format = val;
 			break;
 		case 'f':
-			if (add_filter(filters, val) < 0)
+			if (cli_filter_add(filters, val) < 0)
 				goto out;
 			break;
 		}
@@ -633,7 +598,7 @@ static int ls_run(struct cli_ctx *ctx, int argc, char **argv, const struct cli_u
 		char buf[512];
 
 		snprintf(buf, sizeof(buf), "reference=%s", p.args[0]);
-		add_filter(filters, buf);
+		cli_filter_add(filters, buf);
 	}
 	if (quiet && (!format || !*format || !strcmp(format, "table")))
 		format = "{{.ID}}";
@@ -685,17 +650,7 @@ out:
 	return rc;
 }
 
-static int img_ls(struct cli_ctx *ctx, int argc, char **argv)
-{
-	return ls_run(ctx, argc, argv, &ls_usage);
-}
-
-int cmd_images(struct cli_ctx *ctx, int argc, char **argv)
-{
-	struct cli_usage u = USAGE_AS(ls_usage, "images");
-
-	return ls_run(ctx, argc, argv, &u);
-}
+IMAGE_VERB(img_ls, images, ls_run, ls_usage)
 
 /* ---- inspect ------------------------------------------------------------- */
 
@@ -712,89 +667,15 @@ static const struct cli_usage inspect_usage = {
 	.opts = inspect_opts,
 };
 
+static char *inspect_path(struct client *cl, const char *name)
+{
+	(void)cl;
+	return img_path(name, "/json");
+}
+
 static int img_inspect(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const char *format = NULL, *val;
-	json_t *all = json_array();
-	struct shoal_err err;
-	struct cli_parse p;
-	struct client cl = { 0 };
-	struct sbuf errs = { 0 };
-	int o, rc = 1, failed = 0;
-
-	if (!all)
-		return 1;
-	cli_parse_init(&p, &inspect_usage, argc, argv);
-	while ((o = cli_next(&p, &val)) > 0)
-		if (o == 'f')
-			format = val;
-	if (o < 0) {
-		rc = p.rc;
-		goto out;
-	}
-	if (cli_args_min(&inspect_usage, p.nargs, 1))
-		goto out;
-	if (format && !strcmp(format, "json"))
-		format = NULL;
-	if (format && tmpl_check(format, &err) < 0) {
-		fprintf(stderr, "template parsing error: %s\n", err.msg);
-		goto out;
-	}
-	if (client_open_or_report(&cl, ctx->host))
-		goto out;
-	for (int i = 0; i < p.nargs; i++) {
-		char *path = img_path(p.args[i], "/json");
-		struct client_resp resp;
-		char msg[1024];
-
-		if (!path)
-			goto out;
-		o = client_do(&cl, "GET", path, NULL, &resp, &err);
-		free(path);
-		if (o < 0) {
-			fprintf(stderr, "%s\n", err.msg);
-			goto out;
-		}
-		if (resp.status == 404) {
-			sbuf_printf(&errs, "Error: No such image: %s\n", p.args[i]);
-			failed = 1;
-		} else if (resp.status < 200 || resp.status > 299) {
-			sbuf_printf(&errs, "Error response from daemon: %s\n",
-				    client_resp_message(&resp, msg, sizeof(msg)));
-			failed = 1;
-		} else {
-			json_array_append_new(all, json_is_object(resp.json) ?
-							   json_incref(resp.json) :
-							   json_object());
-		}
-		client_resp_free(&resp);
-	}
-	if (format) {
-		size_t i;
-		json_t *img;
-
-		json_array_foreach(all, i, img) {
-			struct sbuf b = { 0 };
-
-			if (tmpl_exec(format, img, &b, &err) < 0) {
-				sbuf_free(&b);
-				fprintf(stderr, "%s\n", err.msg);
-				goto out;
-			}
-			printf("%s\n", sbuf_str(&b));
-			sbuf_free(&b);
-		}
-	} else {
-		json_print_indent(all, stdout);
-	}
-	fflush(stdout);
-	fputs(sbuf_str(&errs), stderr);
-	rc = failed;
-out:
-	client_close(&cl);
-	sbuf_free(&errs);
-	json_decref(all);
-	return rc;
+	return cli_inspect_run(ctx, &inspect_usage, argc, argv, "image", inspect_path);
 }
 
 /* ---- rm ------------------------------------------------------------------ */
@@ -883,17 +764,7 @@ static int rm_run(struct cli_ctx *ctx, int argc, char **argv, const struct cli_u
 	return rc;
 }
 
-static int img_rm(struct cli_ctx *ctx, int argc, char **argv)
-{
-	return rm_run(ctx, argc, argv, &rm_usage);
-}
-
-int cmd_rmi(struct cli_ctx *ctx, int argc, char **argv)
-{
-	struct cli_usage u = USAGE_AS(rm_usage, "rmi");
-
-	return rm_run(ctx, argc, argv, &u);
-}
+IMAGE_VERB(img_rm, rmi, rm_run, rm_usage)
 
 /* ---- tag ----------------------------------------------------------------- */
 
@@ -956,17 +827,7 @@ out:
 	return rc;
 }
 
-static int img_tag(struct cli_ctx *ctx, int argc, char **argv)
-{
-	return tag_run(ctx, argc, argv, &tag_usage);
-}
-
-int cmd_tag(struct cli_ctx *ctx, int argc, char **argv)
-{
-	struct cli_usage u = USAGE_AS(tag_usage, "tag");
-
-	return tag_run(ctx, argc, argv, &u);
-}
+IMAGE_VERB(img_tag, tag, tag_run, tag_usage)
 
 /* ---- save ---------------------------------------------------------------- */
 
@@ -1082,17 +943,7 @@ out:
 	return rc;
 }
 
-static int img_save(struct cli_ctx *ctx, int argc, char **argv)
-{
-	return save_run(ctx, argc, argv, &save_usage);
-}
-
-int cmd_save(struct cli_ctx *ctx, int argc, char **argv)
-{
-	struct cli_usage u = USAGE_AS(save_usage, "save");
-
-	return save_run(ctx, argc, argv, &u);
-}
+IMAGE_VERB(img_save, save, save_run, save_usage)
 
 /* ---- load ---------------------------------------------------------------- */
 
@@ -1186,17 +1037,7 @@ out:
 	return rc;
 }
 
-static int img_load(struct cli_ctx *ctx, int argc, char **argv)
-{
-	return load_run(ctx, argc, argv, &load_usage);
-}
-
-int cmd_load(struct cli_ctx *ctx, int argc, char **argv)
-{
-	struct cli_usage u = USAGE_AS(load_usage, "load");
-
-	return load_run(ctx, argc, argv, &u);
-}
+IMAGE_VERB(img_load, load, load_run, load_usage)
 
 /* ---- import -------------------------------------------------------------- */
 
@@ -1293,17 +1134,7 @@ out:
 	return rc;
 }
 
-static int img_import(struct cli_ctx *ctx, int argc, char **argv)
-{
-	return import_run(ctx, argc, argv, &import_usage);
-}
-
-int cmd_import(struct cli_ctx *ctx, int argc, char **argv)
-{
-	struct cli_usage u = USAGE_AS(import_usage, "import");
-
-	return import_run(ctx, argc, argv, &u);
-}
+IMAGE_VERB(img_import, import, import_run, import_usage)
 
 /* ---- pull ---------------------------------------------------------------- */
 
@@ -1379,14 +1210,4 @@ out:
 	return rc;
 }
 
-static int img_pull(struct cli_ctx *ctx, int argc, char **argv)
-{
-	return pull_run(ctx, argc, argv, &pull_usage);
-}
-
-int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
-{
-	struct cli_usage u = USAGE_AS(pull_usage, "pull");
-
-	return pull_run(ctx, argc, argv, &u);
-}
+IMAGE_VERB(img_pull, pull, pull_run, pull_usage)

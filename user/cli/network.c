@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "inspect.h"
 #include "output.h"
 
 #define NETNS_DIR "/run/netns/"
@@ -296,27 +297,10 @@ static int net_ls(struct cli_ctx *ctx, int argc, char **argv)
 		case OPT_FORMAT:
 			format = val;
 			break;
-		case 'f': {
-			const char *eq = strchr(val, '=');
-			json_t *arr;
-			char *k;
-
-			if (!eq || eq == val) {
-				fprintf(stderr, "bad format of filter (expected name=value)\n");
+		case 'f':
+			if (cli_filter_add(filters, val) < 0)
 				goto out;
-			}
-			k = strndup(val, (size_t)(eq - val));
-			if (!k)
-				goto out;
-			arr = json_object_get(filters, k);
-			if (!arr) {
-				arr = json_array();
-				json_object_set_new(filters, k, arr);
-			}
-			json_array_append_new(arr, json_string(eq + 1));
-			free(k);
 			break;
-		}
 		}
 	}
 	if (o < 0) {
@@ -398,90 +382,14 @@ static const struct cli_usage inspect_usage = {
 		"No {{range}} or {{if}}.\n",
 };
 
+static char *inspect_path(struct client *cl, const char *name)
+{
+	return net_path(cl, name, "");
+}
+
 static int net_inspect(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const char *format = NULL, *val;
-	json_t *all = json_array();
-	struct shoal_err err;
-	struct cli_parse p;
-	struct client cl = { 0 };
-	int o, rc = 1, failed = 0;
-	struct sbuf errs = { 0 };
-
-	if (!all)
-		return 1;
-	cli_parse_init(&p, &inspect_usage, argc, argv);
-	while ((o = cli_next(&p, &val)) > 0)
-		if (o == 'f')
-			format = val;
-	if (o < 0) {
-		rc = p.rc;
-		goto out;
-	}
-	if (cli_args_min(&inspect_usage, p.nargs, 1))
-		goto out;
-	if (format && !strcmp(format, "json"))
-		format = NULL; /* Docker: `--format json` is the default output */
-	if (format && tmpl_check(format, &err) < 0) {
-		fprintf(stderr, "template parsing error: %s\n", err.msg);
-		goto out;
-	}
-	if (client_open_or_report(&cl, ctx->host))
-		goto out;
-	for (int i = 0; i < p.nargs; i++) {
-		char *path = net_path(&cl, p.args[i], "");
-		struct client_resp resp;
-		char msg[1024];
-
-		if (!path)
-			goto out;
-		o = client_do(&cl, "GET", path, NULL, &resp, &err);
-		free(path);
-		if (o < 0) {
-			fprintf(stderr, "%s\n", err.msg);
-			goto out;
-		}
-		/* Docker prints what it found, then one line per miss. */
-		if (resp.status == 404) {
-			sbuf_printf(&errs, "Error: No such network: %s\n", p.args[i]);
-			failed = 1;
-		} else if (resp.status < 200 || resp.status > 299) {
-			sbuf_printf(&errs, "Error response from daemon: %s\n",
-				    client_resp_message(&resp, msg, sizeof(msg)));
-			failed = 1;
-		} else {
-			json_array_append_new(all, json_is_object(resp.json) ?
-							   json_incref(resp.json) :
-							   json_object());
-		}
-		client_resp_free(&resp);
-	}
-	if (format) {
-		size_t i;
-		json_t *net;
-
-		json_array_foreach(all, i, net) {
-			struct sbuf b = { 0 };
-
-			if (tmpl_exec(format, net, &b, &err) < 0) {
-				sbuf_free(&b);
-				fprintf(stderr, "%s\n", err.msg);
-				goto out;
-			}
-			printf("%s\n", sbuf_str(&b));
-			sbuf_free(&b);
-		}
-	} else {
-		json_print_indent(all, stdout);
-	}
-	fflush(stdout);
-	fputs(sbuf_str(&errs), stderr);
-	rc = failed;
-out:
-	client_close(&cl);
-	sbuf_free(&errs);
-	json_decref(all);
-	return rc;
+	return cli_inspect_run(ctx, &inspect_usage, argc, argv, "network", inspect_path);
 }
 
 /* ---- rm ------------------------------------------------------------------ */

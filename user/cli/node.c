@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "inspect.h"
 #include "output.h"
 #include "swarm_cmd.h"
 
@@ -234,7 +235,6 @@ static int node_inspect(struct cli_ctx *ctx, int argc, char **argv)
 	const char *format = NULL, *val;
 	json_t *nodes = NULL, *all = json_array();
 	struct sbuf errs = { 0 };
-	struct shoal_err err;
 	struct cli_parse p;
 	struct client cl;
 	char self[128];
@@ -254,10 +254,7 @@ static int node_inspect(struct cli_ctx *ctx, int argc, char **argv)
 		json_decref(all);
 		return 1;
 	}
-	if (format && !strcmp(format, "json"))
-		format = NULL;
-	if (format && tmpl_check(format, &err) < 0) {
-		fprintf(stderr, "template parsing error: %s\n", err.msg);
+	if (cli_format_prepare(&format, NULL)) {
 		json_decref(all);
 		return 1;
 	}
@@ -279,27 +276,7 @@ static int node_inspect(struct cli_ctx *ctx, int argc, char **argv)
 			failed = 1;
 		}
 	}
-	if (format) {
-		size_t i;
-		json_t *n;
-
-		json_array_foreach(all, i, n) {
-			struct sbuf b = { 0 };
-
-			if (tmpl_exec(format, n, &b, &err) < 0) {
-				sbuf_free(&b);
-				fprintf(stderr, "%s\n", err.msg);
-				goto out;
-			}
-			printf("%s\n", sbuf_str(&b));
-			sbuf_free(&b);
-		}
-	} else {
-		json_print_indent(all, stdout);
-	}
-	fflush(stdout);
-	fputs(sbuf_str(&errs), stderr);
-	rc = failed;
+	rc = cli_inspect_print(all, format, &errs, failed);
 out:
 	client_close(&cl);
 	sbuf_free(&errs);

@@ -927,3 +927,32 @@ out:
 	free(f);
 	return r;
 }
+
+/* go-units HumanDuration: "Less than a second", "About an hour", "3 weeks"... */
+void human_duration(long long secs, char *buf, size_t len)
+{
+	long long minutes = secs / 60, hours = (secs + 1800) / 3600;
+
+	if (secs < 1)
+		snprintf(buf, len, "Less than a second");
+	else if (secs == 1)
+		snprintf(buf, len, "1 second");
+	else if (secs < 60)
+		snprintf(buf, len, "%lld seconds", secs);
+	else if (minutes == 1)
+		snprintf(buf, len, "About a minute");
+	else if (minutes < 60)
+		snprintf(buf, len, "%lld minutes", minutes);
+	else if (hours == 1)
+		snprintf(buf, len, "About an hour");
+	else if (hours < 48)
+		snprintf(buf, len, "%lld hours", hours);
+	else if (hours < 24 * 7 * 2)
+		snprintf(buf, len, "%lld days", hours / 24);
+	else if (hours < 24 * 30 * 2)
+		snprintf(buf, len, "%lld weeks", hours / 24 / 7);
+	else if (hours < 24 * 365 * 2)
+		snprintf(buf, len, "%lld months", hours / 24 / 30);
+	else
+		snprintf(buf, len, "%lld years", secs / 3600 / 24 / 365);
+}

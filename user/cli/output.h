@@ -48,6 +48,8 @@ void table_row_split(struct table *t, const char *line);
 
 /* go-units HumanSizeWithPrecision(size, prec): decimal, "1.23kB". */
 void human_size(double size, int prec, char *buf, size_t len);
+/* go-units HumanDuration(secs): "Less than a second", "About an hour", "3 weeks". */
+void human_duration(long long secs, char *buf, size_t len);
 /* go-units BytesSize: binary, four significant digits, "23.47GiB". */
 void bytes_size(double size, char *buf, size_t len);
 

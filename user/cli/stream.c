@@ -156,17 +156,8 @@ int client_stream(struct client *c, const char *method, const char *path,
 		fprintf(stderr, "out of memory\n");
 		return CLIENT_ECONNECT;
 	}
-	curl_easy_reset(c->curl);
-	curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->sock);
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, 10L);
 	/* No overall timeout: archives and pulls take what they take. */
-	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "shoal-cli/" SHOAL_VERSION);
+	client_curl_prepare(c, url, method, on_write, &x, errbuf);
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	if (s->in_fd >= 0) {
 		snprintf(ctype, sizeof(ctype), "Content-Type: %s",

@@ -49,34 +49,6 @@ int cmd_swarm(struct cli_ctx *ctx, int argc, char **argv)
 
 /* ---- shared -------------------------------------------------------------- */
 
-void swarm_human_duration(long long secs, char *buf, size_t len)
-{
-	long long minutes = secs / 60, hours = (secs + 1800) / 3600;
-
-	if (secs < 1)
-		snprintf(buf, len, "Less than a second");
-	else if (secs == 1)
-		snprintf(buf, len, "1 second");
-	else if (secs < 60)
-		snprintf(buf, len, "%lld seconds", secs);
-	else if (minutes == 1)
-		snprintf(buf, len, "About a minute");
-	else if (minutes < 60)
-		snprintf(buf, len, "%lld minutes", minutes);
-	else if (hours == 1)
-		snprintf(buf, len, "About an hour");
-	else if (hours < 48)
-		snprintf(buf, len, "%lld hours", hours);
-	else if (hours < 24 * 7 * 2)
-		snprintf(buf, len, "%lld days", hours / 24);
-	else if (hours < 24 * 30 * 2)
-		snprintf(buf, len, "%lld weeks", hours / 24 / 7);
-	else if (hours < 24 * 365 * 2)
-		snprintf(buf, len, "%lld months", hours / 24 / 30);
-	else
-		snprintf(buf, len, "%lld years", secs / 3600 / 24 / 365);
-}
-
 /*
  * A time from the API as unix seconds: an integer (seconds, or ms when it
  * is too large to be seconds) or an RFC 3339 string; -1 if neither.
@@ -547,7 +519,7 @@ static int swarm_keys(struct cli_ctx *ctx, int argc, char **argv)
 			time_t t = (time_t)at;
 			struct tm tm;
 
-			swarm_human_duration(now - at, age, sizeof(age));
+			human_duration(now - at, age, sizeof(age));
 			gmtime_r(&t, &tm);
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		}

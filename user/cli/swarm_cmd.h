@@ -21,7 +21,4 @@ int cmd_node(struct cli_ctx *ctx, int argc, char **argv);  /* node ...  */
  */
 void swarm_print_info(json_t *info);
 
-/* go-units HumanDuration ("Less than a second", "3 seconds", "About a minute"). */
-void swarm_human_duration(long long secs, char *buf, size_t len);
-
 #endif

@@ -9,6 +9,7 @@
 #include "../common/names.h"
 #include "cli.h"
 #include "client.h"
+#include "inspect.h"
 #include "output.h"
 
 #define VERSION_COL 20 /* docker's tabwriter puts values at column 20 */
@@ -104,12 +105,8 @@ int cmd_version(struct cli_ctx *ctx, int argc, char **argv)
 		return p.rc;
 	if (cli_args_none(&version_usage, p.nargs))
 		return 1;
-	if (format && !strcmp(format, "json"))
-		format = "{{json .}}";
-	if (format && tmpl_check(format, &err) < 0) {
-		fprintf(stderr, "template parsing error: %s\n", err.msg);
+	if (cli_format_prepare(&format, "{{json .}}"))
 		return 1;
-	}
 	if (client_open_or_report(&cl, ctx->host))
 		return 1;
 	if (!format)
