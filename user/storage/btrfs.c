@@ -19,7 +19,6 @@
 #include <linux/btrfs.h>
 #include <linux/magic.h>
 
-#include "../archive/archive.h"
 #include "../archive/fsutil.h"
 #include "../common/util.h"
 #include "driver.h"
@@ -27,20 +26,12 @@
 static int layer_dir(struct storage_driver *drv, const char *id, char *buf, size_t len,
 		     struct shoal_err *err)
 {
-	int r = storage_check_id(id, err);
-
-	if (r < 0)
-		return r;
-	if ((size_t)snprintf(buf, len, "%s/subvolumes/%s", drv->home, id) >= len)
-		return err_set(err, ENAMETOOLONG, "btrfs: layer path too long");
-	return 0;
+	return storage_layer_dir(drv, "subvolumes", id, buf, len, err);
 }
 
 static int btrfs_init(struct storage_driver *drv, struct shoal_err *err)
 {
 	static const char *const keys[] = { NULL };
-	struct storage_refs *refs;
-	char dir[4200];
 	long ft = 0;
 	const char *fs;
 	int r;
@@ -54,25 +45,12 @@ static int btrfs_init(struct storage_driver *drv, struct shoal_err *err)
 		return err_set(err, EOPNOTSUPP,
 			       "btrfs driver needs data-root on a btrfs filesystem; %s is on %s",
 			       drv->data_root, fs);
-	snprintf(dir, sizeof(dir), "%s/subvolumes", drv->home);
-	r = util_mkdir_p(dir, 0700);
-	if (r < 0)
-		return err_set(err, r, "btrfs: create %s: %s", dir, strerror(-r));
-	refs = malloc(sizeof(*refs));
-	if (!refs)
-		return err_set(err, ENOMEM, "out of memory");
-	storage_refs_init(refs);
-	drv->priv = refs;
-	return 0;
+	return storage_dir_driver_init(drv, "subvolumes", err);
 }
 
 static void btrfs_cleanup(struct storage_driver *drv)
 {
-	if (drv->priv) {
-		storage_refs_free(drv->priv);
-		free(drv->priv);
-		drv->priv = NULL;
-	}
+	storage_dir_driver_cleanup(drv);
 }
 
 static json_t *btrfs_status(struct storage_driver *drv)
@@ -83,10 +61,7 @@ static json_t *btrfs_status(struct storage_driver *drv)
 
 static bool btrfs_exists(struct storage_driver *drv, const char *id)
 {
-	char p[4400];
-	struct stat st;
-
-	return layer_dir(drv, id, p, sizeof(p), NULL) == 0 && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	return storage_layer_dir_exists(drv, "subvolumes", id);
 }
 
 static int btrfs_create(struct storage_driver *drv, const char *id, const char *parent, bool rw,
@@ -139,9 +114,7 @@ static int btrfs_create(struct storage_driver *drv, const char *id, const char *
 
 static int btrfs_remove(struct storage_driver *drv, const char *id, struct shoal_err *err)
 {
-	struct storage_refs *refs = drv->priv;
 	struct btrfs_ioctl_vol_args a;
-	struct storage_ref *ref;
 	_cleanup_close_ int dfd = -1;
 	char p[4400], sv[4200];
 	int r;
@@ -151,11 +124,7 @@ static int btrfs_remove(struct storage_driver *drv, const char *id, struct shoal
 		return r;
 	if (!btrfs_exists(drv, id))
 		return err_set(err, ENOENT, "btrfs: no such layer %s", id);
-	pthread_mutex_lock(&refs->lock);
-	ref = storage_refs_find(refs, id, false);
-	r = ref && ref->count > 0;
-	pthread_mutex_unlock(&refs->lock);
-	if (r)
+	if (storage_refs_busy(drv->priv, id))
 		return err_set(err, EBUSY, "btrfs: layer %s is in use", id);
 	snprintf(sv, sizeof(sv), "%s/subvolumes", drv->home);
 	dfd = open(sv, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -173,69 +142,25 @@ static int btrfs_remove(struct storage_driver *drv, const char *id, struct shoal
 static int btrfs_get(struct storage_driver *drv, const char *id, char *path, size_t len,
 		     struct shoal_err *err)
 {
-	struct storage_refs *refs = drv->priv;
-	struct storage_ref *ref;
-	int r;
-
-	r = layer_dir(drv, id, path, len, err);
-	if (r < 0)
-		return r;
-	if (!btrfs_exists(drv, id))
-		return err_set(err, ENOENT, "btrfs: no such layer %s", id);
-	pthread_mutex_lock(&refs->lock);
-	ref = storage_refs_find(refs, id, true);
-	if (ref)
-		ref->count++;
-	pthread_mutex_unlock(&refs->lock);
-	return ref ? 0 : err_set(err, ENOMEM, "out of memory");
+	return storage_dir_get(drv, "subvolumes", id, path, len, err);
 }
 
 static int btrfs_put(struct storage_driver *drv, const char *id, struct shoal_err *err)
 {
-	struct storage_refs *refs = drv->priv;
-	struct storage_ref *ref;
-	int r = storage_check_id(id, err);
-
-	if (r < 0)
-		return r;
-	pthread_mutex_lock(&refs->lock);
-	ref = storage_refs_find(refs, id, false);
-	if (ref && --ref->count <= 0)
-		storage_refs_drop(refs, ref);
-	pthread_mutex_unlock(&refs->lock);
-	return 0;
+	return storage_dir_put(drv, id, err);
 }
 
 static int btrfs_apply_diff(struct storage_driver *drv, const char *id, const char *parent,
 			    int fd, uint64_t *size, struct shoal_err *err)
 {
-	char p[4400];
-	int r;
-
 	(void)parent;
-	r = layer_dir(drv, id, p, sizeof(p), err);
-	if (r < 0)
-		return r;
-	r = archive_apply_layer(fd, p, ARCHIVE_WHITEOUT_APPLY, size, err);
-	return r < 0 ? err_wrap(err, "btrfs: apply diff to layer %.80s", id) : 0;
+	return storage_dir_apply_diff(drv, "subvolumes", id, fd, size, err);
 }
 
 static int btrfs_diff_size(struct storage_driver *drv, const char *id, const char *parent,
 			   uint64_t *size, struct shoal_err *err)
 {
-	char p[4400], pp[4400];
-	int r;
-
-	r = layer_dir(drv, id, p, sizeof(p), err);
-	if (r < 0)
-		return r;
-	if (parent && *parent) {
-		r = layer_dir(drv, parent, pp, sizeof(pp), err);
-		if (r < 0)
-			return r;
-	}
-	r = fsutil_diff_size(p, parent && *parent ? pp : NULL, size);
-	return r < 0 ? err_set(err, r, "btrfs: size of layer %s: %s", id, strerror(-r)) : 0;
+	return storage_dir_diff_size(drv, "subvolumes", id, parent, size, err);
 }
 
 const struct storage_ops storage_btrfs_ops = {

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "storage.h"
 
@@ -42,6 +43,38 @@ void storage_refs_init(struct storage_refs *r);
 void storage_refs_free(struct storage_refs *r);
 struct storage_ref *storage_refs_find(struct storage_refs *r, const char *id, bool create);
 void storage_refs_drop(struct storage_refs *r, struct storage_ref *ref);
+/* Whether id holds a reference (a layer in use), under the lock. */
+bool storage_refs_busy(struct storage_refs *r, const char *id);
+/* One more reference on id, under the lock; -ENOMEM if none could be made.
+ * For drivers where get() mounts nothing (vfs, btrfs). */
+int storage_refs_get(struct storage_refs *r, const char *id, struct shoal_err *err);
+/* One reference less on id (forgotten at zero), under the lock. */
+void storage_refs_put(struct storage_refs *r, const char *id);
+
+/*
+ * Drivers whose layer is one plain directory <home>/<subdir>/<id> (vfs,
+ * btrfs): drv->priv is a struct storage_refs, created by
+ * storage_dir_driver_init() once home/<subdir> exists, freed by
+ * storage_dir_driver_cleanup(). Messages start with the driver's name.
+ */
+int storage_dir_driver_init(struct storage_driver *drv, const char *subdir,
+			    struct shoal_err *err);
+void storage_dir_driver_cleanup(struct storage_driver *drv);
+/* <home>/<subdir>/<id> into buf, after checking id. */
+int storage_layer_dir(struct storage_driver *drv, const char *subdir, const char *id,
+		      char *buf, size_t len, struct shoal_err *err);
+bool storage_layer_dir_exists(struct storage_driver *drv, const char *subdir, const char *id);
+/* get/put of a plain directory layer: the path, plus a reference that
+ * keeps remove() away. */
+int storage_dir_get(struct storage_driver *drv, const char *subdir, const char *id,
+		    char *path, size_t len, struct shoal_err *err);
+int storage_dir_put(struct storage_driver *drv, const char *id, struct shoal_err *err);
+/* Apply a layer tar into the directory, whiteouts deleting. */
+int storage_dir_apply_diff(struct storage_driver *drv, const char *subdir, const char *id,
+			   int fd, uint64_t *size, struct shoal_err *err);
+/* What the directory holds over its parent's directory (or all of it). */
+int storage_dir_diff_size(struct storage_driver *drv, const char *subdir, const char *id,
+			  const char *parent, uint64_t *size, struct shoal_err *err);
 
 /* The value of option "<drv>.<key>" (last one wins), NULL if absent. An
  * option of this driver with another key is -EINVAL; keys lists the

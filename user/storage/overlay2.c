@@ -543,7 +543,6 @@ fail:
 static int ovl_remove(struct storage_driver *drv, const char *id, struct shoal_err *err)
 {
 	struct ovl *o = drv->priv;
-	struct storage_ref *ref;
 	char dir[4400], p[4400], link[64];
 	int r;
 
@@ -552,11 +551,7 @@ static int ovl_remove(struct storage_driver *drv, const char *id, struct shoal_e
 		return r;
 	if (!ovl_exists(drv, id))
 		return err_set(err, ENOENT, "overlay2: no such layer %s", id);
-	pthread_mutex_lock(&o->refs.lock);
-	ref = storage_refs_find(&o->refs, id, false);
-	r = ref && ref->count > 0;
-	pthread_mutex_unlock(&o->refs.lock);
-	if (r)
+	if (storage_refs_busy(&o->refs, id))
 		return err_set(err, EBUSY, "overlay2: layer %s is in use (mounted)", id);
 	layer_path(drv, id, "merged", p, sizeof(p), NULL);
 	umount2(p, MNT_DETACH); /* a mount left by a daemon that died */

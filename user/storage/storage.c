@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 
+#include "../archive/archive.h"
+#include "../archive/fsutil.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "driver.h"
@@ -83,6 +86,146 @@ void storage_refs_drop(struct storage_refs *r, struct storage_ref *ref)
 	if (i >= r->n)
 		return;
 	r->v[i] = r->v[--r->n];
+}
+
+bool storage_refs_busy(struct storage_refs *r, const char *id)
+{
+	struct storage_ref *ref;
+	bool busy;
+
+	pthread_mutex_lock(&r->lock);
+	ref = storage_refs_find(r, id, false);
+	busy = ref && ref->count > 0;
+	pthread_mutex_unlock(&r->lock);
+	return busy;
+}
+
+int storage_refs_get(struct storage_refs *r, const char *id, struct shoal_err *err)
+{
+	struct storage_ref *ref;
+
+	pthread_mutex_lock(&r->lock);
+	ref = storage_refs_find(r, id, true);
+	if (ref)
+		ref->count++;
+	pthread_mutex_unlock(&r->lock);
+	return ref ? 0 : err_set(err, ENOMEM, "out of memory");
+}
+
+void storage_refs_put(struct storage_refs *r, const char *id)
+{
+	struct storage_ref *ref;
+
+	pthread_mutex_lock(&r->lock);
+	ref = storage_refs_find(r, id, false);
+	if (ref && --ref->count <= 0)
+		storage_refs_drop(r, ref);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* ---- drivers whose layer is a plain directory (vfs, btrfs) ---- */
+
+int storage_dir_driver_init(struct storage_driver *drv, const char *subdir,
+			    struct shoal_err *err)
+{
+	struct storage_refs *refs;
+	char dir[4200];
+	int r;
+
+	snprintf(dir, sizeof(dir), "%s/%s", drv->home, subdir);
+	r = util_mkdir_p(dir, 0700);
+	if (r < 0)
+		return err_set(err, r, "%s: create %s: %s", drv->ops->name, dir, strerror(-r));
+	refs = malloc(sizeof(*refs));
+	if (!refs)
+		return err_set(err, ENOMEM, "out of memory");
+	storage_refs_init(refs);
+	drv->priv = refs;
+	return 0;
+}
+
+void storage_dir_driver_cleanup(struct storage_driver *drv)
+{
+	if (drv->priv) {
+		storage_refs_free(drv->priv);
+		free(drv->priv);
+		drv->priv = NULL;
+	}
+}
+
+int storage_layer_dir(struct storage_driver *drv, const char *subdir, const char *id,
+		      char *buf, size_t len, struct shoal_err *err)
+{
+	int r = storage_check_id(id, err);
+
+	if (r < 0)
+		return r;
+	if ((size_t)snprintf(buf, len, "%s/%s/%s", drv->home, subdir, id) >= len)
+		return err_set(err, ENAMETOOLONG, "%s: layer path too long", drv->ops->name);
+	return 0;
+}
+
+bool storage_layer_dir_exists(struct storage_driver *drv, const char *subdir, const char *id)
+{
+	char p[4400];
+	struct stat st;
+
+	return storage_layer_dir(drv, subdir, id, p, sizeof(p), NULL) == 0 && stat(p, &st) == 0 &&
+	       S_ISDIR(st.st_mode);
+}
+
+int storage_dir_get(struct storage_driver *drv, const char *subdir, const char *id,
+		    char *path, size_t len, struct shoal_err *err)
+{
+	int r = storage_layer_dir(drv, subdir, id, path, len, err);
+
+	if (r < 0)
+		return r;
+	if (!storage_layer_dir_exists(drv, subdir, id))
+		return err_set(err, ENOENT, "%s: no such layer %s", drv->ops->name, id);
+	return storage_refs_get(drv->priv, id, err);
+}
+
+int storage_dir_put(struct storage_driver *drv, const char *id, struct shoal_err *err)
+{
+	int r = storage_check_id(id, err);
+
+	if (r < 0)
+		return r;
+	storage_refs_put(drv->priv, id);
+	return 0;
+}
+
+int storage_dir_apply_diff(struct storage_driver *drv, const char *subdir, const char *id,
+			   int fd, uint64_t *size, struct shoal_err *err)
+{
+	char p[4400];
+	int r;
+
+	r = storage_layer_dir(drv, subdir, id, p, sizeof(p), err);
+	if (r < 0)
+		return r;
+	r = archive_apply_layer(fd, p, ARCHIVE_WHITEOUT_APPLY, size, err);
+	return r < 0 ? err_wrap(err, "%s: apply diff to layer %.80s", drv->ops->name, id) : 0;
+}
+
+int storage_dir_diff_size(struct storage_driver *drv, const char *subdir, const char *id,
+			  const char *parent, uint64_t *size, struct shoal_err *err)
+{
+	char p[4400], pp[4400];
+	int r;
+
+	r = storage_layer_dir(drv, subdir, id, p, sizeof(p), err);
+	if (r < 0)
+		return r;
+	if (parent && *parent) {
+		r = storage_layer_dir(drv, subdir, parent, pp, sizeof(pp), err);
+		if (r < 0)
+			return r;
+	}
+	r = fsutil_diff_size(p, parent && *parent ? pp : NULL, size);
+	return r < 0 ? err_set(err, r, "%s: size of layer %s: %s", drv->ops->name, id,
+			       strerror(-r)) : 0;
 }
 
 /* ---- options ---- */

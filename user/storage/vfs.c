@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../archive/archive.h"
 #include "../archive/fsutil.h"
 #include "../common/util.h"
 #include "driver.h"
@@ -22,44 +21,23 @@
 static int layer_dir(struct storage_driver *drv, const char *id, char *buf, size_t len,
 		     struct shoal_err *err)
 {
-	int r = storage_check_id(id, err);
-
-	if (r < 0)
-		return r;
-	if ((size_t)snprintf(buf, len, "%s/dir/%s", drv->home, id) >= len)
-		return err_set(err, ENAMETOOLONG, "vfs: layer path too long");
-	return 0;
+	return storage_layer_dir(drv, "dir", id, buf, len, err);
 }
 
 static int vfs_init(struct storage_driver *drv, struct shoal_err *err)
 {
 	static const char *const keys[] = { NULL };
-	char dir[4200];
-	struct storage_refs *refs;
 	int r;
 
 	r = storage_opts_check(drv, keys, err);
 	if (r < 0)
 		return r;
-	snprintf(dir, sizeof(dir), "%s/dir", drv->home);
-	r = util_mkdir_p(dir, 0700);
-	if (r < 0)
-		return err_set(err, r, "vfs: create %s: %s", dir, strerror(-r));
-	refs = malloc(sizeof(*refs));
-	if (!refs)
-		return err_set(err, ENOMEM, "out of memory");
-	storage_refs_init(refs);
-	drv->priv = refs;
-	return 0;
+	return storage_dir_driver_init(drv, "dir", err);
 }
 
 static void vfs_cleanup(struct storage_driver *drv)
 {
-	if (drv->priv) {
-		storage_refs_free(drv->priv);
-		free(drv->priv);
-		drv->priv = NULL;
-	}
+	storage_dir_driver_cleanup(drv);
 }
 
 static json_t *vfs_status(struct storage_driver *drv)
@@ -69,10 +47,7 @@ static json_t *vfs_status(struct storage_driver *drv)
 
 static bool vfs_exists(struct storage_driver *drv, const char *id)
 {
-	char p[4400];
-	struct stat st;
-
-	return layer_dir(drv, id, p, sizeof(p), NULL) == 0 && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	return storage_layer_dir_exists(drv, "dir", id);
 }
 
 static int vfs_create(struct storage_driver *drv, const char *id, const char *parent, bool rw,
@@ -109,8 +84,6 @@ static int vfs_create(struct storage_driver *drv, const char *id, const char *pa
 
 static int vfs_remove(struct storage_driver *drv, const char *id, struct shoal_err *err)
 {
-	struct storage_refs *refs = drv->priv;
-	struct storage_ref *ref;
 	char p[4400];
 	int r;
 
@@ -119,13 +92,8 @@ static int vfs_remove(struct storage_driver *drv, const char *id, struct shoal_e
 		return r;
 	if (!vfs_exists(drv, id))
 		return err_set(err, ENOENT, "vfs: no such layer %s", id);
-	pthread_mutex_lock(&refs->lock);
-	ref = storage_refs_find(refs, id, false);
-	if (ref && ref->count > 0) {
-		pthread_mutex_unlock(&refs->lock);
+	if (storage_refs_busy(drv->priv, id))
 		return err_set(err, EBUSY, "vfs: layer %s is in use", id);
-	}
-	pthread_mutex_unlock(&refs->lock);
 	r = fsutil_rm_rf(p);
 	return r < 0 ? err_set(err, r, "vfs: remove layer %s: %s", id, strerror(-r)) : 0;
 }
@@ -133,69 +101,25 @@ static int vfs_remove(struct storage_driver *drv, const char *id, struct shoal_e
 static int vfs_get(struct storage_driver *drv, const char *id, char *path, size_t len,
 		   struct shoal_err *err)
 {
-	struct storage_refs *refs = drv->priv;
-	struct storage_ref *ref;
-	int r;
-
-	r = layer_dir(drv, id, path, len, err);
-	if (r < 0)
-		return r;
-	if (!vfs_exists(drv, id))
-		return err_set(err, ENOENT, "vfs: no such layer %s", id);
-	pthread_mutex_lock(&refs->lock);
-	ref = storage_refs_find(refs, id, true);
-	if (ref)
-		ref->count++;
-	pthread_mutex_unlock(&refs->lock);
-	return ref ? 0 : err_set(err, ENOMEM, "out of memory");
+	return storage_dir_get(drv, "dir", id, path, len, err);
 }
 
 static int vfs_put(struct storage_driver *drv, const char *id, struct shoal_err *err)
 {
-	struct storage_refs *refs = drv->priv;
-	struct storage_ref *ref;
-	int r = storage_check_id(id, err);
-
-	if (r < 0)
-		return r;
-	pthread_mutex_lock(&refs->lock);
-	ref = storage_refs_find(refs, id, false);
-	if (ref && --ref->count <= 0)
-		storage_refs_drop(refs, ref);
-	pthread_mutex_unlock(&refs->lock);
-	return 0;
+	return storage_dir_put(drv, id, err);
 }
 
 static int vfs_apply_diff(struct storage_driver *drv, const char *id, const char *parent, int fd,
 			  uint64_t *size, struct shoal_err *err)
 {
-	char p[4400];
-	int r;
-
 	(void)parent;
-	r = layer_dir(drv, id, p, sizeof(p), err);
-	if (r < 0)
-		return r;
-	r = archive_apply_layer(fd, p, ARCHIVE_WHITEOUT_APPLY, size, err);
-	return r < 0 ? err_wrap(err, "vfs: apply diff to layer %.80s", id) : 0;
+	return storage_dir_apply_diff(drv, "dir", id, fd, size, err);
 }
 
 static int vfs_diff_size(struct storage_driver *drv, const char *id, const char *parent,
 			 uint64_t *size, struct shoal_err *err)
 {
-	char p[4400], pp[4400];
-	int r;
-
-	r = layer_dir(drv, id, p, sizeof(p), err);
-	if (r < 0)
-		return r;
-	if (parent && *parent) {
-		r = layer_dir(drv, parent, pp, sizeof(pp), err);
-		if (r < 0)
-			return r;
-	}
-	r = fsutil_diff_size(p, parent && *parent ? pp : NULL, size);
-	return r < 0 ? err_set(err, r, "vfs: size of layer %s: %s", id, strerror(-r)) : 0;
+	return storage_dir_diff_size(drv, "dir", id, parent, size, err);
 }
 
 const struct storage_ops storage_vfs_ops = {
