@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sql.h"
 #include "state.h"
 #include "state_images.h"
 #include "../../include/shoal_maps.h"
@@ -172,30 +173,12 @@ static int sql_err(struct state *st, struct shoal_err *err, int rc, const char *
 		       st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
 }
 
-/* Resets a cached statement when it leaves scope, so no read stays open. */
-static void stmt_resetp(sqlite3_stmt **s)
-{
-	if (*s) {
-		sqlite3_reset(*s);
-		sqlite3_clear_bindings(*s);
-	}
-}
-
-#define _cleanup_stmt_ __attribute__((cleanup(stmt_resetp)))
-
 static int stmt_get(struct state *st, enum stmt_id id, sqlite3_stmt **out,
 		    struct shoal_err *err)
 {
-	int rc;
+	int rc = sql_stmt_cached(st->db, &st->stmts[id], stmt_sql[id], out);
 
-	if (!st->stmts[id]) {
-		rc = sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-					&st->stmts[id], NULL);
-		if (rc != SQLITE_OK)
-			return sql_err(st, err, rc, "prepare");
-	}
-	*out = st->stmts[id];
-	return 0;
+	return rc != SQLITE_OK ? sql_err(st, err, rc, "prepare") : 0;
 }
 
 /* Run a statement that returns no rows. */
@@ -215,13 +198,6 @@ static int exec_simple(struct state *st, enum stmt_id id, const char *what,
 	int ret = stmt_get(st, id, &s, err);
 
 	return ret ? ret : stmt_exec(st, s, what, err);
-}
-
-static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t size)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	snprintf(dst, size, "%s", t ? (const char *)t : "");
 }
 
 /* ---- schema ---------------------------------------------------------------- */
@@ -453,9 +429,9 @@ static int dup_json_col(sqlite3_stmt *s, int col, char **out)
 static int row_to_network(sqlite3_stmt *s, struct st_network *n, struct shoal_err *err)
 {
 	memset(n, 0, sizeof(*n));
-	copy_col(s, 0, n->id, sizeof(n->id));
-	copy_col(s, 1, n->name, sizeof(n->name));
-	copy_col(s, 2, n->driver, sizeof(n->driver));
+	sql_copy_col(s, 0, n->id, sizeof(n->id));
+	sql_copy_col(s, 1, n->name, sizeof(n->name));
+	sql_copy_col(s, 2, n->driver, sizeof(n->driver));
 	n->net_id = (uint32_t)sqlite3_column_int64(s, 3);
 	n->subnet = (uint32_t)sqlite3_column_int64(s, 4);
 	n->prefix = (uint8_t)sqlite3_column_int(s, 5);
@@ -473,11 +449,6 @@ static int row_to_network(sqlite3_stmt *s, struct st_network *n, struct shoal_er
 	return 0;
 }
 
-static int bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	return sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-}
-
 int state_network_insert(struct state *st, const struct st_network *n, struct shoal_err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
@@ -488,9 +459,9 @@ int state_network_insert(struct state *st, const struct st_network *n, struct sh
 	ret = stmt_get(st, S_NET_INSERT, &s, err);
 	if (ret)
 		return ret;
-	bind_text(s, 1, n->id);
-	bind_text(s, 2, n->name);
-	bind_text(s, 3, n->driver);
+	sql_bind_text(s, 1, n->id);
+	sql_bind_text(s, 2, n->name);
+	sql_bind_text(s, 3, n->driver);
 	sqlite3_bind_int64(s, 4, n->net_id);
 	sqlite3_bind_int64(s, 5, n->subnet);
 	sqlite3_bind_int(s, 6, n->prefix);
@@ -500,8 +471,8 @@ int state_network_insert(struct state *st, const struct st_network *n, struct sh
 	sqlite3_bind_int64(s, 10, n->mtu);
 	sqlite3_bind_int(s, 11, n->attachable);
 	sqlite3_bind_int(s, 12, n->internal);
-	bind_text(s, 13, n->labels_json ? n->labels_json : "{}");
-	bind_text(s, 14, n->options_json ? n->options_json : "{}");
+	sql_bind_text(s, 13, n->labels_json ? n->labels_json : "{}");
+	sql_bind_text(s, 14, n->options_json ? n->options_json : "{}");
 	sqlite3_bind_int64(s, 15, n->created);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE)
@@ -541,7 +512,7 @@ static int network_lookup(struct state *st, enum stmt_id id, const char *ref,
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, ref);
+	sql_bind_text(s, 1, ref);
 	return fetch_network(st, s, out, err);
 }
 
@@ -563,7 +534,7 @@ int state_network_get(struct state *st, const char *ref, struct st_network *out,
 	ret = stmt_get(st, S_NET_BY_PREFIX, &s, err);
 	if (ret)
 		return ret;
-	bind_text(s, 1, ref);
+	sql_bind_text(s, 1, ref);
 	ret = fetch_network(st, s, out, err);
 	if (ret == -ENOENT)
 		return err_set(err, ENOENT, "network %s not found", ref);
@@ -595,15 +566,12 @@ int state_network_list(struct state *st, struct st_network **out, size_t *n,
 	if (ret)
 		return ret;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 8;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				ret = err_set(err, ENOMEM, "out of memory");
-				goto fail;
-			}
-			v = nv;
+		nv = sql_grow(v, len, &cap, sizeof(*v), 8);
+		if (!nv) {
+			ret = err_set(err, ENOMEM, "out of memory");
+			goto fail;
 		}
+		v = nv;
 		ret = row_to_network(s, &v[len], err);
 		if (ret)
 			goto fail;
@@ -630,7 +598,7 @@ int state_network_delete(struct state *st, const char *id, struct shoal_err *err
 	ret = stmt_get(st, S_NET_EP_COUNT, &c, err);
 	if (ret)
 		return ret;
-	bind_text(c, 1, id);
+	sql_bind_text(c, 1, id);
 	rc = sqlite3_step(c);
 	if (rc != SQLITE_ROW)
 		return sql_err(st, err, rc, "count endpoints");
@@ -642,7 +610,7 @@ int state_network_delete(struct state *st, const char *id, struct shoal_err *err
 	ret = stmt_get(st, S_NET_DELETE, &s, err);
 	if (ret)
 		return ret;
-	bind_text(s, 1, id);
+	sql_bind_text(s, 1, id);
 	ret = stmt_exec(st, s, "delete network", err);
 	if (ret)
 		return ret;
@@ -686,14 +654,14 @@ static void row_to_endpoint(sqlite3_stmt *s, struct st_endpoint *e)
 	char mac[18];
 
 	memset(e, 0, sizeof(*e));
-	copy_col(s, 0, e->id, sizeof(e->id));
-	copy_col(s, 1, e->network_id, sizeof(e->network_id));
+	sql_copy_col(s, 0, e->id, sizeof(e->id));
+	sql_copy_col(s, 1, e->network_id, sizeof(e->network_id));
 	e->ep_id = (uint32_t)sqlite3_column_int64(s, 2);
-	copy_col(s, 3, e->netns, sizeof(e->netns));
-	copy_col(s, 4, e->host_ifname, sizeof(e->host_ifname));
-	copy_col(s, 5, e->container_id, sizeof(e->container_id));
+	sql_copy_col(s, 3, e->netns, sizeof(e->netns));
+	sql_copy_col(s, 4, e->host_ifname, sizeof(e->host_ifname));
+	sql_copy_col(s, 5, e->container_id, sizeof(e->container_id));
 	e->ip = (uint32_t)sqlite3_column_int64(s, 6);
-	copy_col(s, 7, mac, sizeof(mac));
+	sql_copy_col(s, 7, mac, sizeof(mac));
 	if (util_parse_mac(mac, e->mac) < 0)
 		memset(e->mac, 0, sizeof(e->mac));
 	e->node_ip = (uint32_t)sqlite3_column_int64(s, 8);
@@ -712,14 +680,14 @@ int state_endpoint_insert(struct state *st, const struct st_endpoint *e, struct 
 	ret = stmt_get(st, S_EP_INSERT, &s, err);
 	if (ret)
 		return ret;
-	bind_text(s, 1, e->id);
-	bind_text(s, 2, e->network_id);
+	sql_bind_text(s, 1, e->id);
+	sql_bind_text(s, 2, e->network_id);
 	sqlite3_bind_int64(s, 3, e->ep_id);
-	bind_text(s, 4, e->netns);
-	bind_text(s, 5, e->host_ifname);
-	bind_text(s, 6, e->container_id);
+	sql_bind_text(s, 4, e->netns);
+	sql_bind_text(s, 5, e->host_ifname);
+	sql_bind_text(s, 6, e->container_id);
 	sqlite3_bind_int64(s, 7, e->ip);
-	bind_text(s, 8, util_mac_str(e->mac, mac));
+	sql_bind_text(s, 8, util_mac_str(e->mac, mac));
 	sqlite3_bind_int64(s, 9, e->node_ip);
 	sqlite3_bind_int(s, 10, e->remote);
 	sqlite3_bind_int64(s, 11, e->created);
@@ -750,7 +718,7 @@ int state_endpoint_delete(struct state *st, const char *id, struct shoal_err *er
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, id);
+	sql_bind_text(s, 1, id);
 	ret = stmt_exec(st, s, "delete endpoint", err);
 	if (ret)
 		return ret;
@@ -780,7 +748,7 @@ int state_endpoint_get(struct state *st, const char *id, struct st_endpoint *out
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, id);
+	sql_bind_text(s, 1, id);
 	ret = fetch_endpoint(st, s, out, err);
 	if (ret == -ENOENT)
 		return err_set(err, ENOENT, "endpoint %s not found", id);
@@ -795,8 +763,8 @@ int state_endpoint_find_netns(struct state *st, const char *network_id, const ch
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, network_id);
-	bind_text(s, 2, netns_path);
+	sql_bind_text(s, 1, network_id);
+	sql_bind_text(s, 2, netns_path);
 	ret = fetch_endpoint(st, s, out, err);
 	if (ret == -ENOENT)
 		return err_set(err, ENOENT, "no endpoint for %s in network %s", netns_path,
@@ -818,17 +786,14 @@ int state_endpoint_list(struct state *st, const char *network_id, struct st_endp
 	if (ret)
 		return ret;
 	if (network_id)
-		bind_text(s, 1, network_id);
+		sql_bind_text(s, 1, network_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 8;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				return err_set(err, ENOMEM, "out of memory");
-			}
-			v = nv;
+		nv = sql_grow(v, len, &cap, sizeof(*v), 8);
+		if (!nv) {
+			free(v);
+			return err_set(err, ENOMEM, "out of memory");
 		}
+		v = nv;
 		row_to_endpoint(s, &v[len++]);
 	}
 	if (rc != SQLITE_DONE) {
@@ -852,7 +817,7 @@ int state_meta_get(struct state *st, const char *key, char **value, struct shoal
 	ret = stmt_get(st, S_META_GET, &s, err);
 	if (ret)
 		return ret;
-	bind_text(s, 1, key);
+	sql_bind_text(s, 1, key);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE)
 		return err_set(err, ENOENT, "state key %s not set", key);
@@ -872,8 +837,8 @@ int state_meta_set(struct state *st, const char *key, const char *value, struct 
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, key);
-	bind_text(s, 2, value);
+	sql_bind_text(s, 1, key);
+	sql_bind_text(s, 2, value);
 	return stmt_exec(st, s, "write meta", err);
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sql.h"
 #include "state.h"
 #include "state_images.h"
 
@@ -92,44 +93,12 @@ static int si_err(struct st_images *si, struct shoal_err *err, int rc, const cha
 	return err_set(err, si_errno(rc), "state database: %s: %s", what, sqlite3_errmsg(si->db));
 }
 
-static void stmt_resetp(sqlite3_stmt **s)
-{
-	if (*s) {
-		sqlite3_reset(*s);
-		sqlite3_clear_bindings(*s);
-	}
-}
-
-#define _cleanup_stmt_ __attribute__((cleanup(stmt_resetp)))
-
 static int stmt_get(struct st_images *si, enum si_stmt id, sqlite3_stmt **out,
 		    struct shoal_err *err)
 {
-	int rc;
+	int rc = sql_stmt_cached(si->db, &si->stmts[id], si_sql[id], out);
 
-	if (!si->stmts[id]) {
-		rc = sqlite3_prepare_v3(si->db, si_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-					&si->stmts[id], NULL);
-		if (rc != SQLITE_OK)
-			return si_err(si, err, rc, "prepare");
-	}
-	*out = si->stmts[id];
-	return 0;
-}
-
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, i);
-}
-
-static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t size)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	snprintf(dst, size, "%s", t ? (const char *)t : "");
+	return rc != SQLITE_OK ? si_err(si, err, rc, "prepare") : 0;
 }
 
 static int step_done(struct st_images *si, sqlite3_stmt *s, const char *what,
@@ -196,15 +165,15 @@ static int row_to_image(sqlite3_stmt *s, struct st_image *im, struct shoal_err *
 	const unsigned char *cfg;
 
 	memset(im, 0, sizeof(*im));
-	copy_col(s, 0, im->driver, sizeof(im->driver));
-	copy_col(s, 1, im->id, sizeof(im->id));
+	sql_copy_col(s, 0, im->driver, sizeof(im->driver));
+	sql_copy_col(s, 1, im->id, sizeof(im->id));
 	cfg = sqlite3_column_text(s, 2);
 	im->config = strdup(cfg ? (const char *)cfg : "{}");
 	if (!im->config)
 		return err_set(err, ENOMEM, "out of memory");
 	im->created = sqlite3_column_int64(s, 3);
 	im->size = (uint64_t)sqlite3_column_int64(s, 4);
-	copy_col(s, 5, im->top_layer, sizeof(im->top_layer));
+	sql_copy_col(s, 5, im->top_layer, sizeof(im->top_layer));
 	im->stored = sqlite3_column_int64(s, 6);
 	im->last_tag_time = sqlite3_column_int64(s, 7);
 	return 0;
@@ -217,12 +186,12 @@ int st_image_insert(struct st_images *si, const struct st_image *im, struct shoa
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, im->driver);
-	bind_text(s, 2, im->id);
-	bind_text(s, 3, im->config ? im->config : "{}");
+	sql_bind_text(s, 1, im->driver);
+	sql_bind_text(s, 2, im->id);
+	sql_bind_text(s, 3, im->config ? im->config : "{}");
 	sqlite3_bind_int64(s, 4, im->created);
 	sqlite3_bind_int64(s, 5, (int64_t)im->size);
-	bind_text(s, 6, im->top_layer);
+	sql_bind_text(s, 6, im->top_layer);
 	sqlite3_bind_int64(s, 7, im->stored);
 	sqlite3_bind_int64(s, 8, im->last_tag_time);
 	rc = sqlite3_step(s);
@@ -241,8 +210,8 @@ int st_image_get(struct st_images *si, const char *driver, const char *id, struc
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, driver);
-	bind_text(s, 2, id);
+	sql_bind_text(s, 1, driver);
+	sql_bind_text(s, 2, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		return row_to_image(s, out, err);
@@ -259,11 +228,11 @@ int st_image_find_prefix(struct st_images *si, const char *driver, const char *h
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, driver);
-	bind_text(s, 2, hex_prefix);
+	sql_bind_text(s, 1, driver);
+	sql_bind_text(s, 2, hex_prefix);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (n++ == 0)
-			copy_col(s, 0, id_out, ST_DIGEST_LEN);
+			sql_copy_col(s, 0, id_out, ST_DIGEST_LEN);
 	}
 	if (rc != SQLITE_DONE)
 		return si_err(si, err, rc, "find image");
@@ -286,17 +255,14 @@ int st_image_list(struct st_images *si, const char *driver, struct st_image **ou
 	*n = 0;
 	if (ret)
 		return ret;
-	bind_text(s, 1, driver);
+	sql_bind_text(s, 1, driver);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? 2 * cap : 16;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				st_image_list_free(v, cnt);
-				return err_set(err, ENOMEM, "out of memory");
-			}
-			v = nv;
+		nv = sql_grow(v, cnt, &cap, sizeof(*v), 16);
+		if (!nv) {
+			st_image_list_free(v, cnt);
+			return err_set(err, ENOMEM, "out of memory");
 		}
+		v = nv;
 		ret = row_to_image(s, &v[cnt], err);
 		if (ret) {
 			st_image_list_free(v, cnt);
@@ -320,8 +286,8 @@ int st_image_delete(struct st_images *si, const char *driver, const char *id, st
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, driver);
-	bind_text(s, 2, id);
+	sql_bind_text(s, 1, driver);
+	sql_bind_text(s, 2, id);
 	return step_done(si, s, "delete image", err);
 }
 
@@ -333,7 +299,7 @@ int st_image_count(struct st_images *si, const char *driver, size_t *n, struct s
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, driver);
+	sql_bind_text(s, 1, driver);
 	ret = step_int(si, s, &v, "count images", err);
 	*n = (size_t)v;
 	return ret;
@@ -347,8 +313,8 @@ int st_image_set_last_tag_time(struct st_images *si, const char *driver, const c
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, driver);
-	bind_text(s, 2, id);
+	sql_bind_text(s, 1, driver);
+	sql_bind_text(s, 2, id);
 	sqlite3_bind_int64(s, 3, t);
 	return step_done(si, s, "update image", err);
 }
@@ -362,15 +328,15 @@ int st_layer_insert(struct st_images *si, const struct st_layer *l, struct shoal
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, l->driver);
-	bind_text(s, 2, l->chain_id);
-	bind_text(s, 3, l->diff_id);
-	bind_text(s, 4, l->parent);
-	bind_text(s, 5, l->storage_id);
+	sql_bind_text(s, 1, l->driver);
+	sql_bind_text(s, 2, l->chain_id);
+	sql_bind_text(s, 3, l->diff_id);
+	sql_bind_text(s, 4, l->parent);
+	sql_bind_text(s, 5, l->storage_id);
 	sqlite3_bind_int64(s, 6, (int64_t)l->size);
-	bind_text(s, 7, l->blob_digest);
+	sql_bind_text(s, 7, l->blob_digest);
 	sqlite3_bind_int64(s, 8, (int64_t)l->blob_size);
-	bind_text(s, 9, l->media_type);
+	sql_bind_text(s, 9, l->media_type);
 	sqlite3_bind_int64(s, 10, l->created);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE)
@@ -388,23 +354,23 @@ int st_layer_get(struct st_images *si, const char *driver, const char *chain_id,
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, driver);
-	bind_text(s, 2, chain_id);
+	sql_bind_text(s, 1, driver);
+	sql_bind_text(s, 2, chain_id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE)
 		return err_set(err, ENOENT, "no layer %s", chain_id);
 	if (rc != SQLITE_ROW)
 		return si_err(si, err, rc, "get layer");
 	memset(out, 0, sizeof(*out));
-	copy_col(s, 0, out->driver, sizeof(out->driver));
-	copy_col(s, 1, out->chain_id, sizeof(out->chain_id));
-	copy_col(s, 2, out->diff_id, sizeof(out->diff_id));
-	copy_col(s, 3, out->parent, sizeof(out->parent));
-	copy_col(s, 4, out->storage_id, sizeof(out->storage_id));
+	sql_copy_col(s, 0, out->driver, sizeof(out->driver));
+	sql_copy_col(s, 1, out->chain_id, sizeof(out->chain_id));
+	sql_copy_col(s, 2, out->diff_id, sizeof(out->diff_id));
+	sql_copy_col(s, 3, out->parent, sizeof(out->parent));
+	sql_copy_col(s, 4, out->storage_id, sizeof(out->storage_id));
 	out->size = (uint64_t)sqlite3_column_int64(s, 5);
-	copy_col(s, 6, out->blob_digest, sizeof(out->blob_digest));
+	sql_copy_col(s, 6, out->blob_digest, sizeof(out->blob_digest));
 	out->blob_size = (uint64_t)sqlite3_column_int64(s, 7);
-	copy_col(s, 8, out->media_type, sizeof(out->media_type));
+	sql_copy_col(s, 8, out->media_type, sizeof(out->media_type));
 	out->created = sqlite3_column_int64(s, 9);
 	return 0;
 }
@@ -417,8 +383,8 @@ int st_layer_delete(struct st_images *si, const char *driver, const char *chain_
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, driver);
-	bind_text(s, 2, chain_id);
+	sql_bind_text(s, 1, driver);
+	sql_bind_text(s, 2, chain_id);
 	return step_done(si, s, "delete layer", err);
 }
 
@@ -430,8 +396,8 @@ int st_layer_users(struct st_images *si, const char *driver, const char *chain_i
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, driver);
-	bind_text(s, 2, chain_id);
+	sql_bind_text(s, 1, driver);
+	sql_bind_text(s, 2, chain_id);
 	return step_int(si, s, n, "count layer users", err);
 }
 
@@ -445,12 +411,12 @@ int st_ref_get(struct st_images *si, const char *driver, const char *repo, const
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, driver);
-	bind_text(s, 2, repo);
-	bind_text(s, 3, ref);
+	sql_bind_text(s, 1, driver);
+	sql_bind_text(s, 2, repo);
+	sql_bind_text(s, 3, ref);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		copy_col(s, 0, image_id, ST_DIGEST_LEN);
+		sql_copy_col(s, 0, image_id, ST_DIGEST_LEN);
 		return 0;
 	}
 	if (rc == SQLITE_DONE)
@@ -474,10 +440,10 @@ int st_ref_set(struct st_images *si, const char *driver, const char *repo, const
 	ret = stmt_get(si, I_REF_SET, &s, err);
 	if (ret)
 		return ret;
-	bind_text(s, 1, driver);
-	bind_text(s, 2, repo);
-	bind_text(s, 3, ref);
-	bind_text(s, 4, image_id);
+	sql_bind_text(s, 1, driver);
+	sql_bind_text(s, 2, repo);
+	sql_bind_text(s, 3, ref);
+	sql_bind_text(s, 4, image_id);
 	sqlite3_bind_int64(s, 5, created);
 	return step_done(si, s, "set reference", err);
 }
@@ -490,9 +456,9 @@ int st_ref_delete(struct st_images *si, const char *driver, const char *repo, co
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, driver);
-	bind_text(s, 2, repo);
-	bind_text(s, 3, ref);
+	sql_bind_text(s, 1, driver);
+	sql_bind_text(s, 2, repo);
+	sql_bind_text(s, 3, ref);
 	return step_done(si, s, "delete reference", err);
 }
 
@@ -508,22 +474,19 @@ int st_ref_list(struct st_images *si, const char *driver, const char *image_id, 
 	*n = 0;
 	if (ret)
 		return ret;
-	bind_text(s, 1, driver);
-	bind_text(s, 2, image_id);
-	bind_text(s, 3, repo);
+	sql_bind_text(s, 1, driver);
+	sql_bind_text(s, 2, image_id);
+	sql_bind_text(s, 3, repo);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? 2 * cap : 16;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				return err_set(err, ENOMEM, "out of memory");
-			}
-			v = nv;
+		nv = sql_grow(v, cnt, &cap, sizeof(*v), 16);
+		if (!nv) {
+			free(v);
+			return err_set(err, ENOMEM, "out of memory");
 		}
-		copy_col(s, 0, v[cnt].repo, sizeof(v[cnt].repo));
-		copy_col(s, 1, v[cnt].ref, sizeof(v[cnt].ref));
-		copy_col(s, 2, v[cnt].image_id, sizeof(v[cnt].image_id));
+		v = nv;
+		sql_copy_col(s, 0, v[cnt].repo, sizeof(v[cnt].repo));
+		sql_copy_col(s, 1, v[cnt].ref, sizeof(v[cnt].ref));
+		sql_copy_col(s, 2, v[cnt].image_id, sizeof(v[cnt].image_id));
 		v[cnt].created = sqlite3_column_int64(s, 3);
 		cnt++;
 	}
@@ -543,6 +506,6 @@ int st_blob_users(struct st_images *si, const char *digest, int64_t *n, struct s
 
 	if (ret)
 		return ret;
-	bind_text(s, 1, digest);
+	sql_bind_text(s, 1, digest);
 	return step_int(si, s, n, "count blob users", err);
 }
