@@ -26,26 +26,47 @@
 #include "../common/util.h"
 #include "fsutil.h"
 
+/* ---- directory walks ---- */
+
+/* A stream over the entries of dfd, on a dup so dfd stays usable for the
+ * *at() calls; NULL with *r = -errno. */
+static DIR *dir_stream(int dfd, int *r)
+{
+	int fd2 = dup(dfd);
+	DIR *d;
+
+	if (fd2 < 0) {
+		*r = -errno;
+		return NULL;
+	}
+	d = fdopendir(fd2);
+	if (!d) {
+		close(fd2);
+		*r = -errno;
+		return NULL;
+	}
+	return d;
+}
+
+static bool is_dot(const char *name)
+{
+	return !strcmp(name, ".") || !strcmp(name, "..");
+}
+
 /* ---- removal ---- */
 
 static int rm_children(int dfd)
 {
-	int ret = 0, fd2;
+	int ret = 0;
 	struct dirent *de;
-	DIR *d;
+	DIR *d = dir_stream(dfd, &ret);
 
-	fd2 = dup(dfd);
-	if (fd2 < 0)
-		return -errno;
-	d = fdopendir(fd2);
-	if (!d) {
-		close(fd2);
-		return -errno;
-	}
+	if (!d)
+		return ret;
 	while ((de = readdir(d))) {
 		int r;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if (is_dot(de->d_name))
 			continue;
 		r = fsutil_rm_rf_at(dfd, de->d_name);
 		if (r < 0 && ret == 0)
@@ -303,19 +324,13 @@ out:
 static int copy_dir(int sdfd, int ddfd, struct copy_ctx *c)
 {
 	struct dirent *de;
-	int r = 0, fd2;
-	DIR *d;
+	int r = 0;
+	DIR *d = dir_stream(sdfd, &r);
 
-	fd2 = dup(sdfd);
-	if (fd2 < 0)
-		return -errno;
-	d = fdopendir(fd2);
-	if (!d) {
-		close(fd2);
-		return -errno;
-	}
+	if (!d)
+		return r;
 	while (r == 0 && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if (is_dot(de->d_name))
 			continue;
 		r = copy_one(sdfd, ddfd, de->d_name, c);
 	}
@@ -354,22 +369,16 @@ struct size_ctx {
 static int size_walk(int dfd, int pfd, struct size_ctx *c)
 {
 	struct dirent *de;
-	int fd2, r = 0;
-	DIR *d;
+	int r = 0;
+	DIR *d = dir_stream(dfd, &r);
 
-	fd2 = dup(dfd);
-	if (fd2 < 0)
-		return -errno;
-	d = fdopendir(fd2);
-	if (!d) {
-		close(fd2);
-		return -errno;
-	}
+	if (!d)
+		return r;
 	while (r == 0 && (de = readdir(d))) {
 		struct stat st, pst;
 		bool have_p;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if (is_dot(de->d_name))
 			continue;
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
