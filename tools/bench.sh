@@ -40,9 +40,17 @@
 # appended to RESULT_FILE (its env: IMG_PATHS, DOCKER, LAYER_DIRS,
 # DROP_CACHES; see its header).
 #
+# Part 4 (gossip: shoal's gossip simulator against HashiCorp memberlist's
+# ../shared/bench/memberlist/run.sh, interleaved per cluster size, same
+# timings) is tools/bench-gossip.sh, run after part 3; its table is appended
+# to RESULT_FILE (its env: GOSSIP_NS, GOSSIP_ML, ML_TIME_LIMIT; see its
+# header).  It installs golang-go and golang-github-hashicorp-memberlist-dev
+# itself when they are missing (not in make deps: CI does not run bench).
+#
 # Usage: sudo tools/bench.sh            (make bench builds first, then runs this)
-# Env:   PART="1 2 3"      which parts to run (1 = this single-host table,
-#                          2 = tools/bench-overlay.sh, 3 = tools/bench-images.sh)
+# Env:   PART="1 2 3 4"    which parts to run (1 = this single-host table,
+#                          2 = tools/bench-overlay.sh, 3 = tools/bench-images.sh,
+#                          4 = tools/bench-gossip.sh)
 #        OV_RESULT_FILE=/tmp/shoal-bench-overlay.<ts>.txt (part 2's table copy)
 #        PATHS="raw bridge shoal-on shoal-off"  (subset/order; "shoal" = both shoal rows)
 #        DUR=8 LAT_DUR=3 REPS=3
@@ -67,25 +75,30 @@ NL_LOG_FD=3
 log() { nl_log "$@"; }
 die() { nl_die "$@"; }
 
-PART=${PART:-1 2 3}
+PART=${PART:-1 2 3 4}
 for p in $PART; do
-	case $p in 1 | 2 | 3) ;; *) die "PART must name parts among 1, 2 and 3 (got '$p')" ;; esac
+	case $p in 1 | 2 | 3 | 4) ;; *) die "PART must name parts among 1, 2, 3 and 4 (got '$p')" ;; esac
 done
-[ -n "${PART// /}" ] || die "PART must name parts among 1, 2 and 3"
+[ -n "${PART// /}" ] || die "PART must name parts among 1, 2, 3 and 4"
 case " $PART " in
 *" 1 "*) ;;
-*" 2 "*" 3 "* | *" 3 "*" 2 "*)  # both, each on its own (part 3 appends to RESULT_FILE)
+*)  # no part 1: the others in order, each on its own (parts 3 and 4
+	# append to one RESULT_FILE; part 2 writes OV_RESULT_FILE if set)
+	if [[ " $PART " == *" 3 "* && " $PART " == *" 4 "* ]]; then
+		export RESULT_FILE=${RESULT_FILE:-/tmp/shoal-bench.$(date +%Y%m%d-%H%M%S).txt}
+	fi
 	rc=0
-	( [ -n "${OV_RESULT_FILE:-}" ] && export RESULT_FILE=$OV_RESULT_FILE
-	  exec "$HERE/bench-overlay.sh" ) || rc=1
-	"$HERE/bench-images.sh" || rc=1
+	for p in 2 3 4; do
+		[[ " $PART " == *" $p "* ]] || continue
+		case $p in
+		2) ( [ -n "${OV_RESULT_FILE:-}" ] && export RESULT_FILE=$OV_RESULT_FILE
+		     exec "$HERE/bench-overlay.sh" ) || rc=1 ;;
+		3) "$HERE/bench-images.sh" || rc=1 ;;
+		4) "$HERE/bench-gossip.sh" || rc=1 ;;
+		esac
+	done
 	exit $rc
 	;;
-*" 2 "*)
-	[ -n "${OV_RESULT_FILE:-}" ] && export RESULT_FILE=$OV_RESULT_FILE
-	exec "$HERE/bench-overlay.sh"
-	;;
-*) exec "$HERE/bench-images.sh" ;;
 esac
 DUR=${DUR:-8}
 LAT_DUR=${LAT_DUR:-3}
@@ -498,8 +511,8 @@ log "table saved to $RESULT_FILE"
 
 rc=0
 for p in "${SEL[@]}"; do [ -z "${FAILED[$p]-}" ] || rc=1; done
-if [[ " $PART " == *" 2 "* || " $PART " == *" 3 "* ]]; then
-	# part 1's world goes first (its watchdog too): parts 2 and 3 have their own
+if [[ " $PART " == *" 2 "* || " $PART " == *" 3 "* || " $PART " == *" 4 "* ]]; then
+	# part 1's world goes first (its watchdog too): parts 2 to 4 have their own
 	bench_cleanup
 fi
 if [[ " $PART " == *" 2 "* ]]; then
@@ -509,5 +522,9 @@ fi
 if [[ " $PART " == *" 3 "* ]]; then
 	log "part 3: tools/bench-images.sh (table appended to $RESULT_FILE)"
 	RESULT_FILE=$RESULT_FILE "$HERE/bench-images.sh" || rc=1
+fi
+if [[ " $PART " == *" 4 "* ]]; then
+	log "part 4: tools/bench-gossip.sh (table appended to $RESULT_FILE)"
+	RESULT_FILE=$RESULT_FILE "$HERE/bench-gossip.sh" || rc=1
 fi
 exit $rc

@@ -19,7 +19,10 @@
  *   pp_B      bytes of one TCP push-pull (both directions), ppB/s = pp_B /
  *             push-pull interval (scaled above 32 nodes as memberlist)
  *
- * Usage: shoal-gossip-sim [-n 8,32,64] [-b 20] [-f 3] [-w 10] [-s SEED]
+ * Usage: shoal-gossip-sim [-n 8,32,64] [-b 20] [-f 3] [-w 10] [-s SEED] [-j FILE]
+ *   -j FILE  also write the rows as JSON (machine-readable; keys named as in
+ *            memberlist's -json output where the figure is the same, plus
+ *            the effective gossip config), for tools/bench-gossip.sh
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,6 +64,7 @@ struct sim {
 };
 
 static struct sim S;
+static struct gossip_config used_cfg; /* node 0's config, for -j */
 
 static uint64_t now_ms(void)
 {
@@ -157,6 +161,8 @@ static int node_new(struct simnode *nd, int i, const uint8_t key[KEYRING_KEY_LEN
 	cfg.cb.entry_changed = cb_entry;
 	if (gossip_new(&cfg, &nd->g, &err) < 0 || gossip_start(nd->g, &err) < 0)
 		goto fail;
+	if (i == 0)
+		used_cfg = cfg;
 	return 0;
 fail:
 	fprintf(stderr, "node %d: %s\n", i, err.msg);
@@ -529,15 +535,81 @@ static void print_series(const double *v, int n)
 		printf("%s%.0f", i ? "/" : "", v[i]);
 }
 
+static void json_series(FILE *f, const char *key, const double *v, int n)
+{
+	fprintf(f, ",\n      \"%s\": [", key);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s%.3f", i ? ", " : "", v[i]);
+	fprintf(f, "]");
+}
+
+/* -j: the rows as JSON (status is plain ASCII without quotes or backslashes) */
+static int write_json(const char *path, const struct row *rows, int nrows, const char *load)
+{
+	const struct gossip_config *c = &used_cfg;
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		fprintf(stderr, "-j %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "{\n  \"tool\": \"shoal-gossip-sim\",\n  \"loadavg_start\": \"%s\",\n", load);
+	fprintf(f, "  \"config\": {\"name\": \"lan\", \"probe_interval_ms\": %u, "
+		   "\"probe_timeout_ms\": %u, \"gossip_interval_ms\": %u, \"gossip_nodes\": %u, "
+		   "\"indirect_checks\": %u, \"suspicion_mult\": %u, \"suspicion_max_mult\": %u, "
+		   "\"retransmit_mult\": %u, \"push_pull_interval_ms\": %u, \"mtu\": %u, "
+		   "\"ae_quiet_ms\": %u, \"eager_delay_ms\": %u, \"encryption\": \"AES-256-GCM\"},\n",
+		c->probe_interval_ms, c->probe_timeout_ms, c->gossip_interval_ms, c->gossip_nodes,
+		c->indirect_checks, c->suspicion_mult, c->suspicion_max_mult, c->retransmit_mult,
+		c->push_pull_interval_ms, c->mtu, c->ae_quiet_ms, c->eager_delay_ms);
+	fprintf(f, "  \"rows\": [");
+	for (int i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+
+		fprintf(f, "%s\n    {\n      \"config\": \"lan\", \"n\": %d, \"status\": \"%s\",\n",
+			i ? "," : "", r->n, r->status);
+		fprintf(f, "      \"join_converged\": %s, \"join_ms\": %.3f, "
+			   "\"join_99pct_pairs_ms\": %.3f,\n",
+			r->join_ms >= 0 && strncmp(r->status, "FAILED", 6) != 0 ? "true" : "false",
+			r->join_ms, r->join99);
+		fprintf(f, "      \"bcast_total\": %d, \"bcast_delivered\": %d, \"bcast_failed\": %d, "
+			   "\"bcast_p50_ms\": %.3f, \"bcast_p99_ms\": %.3f",
+			r->nb + r->miss, r->nb, r->miss, r->p50, r->p99);
+		json_series(f, "bcast_all_ms", r->dis, r->nb);
+		fprintf(f, ",\n      \"fail_trials\": %d, \"fail_all_median_ms\": %.3f, "
+			   "\"fail_first_median_ms\": %.3f", r->nf, r->fail_med, r->fail1st);
+		json_series(f, "fail_all_ms", r->fall, r->nf);
+		json_series(f, "fail_first_ms", r->ffirst, r->nf);
+		json_series(f, "first_suspect_ms", r->fsusp, r->nf);
+		fprintf(f, ",\n      \"udp_bytes_per_member_s\": %.3f, \"udp_pkts_per_member_s\": %.3f, "
+			   "\"tcp_bytes_per_member_s\": %.3f,\n",
+			r->udpbs, r->udpps, r->tcpbs);
+		fprintf(f, "      \"pushpull_exchange_bytes\": %llu, "
+			   "\"pushpull_amortized_bytes_per_member_s\": %.3f,\n",
+			(unsigned long long)r->pp_b, r->ppbs);
+		fprintf(f, "      \"bcast_phase_bytes_per_member_s\": %.3f, \"ae_syncs_in_bcast_phase\": %llu, "
+			   "\"eager_rounds\": %llu, \"rejects_total\": %llu\n    }",
+			r->bcast_bps, (unsigned long long)r->ae_bcast,
+			(unsigned long long)r->eager_bcast, (unsigned long long)r->rejects);
+	}
+	fprintf(f, "\n  ]\n}\n");
+	if (fclose(f) != 0) {
+		fprintf(stderr, "-j %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int sizes[8] = { 8, 32, 64 }, nsizes = 3, nbcast = 20, nfail = 3, bw = 10, c;
 	unsigned int seed = 1;
+	const char *json = NULL;
 	struct row rows[8];
 	char load[128] = "";
 	FILE *f;
 
-	while ((c = getopt(argc, argv, "n:b:f:w:s:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:b:f:w:s:j:h")) != -1) {
 		switch (c) {
 		case 'n': {
 			char *tok, *save = NULL;
@@ -559,9 +631,10 @@ int main(int argc, char **argv)
 		case 'f': nfail = atoi(optarg); break;
 		case 'w': bw = atoi(optarg); break;
 		case 's': seed = (unsigned int)atoi(optarg); break;
+		case 'j': json = optarg; break;
 		default:
 			fprintf(stderr, "usage: %s [-n 8,32,64] [-b broadcasts=20] [-f fail-trials=3] "
-					"[-w bw-window-s=10] [-s seed]\n", argv[0]);
+					"[-w bw-window-s=10] [-s seed] [-j json-file]\n", argv[0]);
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -612,5 +685,8 @@ int main(int argc, char **argv)
 		       "rejects_total=%llu\n", r->bcast_bps, (unsigned long long)r->ae_bcast,
 		       (unsigned long long)r->eager_bcast, (unsigned long long)r->rejects);
 	}
+	fflush(stdout);
+	if (json && write_json(json, rows, nsizes, load) < 0)
+		return 1;
 	return 0;
 }
