@@ -61,6 +61,8 @@ exec 3>&2
 NL_LOG_FD=3
 # shellcheck source=tools/lib/netns.sh
 . "$HERE/lib/netns.sh"
+# shellcheck source=tools/lib/stats.sh
+. "$HERE/lib/stats.sh"
 # shellcheck source=tools/lib/dockerd.sh
 . "$HERE/lib/dockerd.sh"
 log() { nl_log "$@"; }
@@ -390,22 +392,6 @@ for rep in $(seq "$REPS"); do
 done
 
 # ------------------------------------------------------------ report
-median() {  # values... (NA/empty ignored)
-	printf '%s\n' "$@" | { grep -E '^[0-9.]+$' || true; } | sort -g |
-		awk '{a[NR]=$1} END { if (NR == 0) print "NA"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2 }'
-}
-med() {  # ARRAYNAME row
-	local -n arr=$1
-	local r v=()
-	for r in $(seq "$REPS"); do v+=("${arr[$2,$r]-NA}"); done
-	median "${v[@]}"
-}
-reps() {
-	local -n arr=$1
-	local r s=
-	for r in $(seq "$REPS"); do s+="${s:+/}${arr[$2,$r]-NA}"; done
-	echo "$s"
-}
 mbs() {  # bytes secs
 	awk -v b="$1" -v s="$2" 'BEGIN { if (s == "NA" || s + 0 == 0) print "NA"; else printf "%.1f", b / 1e6 / s }'
 }

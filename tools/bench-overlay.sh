@@ -71,6 +71,8 @@ exec 3>&2
 NL_LOG_FD=3
 # shellcheck source=tools/lib/netns.sh
 . "$HERE/lib/netns.sh"
+# shellcheck source=tools/lib/stats.sh
+. "$HERE/lib/stats.sh"
 log() { nl_log "$@"; }
 die() { nl_die "$@"; }
 
@@ -404,23 +406,6 @@ if [ "$DOCKER" = 1 ]; then
 fi
 
 # ------------------------------------------------------------ report
-median() {
-	printf '%s\n' "$@" | { grep -E '^[0-9.]+$' || true; } | sort -g |
-		awk '{a[NR]=$1} END { if (NR == 0) print "NA"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2 }'
-}
-med() {
-	local -n arr=$1
-	local r v=()
-	for r in $(seq "$REPS"); do v+=("${arr[$2,$r]-NA}"); done
-	median "${v[@]}"
-}
-reps() {
-	local -n arr=$1
-	local r s=
-	for r in $(seq "$REPS"); do s+="${s:+/}${arr[$2,$r]-NA}"; done
-	echo "$s"
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || a == "" || b == "" || b + 0 == 0) print "NA"; else printf "%.2f", a / b }'; }
 target() {
 	local desc=$1 val=$2 op=$3 lim=$4 res
 	res=$(awk -v v="$val" -v l="$lim" -v op="$op" 'BEGIN {

@@ -72,6 +72,8 @@ exec 3>&2
 NL_LOG_FD=3
 # shellcheck source=tools/lib/netns.sh
 . "$HERE/lib/netns.sh"
+# shellcheck source=tools/lib/stats.sh
+. "$HERE/lib/stats.sh"
 log() { nl_log "$@"; }
 die() { nl_die "$@"; }
 
@@ -407,23 +409,6 @@ for rep in $(seq "$REPS"); do
 done
 
 # ------------------------------------------------------------ report
-median() {  # values... (NA/empty ignored)
-	printf '%s\n' "$@" | { grep -E '^[0-9.]+$' || true; } | sort -g |
-		awk '{a[NR]=$1} END { if (NR == 0) print "NA"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2 }'
-}
-med() {  # ARRAYNAME path
-	local -n arr=$1
-	local r v=()
-	for r in $(seq "$REPS"); do v+=("${arr[$2,$r]-NA}"); done
-	median "${v[@]}"
-}
-reps() {  # ARRAYNAME path -> a/b/c
-	local -n arr=$1
-	local r s=
-	for r in $(seq "$REPS"); do s+="${s:+/}${arr[$2,$r]-NA}"; done
-	echo "$s"
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || a == "" || b == "" || b + 0 == 0) print "NA"; else printf "%.2f", a / b }'; }
 
 declare -A M_TP M_TU M_RP M_RU M_L50 M_L99 M_LU M_AC M_HT
 for p in "${SEL[@]}"; do
