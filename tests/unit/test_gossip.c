@@ -17,6 +17,7 @@
 #include "unit.h"
 #include "../../user/gossip/codec.h"
 #include "../../user/gossip/gossip.h"
+#include "../../user/gossip/internal.h"
 
 /* ------------------------------------------------------------ codec */
 
@@ -39,7 +40,7 @@ static size_t all_messages(struct gmsg *v)
 {
 	size_t n = 0;
 
-	memset(v, 0, sizeof(*v) * 16);
+	memset(v, 0, sizeof(*v) * 20);
 	v[n].type = GM_PING;
 	v[n].u.ping.seq = 7;
 	strcpy(v[n].u.ping.target, "node-b");
@@ -97,6 +98,10 @@ static size_t all_messages(struct gmsg *v)
 	v[n].type = GM_KEYACK;
 	v[n].u.keyack.id = 77;
 	v[n++].u.keyack.result = -ENOENT;
+	v[n].type = GM_PPDIGEST;
+	v[n++].u.pp.digest = 0xfedcba9876543210ULL;
+	v[n].type = GM_PPSAME;
+	v[n++].u.pp.digest = 1;
 	return n;
 }
 
@@ -114,7 +119,7 @@ TEST(codec_unknown_kind_refused)
 
 TEST(codec_roundtrip_every_type)
 {
-	struct gmsg v[16], back;
+	struct gmsg v[20], back;
 	uint8_t buf[512];
 	size_t n = all_messages(v);
 
@@ -139,10 +144,10 @@ TEST(codec_roundtrip_every_type)
 
 TEST(codec_compound_and_state)
 {
-	struct gmsg v[16];
-	uint8_t enc[16][256], buf[4096];
-	const uint8_t *parts[16];
-	size_t lens[16], n = all_messages(v);
+	struct gmsg v[20];
+	uint8_t enc[20][256], buf[4096];
+	const uint8_t *parts[20];
+	size_t lens[20], n = all_messages(v);
 	struct gm_parts got;
 	struct gm_state s = { .join = true, .lamport = 1234 }, back;
 	struct gm_state_member mem[3] = {
@@ -170,7 +175,7 @@ TEST(codec_compound_and_state)
 		CHECK_EQ(gm_decode_compound(buf, (size_t)p, &got), -EBADMSG, "truncated compound");
 	CHECK_EQ(gm_encode_compound(parts, lens, n, buf, 40), -ENOSPC, "compound too big");
 	parts[0] = buf; /* a compound inside a compound is refused */
-	CHECK_EQ(gm_encode_compound(parts, lens, 1, enc[15], sizeof(enc[15])), -EINVAL,
+	CHECK_EQ(gm_encode_compound(parts, lens, 1, enc[19], sizeof(enc[19])), -EINVAL,
 		 "no nesting");
 
 	ents[1].kind = GOSSIP_BLOCK;
@@ -196,7 +201,7 @@ TEST(codec_compound_and_state)
 
 TEST(codec_fuzz_never_crashes)
 {
-	struct gmsg v[16], m;
+	struct gmsg v[20], m;
 	uint8_t enc[256], buf[512];
 	struct gm_parts parts;
 	struct gm_state st;
@@ -305,6 +310,8 @@ static uint64_t ms_now(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static uint32_t test_pp_ms = 2000; /* push_pull_interval_ms of new nodes */
+
 static void fast_config(struct gossip_config *c)
 {
 	gossip_config_defaults(c);
@@ -314,7 +321,7 @@ static void fast_config(struct gossip_config *c)
 	c->probe_interval_ms = 100;
 	c->probe_timeout_ms = 40;
 	c->gossip_interval_ms = 20;
-	c->push_pull_interval_ms = 2000;
+	c->push_pull_interval_ms = test_pp_ms;
 	c->dead_reap_ms = 20000;
 	c->tcp_timeout_ms = 1000;
 	c->ae_quiet_ms = 200;
@@ -766,6 +773,114 @@ TEST(cluster_block_claim_conflict)
 	cluster_down(&c);
 }
 
+/* One periodic-style (digest-first) push-pull from node i to node j. */
+static int pp_digest(struct cluster *c, int i, int j)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd, r;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons(gossip_port(c->n[j].g));
+	r = stream_connect(c->n[i].g, &sa, &fd);
+	if (r < 0)
+		return r;
+	r = stream_exchange(c->n[i].g, fd, true, PP_DIGEST);
+	close(fd);
+	return r;
+}
+
+static uint64_t same_of(struct node *nd)
+{
+	struct gossip_stats st;
+
+	gossip_get_stats(nd->g, &st);
+	return st.pp_digest_same;
+}
+
+TEST(cluster_pushpull_digest_first)
+{
+	struct cluster c;
+	struct shoal_err err = { 0 };
+	struct gossip_entry e = endpoint("red", 0x0a000203, 300), got;
+	struct gossip_stats a0, a1, b0, b1;
+	uint64_t same0, conns = 0, bytes = 0, same = 0;
+	int tries;
+
+	/* two one-node clusters, no timers that would push-pull by themselves */
+	memset(&c, 0, sizeof(c));
+	for (int i = 0; i < KEYRING_KEY_LEN; i++)
+		c.key[i] = (uint8_t)(i * 7 + 3);
+	c.count = 2;
+	test_pp_ms = 0;
+	for (int i = 0; i < 2; i++) {
+		pthread_mutex_init(&c.n[i].mu, NULL);
+		CHECK_EQ(node_start(&c, i, NULL), 0, "node starts");
+	}
+	test_pp_ms = 2000;
+	if (!c.n[0].g || !c.n[1].g) {
+		cluster_down(&c);
+		return;
+	}
+	CHECK_EQ(gossip_table_set(c.n[1].g, &e, &err), 0, err.msg);
+
+	/* divergent: the digest differs, so full state goes both ways */
+	same0 = same_of(&c.n[0]);
+	CHECK_EQ(pp_digest(&c, 0, 1), 0, "divergent digest-first push-pull");
+	CHECK_EQ(same_of(&c.n[0]), same0, "not reported same");
+	CHECK_EQ(gossip_table_lookup(c.n[0].g, GOSSIP_ENDPOINT, "red", e.ip, &got), 0,
+		 "n1's record reached n0");
+	CHECK_EQ(state_of(&c.n[0], "n1"), GOSSIP_ALIVE, "n0 knows n1");
+	CHECK(wait_for(&c, all_alive, NULL, 3000), "both alive in both views");
+
+	/* in sync: only the digest exchange crosses */
+	for (tries = 0; tries < 30; tries++) {
+		gossip_get_stats(c.n[0].g, &a0);
+		gossip_get_stats(c.n[1].g, &a1);
+		CHECK_EQ(pp_digest(&c, 0, 1), 0, "in-sync digest-first push-pull");
+		if (same_of(&c.n[0]) > a0.pp_digest_same)
+			break;
+		usleep(100000);
+	}
+	CHECK(tries < 30, "digests agree once converged");
+	sleep_ms(50); /* the responder counts after its answer */
+	gossip_get_stats(c.n[0].g, &b0);
+	gossip_get_stats(c.n[1].g, &b1);
+	printf("# in-sync push-pull: %llu B out, %llu B back (tries %d)\n",
+	       (unsigned long long)(b0.tcp_bytes_out - a0.tcp_bytes_out),
+	       (unsigned long long)(b1.tcp_bytes_out - a1.tcp_bytes_out), tries);
+	CHECK(b0.tcp_bytes_out - a0.tcp_bytes_out < 100, "initiator sent only a digest");
+	CHECK(b1.tcp_bytes_out - a1.tcp_bytes_out < 100, "responder sent only 'same'");
+	CHECK_EQ(b1.pp_digest_same, a1.pp_digest_same + 1, "responder reports same");
+	CHECK_EQ(b0.push_pulls, a0.push_pulls, "nothing merged");
+	cluster_down(&c);
+
+	/* the real timer: a converged pair's periodic push-pulls stay small */
+	test_pp_ms = 200;
+	if (cluster_up(&c, 2) < 0) {
+		test_pp_ms = 2000;
+		cluster_down(&c);
+		CHECK(0, "cluster starts");
+		return;
+	}
+	test_pp_ms = 2000;
+	CHECK(wait_for(&c, all_alive, NULL, 3000), "pair converged");
+	sleep_ms(500);
+	gossip_get_stats(c.n[0].g, &a0);
+	gossip_get_stats(c.n[1].g, &a1);
+	sleep_ms(2000);
+	gossip_get_stats(c.n[0].g, &b0);
+	gossip_get_stats(c.n[1].g, &b1);
+	conns = b0.tcp_conns_out - a0.tcp_conns_out + b1.tcp_conns_out - a1.tcp_conns_out;
+	bytes = b0.tcp_bytes_out - a0.tcp_bytes_out + b1.tcp_bytes_out - a1.tcp_bytes_out;
+	same = b0.pp_digest_same - a0.pp_digest_same + b1.pp_digest_same - a1.pp_digest_same;
+	printf("# periodic: %llu push-pulls, %llu same (counted both ends), %llu B\n",
+	       (unsigned long long)conns, (unsigned long long)same, (unsigned long long)bytes);
+	CHECK(conns >= 4, "periodic push-pulls ran");
+	CHECK(same >= conns, "converged pair: ended by the digest");
+	CHECK(bytes < conns * 2 * 100, "only digests crossed");
+	cluster_down(&c);
+}
+
 void unit_gossip_tests(void)
 {
 	RUN(codec_roundtrip_every_type);
@@ -778,4 +893,5 @@ void unit_gossip_tests(void)
 	RUN(cluster_wrong_key_cannot_join);
 	RUN(cluster_key_rotation_under_load);
 	RUN(cluster_block_claim_conflict);
+	RUN(cluster_pushpull_digest_first);
 }

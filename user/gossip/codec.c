@@ -284,6 +284,10 @@ int gm_encode(const struct gmsg *m, uint8_t *buf, size_t cap)
 		put_u32(&b, m->u.keyack.id);
 		put_u32(&b, (uint32_t)m->u.keyack.result);
 		break;
+	case GM_PPDIGEST:
+	case GM_PPSAME:
+		put_u64(&b, m->u.pp.digest);
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -352,6 +356,10 @@ int gm_decode(const uint8_t *buf, size_t len, struct gmsg *m)
 	case GM_KEYACK:
 		m->u.keyack.id = get_u32(&r);
 		m->u.keyack.result = (int32_t)get_u32(&r);
+		break;
+	case GM_PPDIGEST:
+	case GM_PPSAME:
+		m->u.pp.digest = get_u64(&r);
 		break;
 	default:
 		return -EBADMSG;

@@ -21,6 +21,8 @@
  *   STATE    flags u8 (1 = join) | lamport u64 | members u32 |
  *            members x (name str | ip u32 | port u16 | incarnation u32 |
  *            state u8) | entries u32 | entries x ENTRY body (TCP only)
+ *   PPDIGEST digest u64 (TCP only: opens a periodic push-pull)
+ *   PPSAME   digest u64 (TCP only: "my digest is the same", ends it)
  *
  * Decoders never read past len and reject anything malformed with
  * -EBADMSG; counts are checked against the bytes left before allocating.
@@ -48,6 +50,8 @@ enum gmsg_type {
 	GM_KEYACK,
 	GM_COMPOUND,
 	GM_STATE,
+	GM_PPDIGEST,
+	GM_PPSAME,
 };
 
 enum gm_keyop_op { GM_KEY_INSTALL = 1, GM_KEY_USE, GM_KEY_REMOVE };
@@ -66,6 +70,7 @@ struct gmsg {
 		struct gossip_entry entry;
 		struct { uint8_t op; uint32_t id; uint8_t key[KEYRING_KEY_LEN]; } keyop;
 		struct { uint32_t id; int32_t result; } keyack;
+		struct { uint64_t digest; } pp; /* PPDIGEST, PPSAME */
 	} u;
 };
 

@@ -270,14 +270,17 @@ static void gossip_round(struct gossip *g, uint64_t now, bool eager)
 		bq_eager_done(&g->bq);
 }
 
-void gossip_sync_enqueue(struct gossip *g, const struct sockaddr_in *sa)
+void gossip_sync_enqueue(struct gossip *g, const struct sockaddr_in *sa, bool digest_first)
 {
 	for (size_t i = 0; i < g->nsync; i++)
 		if (g->syncq[i].sin_addr.s_addr == sa->sin_addr.s_addr &&
-		    g->syncq[i].sin_port == sa->sin_port)
+		    g->syncq[i].sin_port == sa->sin_port) {
+			g->syncdig[i] = g->syncdig[i] && digest_first; /* full wins */
 			return;
+		}
 	if (g->nsync == GOSSIP_SYNC_QUEUE)
 		return;
+	g->syncdig[g->nsync] = digest_first;
 	g->syncq[g->nsync++] = *sa;
 	pthread_cond_broadcast(&g->cond);
 }
@@ -378,6 +381,9 @@ static void handle_one(struct gossip *g, const uint8_t *p, size_t len, const cha
 	case GM_KEYACK:
 		handle_keyack(g, &m, sender);
 		break;
+	case GM_PPDIGEST:
+	case GM_PPSAME:
+		break; /* TCP only */
 	default:
 		mem_handle(g, &m, sender, src, now);
 	}
@@ -463,7 +469,7 @@ static uint64_t run_timers(struct gossip *g, uint64_t now)
 			struct sockaddr_in sa;
 
 			gossip_addr(m->pub.ip, m->pub.port, &sa);
-			gossip_sync_enqueue(g, &sa);
+			gossip_sync_enqueue(g, &sa, true);
 		}
 		g->t_pushpull = now + pushpull_interval(g);
 	}
@@ -790,7 +796,7 @@ int gossip_join(struct gossip *g, const char *const *addrs, size_t n, struct sho
 				       addrs[i]);
 		r = stream_connect(g, &sa, &fd);
 		if (r == 0) {
-			r = stream_exchange(g, fd, true, true);
+			r = stream_exchange(g, fd, true, PP_JOIN);
 			close(fd);
 		}
 		if (r == 0)

@@ -42,7 +42,12 @@
  *
  * Anti-entropy. (1) A TCP push-pull (members + full table) with one random
  * member every push_pull_interval (scaled up above 32 members as
- * memberlist does) and at join. (2) A digest in every ping and ack: 8 bytes
+ * memberlist does) and at join. The periodic one is digest-first: the
+ * initiator sends its digest (the one below); an equal digest is answered
+ * "same" and the exchange ends (about 50 sealed bytes each way instead of
+ * the whole table), a different one by the responder's full state, then
+ * the initiator's. Join and digest-triggered push-pulls send full state
+ * at once. (2) A digest in every ping and ack: 8 bytes
  * of XORed hashes over the alive members (name, incarnation) and the live
  * table records (key, owner, lamport) plus how long it has been stable. A
  * prober whose digest differs from its target's, both stable for at least
@@ -183,6 +188,7 @@ struct gossip_stats {
 	uint64_t decode_errors;       /* authentic but undecodable */
 	uint64_t push_pulls, ae_syncs, probes, probe_failures, suspects, deaths;
 	uint64_t refutes, eager_rounds, gossip_rounds;
+	uint64_t pp_digest_same;      /* periodic push-pulls ended by equal digests */
 };
 
 struct gossip_keyop_result {

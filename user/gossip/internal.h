@@ -180,6 +180,7 @@ struct gossip {
 	bool digest_dirty;
 
 	struct sockaddr_in syncq[GOSSIP_SYNC_QUEUE];
+	bool syncdig[GOSSIP_SYNC_QUEUE]; /* digest-first (periodic) */
 	size_t nsync;
 
 	struct gevent *ev;
@@ -252,7 +253,7 @@ void gossip_broadcast(struct gossip *g, const char *key, const struct gmsg *m);
 void gossip_addr(uint32_t ip, uint16_t port, struct sockaddr_in *sa);
 void gossip_digest_refresh(struct gossip *g, uint64_t now);
 uint8_t gossip_digest_stable(struct gossip *g, uint64_t now);
-void gossip_sync_enqueue(struct gossip *g, const struct sockaddr_in *sa);
+void gossip_sync_enqueue(struct gossip *g, const struct sockaddr_in *sa, bool digest_first);
 
 /* membership.c */
 struct member *mem_find(struct gossip *g, const char *name);
@@ -296,7 +297,14 @@ struct tgroup *table_group(struct table *t, uint8_t kind, const char *network, u
 void entry_key(const struct gossip_entry *e, char *buf, size_t len);
 
 /* stream.c */
-int stream_exchange(struct gossip *g, int fd, bool initiator, bool join);
+/*
+ * How an outgoing push-pull opens: PP_JOIN and PP_FULL send the full state
+ * at once (join, digest-triggered anti-entropy); PP_DIGEST (the periodic
+ * one) sends the digest first and ships state only if the responder's
+ * digest differs. The responder follows whatever the initiator opened with.
+ */
+enum pp_mode { PP_FULL = 0, PP_JOIN, PP_DIGEST };
+int stream_exchange(struct gossip *g, int fd, bool initiator, enum pp_mode mode);
 int stream_connect(struct gossip *g, const struct sockaddr_in *sa, int *fd);
 void *stream_accept_thread(void *arg);
 void *stream_sync_thread(void *arg);

@@ -641,7 +641,7 @@ static void handle_ack(struct gossip *g, const struct gmsg *m, const char *sende
 				g->last_ae = now;
 				STAT_ADD(g, ae_syncs, 1);
 				gossip_addr(t->pub.ip, t->pub.port, &sa);
-				gossip_sync_enqueue(g, &sa);
+				gossip_sync_enqueue(g, &sa, false);
 			}
 		}
 		return;

@@ -2,7 +2,13 @@
 /*
  * stream.c - TCP push-pull anti-entropy. One exchange per connection:
  *
- *   initiator -> STATE frame, responder -> STATE frame, close
+ *   full (join, digest-triggered):
+ *     initiator -> STATE, responder -> STATE, close
+ *   digest-first (periodic):
+ *     initiator -> PPDIGEST, responder -> PPSAME, close      (digests equal)
+ *     initiator -> PPDIGEST, responder -> STATE, initiator -> STATE, close
+ *
+ * The digest is the one pings and acks carry (gossip_digest_refresh()).
  *
  * A frame is u32 BE length | sealed message (keyring.h), so TCP carries
  * the same authentication, label and replay checks as UDP. The accept
@@ -58,12 +64,36 @@ static int read_full(int fd, uint8_t *p, size_t n)
 	return 0;
 }
 
+static int send_sealed(struct gossip *g, int fd, const uint8_t *p, size_t len)
+{
+	size_t cap = keyring_sealed_len(g->name, len);
+	uint8_t *frame = malloc(4 + cap);
+	ssize_t sl;
+	int ret;
+
+	if (!frame)
+		return -ENOMEM;
+	sl = keyring_seal(g->kr, g->label, g->name, gossip_wall_ms(), p, len, frame + 4, cap);
+	if (sl < 0) {
+		ret = (int)sl;
+		goto out;
+	}
+	frame[0] = (uint8_t)(sl >> 24);
+	frame[1] = (uint8_t)(sl >> 16);
+	frame[2] = (uint8_t)(sl >> 8);
+	frame[3] = (uint8_t)sl;
+	ret = write_full(fd, frame, 4 + (size_t)sl);
+	if (ret == 0)
+		STAT_ADD(g, tcp_bytes_out, 4 + (uint64_t)sl);
+out:
+	free(frame);
+	return ret;
+}
+
 static int send_state(struct gossip *g, int fd, bool join)
 {
 	struct gm_state s = { .join = join };
 	struct gbuf b = { 0 };
-	uint8_t *frame = NULL;
-	ssize_t sl;
 	int ret;
 
 	pthread_mutex_lock(&g->mu);
@@ -89,30 +119,36 @@ static int send_state(struct gossip *g, int fd, bool join)
 		ret = gm_encode_state(&s, &b);
 	free(s.members);
 	free(s.entries);
-	if (ret < 0)
-		goto out;
-	frame = malloc(4 + keyring_sealed_len(g->name, b.len));
-	if (!frame) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	sl = keyring_seal(g->kr, g->label, g->name, gossip_wall_ms(), b.p, b.len, frame + 4,
-			  keyring_sealed_len(g->name, b.len));
-	if (sl < 0) {
-		ret = (int)sl;
-		goto out;
-	}
-	frame[0] = (uint8_t)(sl >> 24);
-	frame[1] = (uint8_t)(sl >> 16);
-	frame[2] = (uint8_t)(sl >> 8);
-	frame[3] = (uint8_t)sl;
-	ret = write_full(fd, frame, 4 + (size_t)sl);
 	if (ret == 0)
-		STAT_ADD(g, tcp_bytes_out, 4 + (uint64_t)sl);
-out:
-	free(frame);
+		ret = send_sealed(g, fd, b.p, b.len);
 	free(b.p);
 	return ret;
+}
+
+/* Our current digest (members + table), refreshed if stale. */
+static uint64_t current_digest(struct gossip *g)
+{
+	uint64_t d;
+
+	pthread_mutex_lock(&g->mu);
+	gossip_digest_refresh(g, gossip_now_ms());
+	d = g->digest;
+	pthread_mutex_unlock(&g->mu);
+	return d;
+}
+
+/* PPDIGEST or PPSAME carrying our current digest. */
+static int send_digest(struct gossip *g, int fd, uint8_t type, uint64_t digest)
+{
+	struct gmsg m = { .type = type };
+	uint8_t buf[16];
+	int l;
+
+	m.u.pp.digest = digest;
+	l = gm_encode(&m, buf, sizeof(buf));
+	if (l < 0)
+		return l;
+	return send_sealed(g, fd, buf, (size_t)l);
 }
 
 static void merge_state(struct gossip *g, const struct gm_state *s, const char *sender)
@@ -151,13 +187,19 @@ static void merge_state(struct gossip *g, const struct gm_state *s, const char *
 	gossip_wake(g);
 }
 
-static int recv_state(struct gossip *g, int fd, struct gm_state *s, char sender[64])
+/*
+ * One sealed frame, opened. *plain (free it) holds the payload at
+ * *pay (length *plen); the sender's name goes to sender.
+ */
+static int recv_frame(struct gossip *g, int fd, uint8_t **plain, const uint8_t **pay,
+		      size_t *plen, char sender[64])
 {
-	uint8_t hdr[4], *frame = NULL, *plain = NULL;
+	uint8_t hdr[4], *frame = NULL;
 	struct keyring_opened o;
 	uint32_t len;
 	int ret;
 
+	*plain = NULL;
 	ret = read_full(fd, hdr, 4);
 	if (ret < 0)
 		return ret;
@@ -165,8 +207,8 @@ static int recv_state(struct gossip *g, int fd, struct gm_state *s, char sender[
 	if (len == 0 || len > GOSSIP_MAX_FRAME)
 		return -EMSGSIZE;
 	frame = malloc(len);
-	plain = malloc(len);
-	if (!frame || !plain) {
+	*plain = malloc(len);
+	if (!frame || !*plain) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -174,44 +216,162 @@ static int recv_state(struct gossip *g, int fd, struct gm_state *s, char sender[
 	if (ret < 0)
 		goto out;
 	STAT_ADD(g, tcp_bytes_in, 4 + (uint64_t)len);
-	ret = keyring_open(g->kr, g->guard, g->label, frame, len, gossip_wall_ms(), plain, len, &o);
+	ret = keyring_open(g->kr, g->guard, g->label, frame, len, gossip_wall_ms(), *plain, len,
+			   &o);
 	if (ret < 0) {
 		ret = -EBADMSG;
 		goto out;
 	}
-	ret = gm_decode_state(o.payload, o.len, s);
-	if (ret < 0) {
-		STAT_ADD(g, decode_errors, 1);
-		goto out;
-	}
+	*pay = o.payload;
+	*plen = o.len;
 	snprintf(sender, 64, "%s", o.sender);
 out:
 	free(frame);
+	if (ret < 0) {
+		free(*plain);
+		*plain = NULL;
+	}
+	return ret;
+}
+
+static int decode_state(struct gossip *g, const uint8_t *p, size_t len, struct gm_state *s)
+{
+	int ret = gm_decode_state(p, len, s);
+
+	if (ret < 0)
+		STAT_ADD(g, decode_errors, 1);
+	return ret;
+}
+
+static int recv_state(struct gossip *g, int fd, struct gm_state *s, char sender[64])
+{
+	const uint8_t *pay;
+	uint8_t *plain;
+	size_t len;
+	int ret = recv_frame(g, fd, &plain, &pay, &len, sender);
+
+	if (ret < 0)
+		return ret;
+	ret = decode_state(g, pay, len, s);
 	free(plain);
 	return ret;
 }
 
-int stream_exchange(struct gossip *g, int fd, bool initiator, bool join)
+/* Decode a PPDIGEST/PPSAME frame of the expected type. */
+static int decode_digest(struct gossip *g, const uint8_t *p, size_t len, uint8_t type,
+			 uint64_t *digest)
+{
+	struct gmsg m;
+
+	if (gm_decode(p, len, &m) < 0 || m.type != type) {
+		STAT_ADD(g, decode_errors, 1);
+		return -EBADMSG;
+	}
+	*digest = m.u.pp.digest;
+	return 0;
+}
+
+/* Initiator: digest first; state both ways only if the responder differs. */
+static int exchange_digest_first(struct gossip *g, int fd)
+{
+	struct gm_state s;
+	const uint8_t *pay;
+	uint8_t *plain;
+	char sender[64];
+	uint64_t d;
+	size_t len;
+	int ret;
+
+	ret = send_digest(g, fd, GM_PPDIGEST, current_digest(g));
+	if (ret < 0)
+		return ret;
+	ret = recv_frame(g, fd, &plain, &pay, &len, sender);
+	if (ret < 0)
+		return ret;
+	if (gm_type(pay, len) == GM_PPSAME) {
+		ret = decode_digest(g, pay, len, GM_PPSAME, &d);
+		free(plain);
+		if (ret == 0)
+			STAT_ADD(g, pp_digest_same, 1);
+		return ret;
+	}
+	ret = decode_state(g, pay, len, &s);
+	free(plain);
+	if (ret < 0)
+		return ret;
+	/* answer with our state as it was, then merge theirs */
+	ret = send_state(g, fd, false);
+	merge_state(g, &s, sender);
+	gm_state_free(&s);
+	return ret;
+}
+
+/* Responder: serve whatever the initiator opened with. */
+static int exchange_respond(struct gossip *g, int fd)
+{
+	struct gm_state s;
+	const uint8_t *pay;
+	uint8_t *plain;
+	char sender[64];
+	uint64_t theirs, ours;
+	size_t len;
+	int ret;
+
+	ret = recv_frame(g, fd, &plain, &pay, &len, sender);
+	if (ret < 0)
+		return ret;
+	if (gm_type(pay, len) == GM_PPDIGEST) {
+		ret = decode_digest(g, pay, len, GM_PPDIGEST, &theirs);
+		free(plain);
+		if (ret < 0)
+			return ret;
+		ours = current_digest(g);
+		if (ours == theirs) {
+			ret = send_digest(g, fd, GM_PPSAME, ours);
+			if (ret == 0)
+				STAT_ADD(g, pp_digest_same, 1);
+			return ret;
+		}
+		ret = send_state(g, fd, false);
+		if (ret < 0)
+			return ret;
+		ret = recv_state(g, fd, &s, sender);
+		if (ret < 0)
+			return ret;
+		merge_state(g, &s, sender);
+		gm_state_free(&s);
+		return 0;
+	}
+	ret = decode_state(g, pay, len, &s);
+	free(plain);
+	if (ret < 0)
+		return ret;
+	/* answer with our state as it was, then merge theirs */
+	ret = send_state(g, fd, false);
+	merge_state(g, &s, sender);
+	gm_state_free(&s);
+	return ret;
+}
+
+int stream_exchange(struct gossip *g, int fd, bool initiator, enum pp_mode mode)
 {
 	struct gm_state s;
 	char sender[64];
 	int ret;
 
-	if (initiator) {
-		ret = send_state(g, fd, join);
-		if (ret < 0)
-			return ret;
-	}
+	if (!initiator)
+		return exchange_respond(g, fd);
+	if (mode == PP_DIGEST)
+		return exchange_digest_first(g, fd);
+	ret = send_state(g, fd, mode == PP_JOIN);
+	if (ret < 0)
+		return ret;
 	ret = recv_state(g, fd, &s, sender);
 	if (ret < 0)
 		return ret;
-	if (!initiator) {
-		/* answer with our state as it was, then merge theirs */
-		ret = send_state(g, fd, false);
-	}
 	merge_state(g, &s, sender);
 	gm_state_free(&s);
-	return ret;
+	return 0;
 }
 
 static void set_timeouts(int fd, uint32_t ms)
@@ -282,7 +442,7 @@ void *stream_accept_thread(void *arg)
 			continue;
 		STAT_ADD(g, tcp_conns_in, 1);
 		set_timeouts(fd, g->cfg.tcp_timeout_ms);
-		stream_exchange(g, fd, false, false);
+		stream_exchange(g, fd, false, PP_FULL);
 		close(fd);
 	}
 	return NULL;
@@ -295,6 +455,7 @@ void *stream_sync_thread(void *arg)
 	pthread_mutex_lock(&g->mu);
 	while (g->running) {
 		struct sockaddr_in sa;
+		bool dig;
 		int fd;
 
 		if (!g->nsync) {
@@ -302,11 +463,13 @@ void *stream_sync_thread(void *arg)
 			continue;
 		}
 		sa = g->syncq[0];
+		dig = g->syncdig[0];
 		memmove(&g->syncq[0], &g->syncq[1], (g->nsync - 1) * sizeof(sa));
+		memmove(&g->syncdig[0], &g->syncdig[1], (g->nsync - 1) * sizeof(dig));
 		g->nsync--;
 		pthread_mutex_unlock(&g->mu);
 		if (stream_connect(g, &sa, &fd) == 0) {
-			stream_exchange(g, fd, true, false);
+			stream_exchange(g, fd, true, dig ? PP_DIGEST : PP_FULL);
 			close(fd);
 		}
 		pthread_mutex_lock(&g->mu);
