@@ -16,8 +16,11 @@
  *             fail1st: first node to mark it dead
  *   udpB/s, udpPk/s, tcpB/s  bytes (sealed payload, no IP/UDP/TCP headers)
  *             sent per node per second in a steady-state window
- *   pp_B      bytes of one TCP push-pull (both directions), ppB/s = pp_B /
- *             push-pull interval (scaled above 32 nodes as memberlist)
+ *   pp_B      bytes of one full TCP push-pull (a join: both directions)
+ *   ppi_B     bytes of one periodic push-pull between two in-sync nodes
+ *             (digest-first: digest + "same"); ppB/s = ppi_B / push-pull
+ *             interval (scaled above 32 nodes as memberlist): at idle the
+ *             periodic exchange is what recurs (pp_B if it was not measured)
  *
  * Usage: shoal-gossip-sim [-n 8,32,64] [-b 20] [-f 3] [-w 10] [-s SEED] [-j FILE]
  *   -j FILE  also write the rows as JSON (machine-readable; keys named as in
@@ -35,6 +38,7 @@
 #include <unistd.h>
 
 #include "../user/gossip/gossip.h"
+#include "../user/gossip/internal.h"
 
 #define MAXN 99
 
@@ -243,7 +247,7 @@ static double median(double *v, int n)
 struct row {
 	int n;
 	double join_ms, join99, p50, p99, fail_med, fail1st, udpbs, udpps, tcpbs, ppbs;
-	uint64_t pp_b;
+	uint64_t pp_b, ppi_b;
 	int miss, nb;
 	double dis[64], fall[8], ffirst[8], fsusp[8];
 	int nf;
@@ -446,6 +450,27 @@ static void run_row(int n, int nbcast, int nfail, int bw_s, unsigned int *seed, 
 			}
 			r->ppbs = (double)r->pp_b / every;
 		}
+		/* 3c. one periodic (digest-first) push-pull, node 1 -> node 2 */
+		{
+			struct sockaddr_in sa = { .sin_family = AF_INET };
+			int fd;
+
+			sleep_ms(1000); /* let the join's merge settle */
+			sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			sa.sin_port = htons(gossip_port(S.nodes[2].g));
+			a = sum_stats();
+			if (stream_connect(S.nodes[1].g, &sa, &fd) == 0) {
+				int rc = stream_exchange(S.nodes[1].g, fd, true, PP_DIGEST);
+
+				close(fd);
+				sleep_ms(100); /* the responder counts after its answer */
+				b = sum_stats();
+				if (rc == 0) {
+					r->ppi_b = b.tcp_b - a.tcp_b;
+					r->ppbs = (double)r->ppi_b / every;
+				}
+			}
+		}
 	}
 
 	/* 4. failure detection */
@@ -585,8 +610,9 @@ static int write_json(const char *path, const struct row *rows, int nrows, const
 			   "\"tcp_bytes_per_member_s\": %.3f,\n",
 			r->udpbs, r->udpps, r->tcpbs);
 		fprintf(f, "      \"pushpull_exchange_bytes\": %llu, "
+			   "\"pushpull_periodic_idle_bytes\": %llu, "
 			   "\"pushpull_amortized_bytes_per_member_s\": %.3f,\n",
-			(unsigned long long)r->pp_b, r->ppbs);
+			(unsigned long long)r->pp_b, (unsigned long long)r->ppi_b, r->ppbs);
 		fprintf(f, "      \"bcast_phase_bytes_per_member_s\": %.3f, \"ae_syncs_in_bcast_phase\": %llu, "
 			   "\"eager_rounds\": %llu, \"rejects_total\": %llu\n    }",
 			r->bcast_bps, (unsigned long long)r->ae_bcast,
@@ -657,18 +683,19 @@ int main(int argc, char **argv)
 	printf("# config lan ProbeInterval=1s ProbeTimeout=500ms GossipInterval=200ms GossipNodes=3 "
 	       "SuspicionMult=4 SuspicionMaxMult=6 RetransmitMult=4 IndirectChecks=3 "
 	       "PushPullInterval=30s MTU=1400 AE(digest)=on EagerRounds=on; AES-256-GCM\n");
-	printf("%-6s %3s %7s %6s %7s %7s %5s %8s %8s %7s %7s %6s %6s %6s %s\n", "config", "N",
-	       "join_ms", "join99", "dis_p50", "dis_p99", "miss", "fail_med", "fail1st", "udpB/s",
-	       "udpPk/s", "tcpB/s", "pp_B", "ppB/s", "status");
+	printf("%-6s %3s %7s %6s %7s %7s %5s %8s %8s %7s %7s %6s %6s %6s %6s %s\n", "config",
+	       "N", "join_ms", "join99", "dis_p50", "dis_p99", "miss", "fail_med", "fail1st",
+	       "udpB/s", "udpPk/s", "tcpB/s", "pp_B", "ppi_B", "ppB/s", "status");
 	for (int i = 0; i < nsizes; i++) {
 		struct row *r = &rows[i];
 		char miss[16];
 
 		snprintf(miss, sizeof(miss), "%d/%d", r->miss, r->miss + r->nb);
-		printf("%-6s %3d %7.0f %6.0f %7.0f %7.0f %5s %8.0f %8.0f %7.0f %7.1f %6.0f %6llu %6.0f %s\n",
+		printf("%-6s %3d %7.0f %6.0f %7.0f %7.0f %5s %8.0f %8.0f %7.0f %7.1f %6.0f %6llu %6llu "
+		       "%6.0f %s\n",
 		       "lan", r->n, r->join_ms, r->join99, r->p50, r->p99, miss, r->fail_med,
-		       r->fail1st, r->udpbs, r->udpps, r->tcpbs, (unsigned long long)r->pp_b, r->ppbs,
-		       r->status);
+		       r->fail1st, r->udpbs, r->udpps, r->tcpbs, (unsigned long long)r->pp_b,
+		       (unsigned long long)r->ppi_b, r->ppbs, r->status);
 	}
 	for (int i = 0; i < nsizes; i++) {
 		struct row *r = &rows[i];
