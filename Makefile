@@ -30,12 +30,15 @@ DEB_PKGS := gcc make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-
 COMMON_SRC  := $(wildcard user/common/*.c)
 LIB_SRC     := $(COMMON_SRC) $(wildcard user/state/*.c user/config/*.c user/ipam/*.c)
 STORE_SRC   := $(wildcard user/storage/*.c user/archive/*.c user/image/*.c)
-DAEMON_SRC  := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c user/daemon/*.c user/gossip/*.c)
+DAEMON_SRC  := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c user/daemon/*.c user/gossip/*.c user/kv/*.c)
 CLI_SRC     := $(COMMON_SRC) $(wildcard user/cli/*.c)
 UNIT_SRC    := $(LIB_SRC) $(STORE_SRC) $(wildcard tests/unit/*.c user/gossip/*.c)
 BPFTEST_SRC := $(COMMON_SRC) $(wildcard tests/bpf/*.c)
 SYSTEST_SRC := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c tests/sys/*.c)
 SIM_SRC     := $(COMMON_SRC) $(wildcard user/gossip/*.c) tools/gossip-sim.c
+# The container runtime (namespaces, mounts, exec) and the per-container shim.
+RUNTIME_SRC := $(wildcard user/runtime/*.c)
+SHIM_SRC    := $(COMMON_SRC) $(RUNTIME_SRC) $(wildcard user/shim/*.c)
 
 BPF_SRC  := $(wildcard bpf/*.bpf.c)
 BPF_OBJ  := $(patsubst bpf/%.bpf.c,$(O)/%.bpf.o,$(BPF_SRC))
@@ -45,7 +48,7 @@ BPF_HDRS := $(wildcard bpf/lib/*.h bpf/*.h) include/shoal_maps.h
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
 BINS := $(O)/shoald $(O)/shoal $(O)/shoal-test-unit $(O)/shoal-test-bpf $(O)/shoal-test-sys \
-	$(O)/shoal-gossip-sim
+	$(O)/shoal-gossip-sim $(O)/shoal-shim
 # Benchmark helpers: built by `make bench` only, not by `all`.
 BENCH_SRC  := $(COMMON_SRC) user/archive/archive.c user/archive/fsutil.c tools/bench/extract.c
 BENCH_BINS := $(O)/shoal-bench-extract
@@ -92,6 +95,9 @@ $(O)/shoald: $(call obj,$(DAEMON_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/shoal: $(call obj,$(CLI_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/shoal-shim: $(call obj,$(SHIM_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/shoal-test-unit: $(call obj,$(UNIT_SRC))

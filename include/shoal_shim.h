@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * shoal_shim.h - the contract between shoald and shoal-shim.
+ *
+ * One shoal-shim per running container is the container's parent (like
+ * containerd-shim / conmon). shoald never waits for a container itself:
+ * it talks to the shim over a unix socket, so containers outlive shoald.
+ *
+ * Directories (shoald creates them before spawning the shim):
+ *   bundle  = <exec-root>/containers/<id>/      runtime files (tmpfs)
+ *   <bundle>/config.json   written by shoald, read by the shim (below)
+ *   <bundle>/shim.pid      the shim's pid          (written by the shim)
+ *   <bundle>/init.pid      container init's pid    (host pid namespace)
+ *   <bundle>/shim.sock     control socket          (SOCK_STREAM, 0600)
+ *   <bundle>/exit.json     written once init has exited and its output
+ *                          is drained: {"exit_code":N,"signal":S,
+ *                          "finished_at":"RFC3339Nano","oom_killed":false}
+ *                          (exit_code = 128+S when killed by signal S)
+ *
+ * config.json:
+ *   {"id": "<64 hex>",
+ *    "rootfs": "/abs/merged/dir",          mounted by shoald (storage get)
+ *    "args": ["/bin/sh","-c","..."],       entrypoint + cmd, non-empty
+ *    "env": ["PATH=...","K=V"],
+ *    "cwd": "/", "user": "" | "uid[:gid]" | "name[:group]",
+ *    "hostname": "...", "tty": false, "open_stdin": false,
+ *    "stdin_once": false,
+ *    "netns": "/path" | "" ("" = a new empty net namespace with lo up;
+ *                            "host" = stay in shim's net namespace),
+ *    "mounts": [{"type":"bind"|"tmpfs","source":"...","destination":"/x",
+ *                "options":["rbind","ro","nosuid",...]}],   in order
+ *    "log_path": "/var/lib/shoal/containers/<id>/<id>-json.log",
+ *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | ""}
+ *
+ * Spawning: shoald runs `shoal-shim <bundle>` with stdin/stdout/stderr on
+ * /dev/null and fd SHIM_READY_FD the write end of a pipe. The shim
+ * detaches (forks so its parent is init, setsid), becomes a child
+ * subreaper, starts the container and writes ONE line on the ready fd:
+ *   "ok <init-pid>\n"
+ *   "error <exit-code> <message>\n"   126 not executable, 127 not found,
+ *                                     125 anything else (message names it)
+ * then closes it. On "error" nothing is left running and no shim.sock.
+ *
+ * Control socket: each connection sends one JSON request line; the shim
+ * answers one JSON line ({"ok":true,...} or {"ok":false,"message":...}),
+ * then the op-specific exchange:
+ *   {"op":"wait"}        the reply line is sent when init has exited:
+ *                        {"ok":true,"exit_code":N,"finished_at":"..."}.
+ *                        (Immediately if it already has.)
+ *   {"op":"kill","signal":N,"all":false}   signal init (all: every
+ *                        process in the container's pid namespace).
+ *   {"op":"attach","stdin":B,"stdout":B,"stderr":B}
+ *                        then frames shim->client (below) for output
+ *                        produced from now on; client->shim raw stdin
+ *                        bytes; shutdown(SHUT_WR) by the client = EOF on
+ *                        the container's stdin when stdin_once.
+ *   {"op":"exec","args":[...],"env":[...],"cwd":"","user":"",
+ *    "tty":B,"stdin":B}  run a process in the container's namespaces
+ *                        and root. Reply {"ok":true,"pid":N} or
+ *                        {"ok":false,"exit_code":126|127|125,"message":..}
+ *                        then frames; the last frame is SHIM_FRAME_EXIT.
+ *   {"op":"resize","pid":0|exec-pid,"height":H,"width":W}   tty size.
+ *
+ * Frames (shim -> client, always, tty or not): Docker's multiplexed
+ * stream header {type, 0, 0, 0, uint32 big-endian payload length}
+ * followed by the payload. type 1 stdout, 2 stderr (a tty's output is
+ * type 1), SHIM_FRAME_EXIT: payload = 4-byte big-endian exit code, last.
+ *
+ * Log: json-file lines exactly like Docker's,
+ *   {"log":"text\n","stream":"stdout","time":"2026-11-28T01:02:03.123456789Z"}
+ * one line per output line (a partial line is flushed when 16 KiB
+ * accumulate or the stream ends).
+ */
+#ifndef SHOAL_SHIM_H
+#define SHOAL_SHIM_H
+
+#define SHIM_READY_FD 3
+#define SHIM_FRAME_STDOUT 1
+#define SHIM_FRAME_STDERR 2
+#define SHIM_FRAME_EXIT 0xfe
+#define SHIM_FRAME_HDR 8
+
+#endif
