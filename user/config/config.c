@@ -76,6 +76,7 @@ static const struct opt opts[] = {
 	{ "advertise-addr", "advertise-addr", K_STR, F(advertise_addr) },
 	{ "vxlan-port", "vxlan-port", K_PORT, F(vxlan_port) },
 	{ "accounting", "accounting", K_BOOL, F(accounting) },
+	{ "shim-path", "shim-path", K_PATH, F(shim_path) },
 	{ "gossip-probe-interval", "gossip-probe-interval", K_DURMS, F(gossip_probe_interval_ms) },
 	{ "gossip-probe-timeout", "gossip-probe-timeout", K_DURMS, F(gossip_probe_timeout_ms) },
 	{ "gossip-interval", "gossip-interval", K_DURMS, F(gossip_interval_ms) },
@@ -541,6 +542,7 @@ static void usage(FILE *out)
 	      "      --advertise-addr string         Address advertised to other nodes\n"
 	      "      --vxlan-port int                VXLAN UDP port (default 4789)\n"
 	      "      --accounting[=true|false]       Per-container traffic accounting (default true)\n"
+	      "      --shim-path string              shoal-shim binary (default: $SHOAL_SHIM, else next to shoald)\n"
 	      "      --gossip-probe-interval string  Gossip probe interval (default \"1s\")\n"
 	      "      --gossip-probe-timeout string   Gossip probe timeout (default \"500ms\")\n"
 	      "      --gossip-interval string        Gossip round interval (default \"200ms\")\n"

@@ -9,7 +9,7 @@
  * mtu, underlay-interface, advertise-addr, vxlan-port, accounting (bool),
  * gossip-probe-interval, gossip-probe-timeout, gossip-interval,
  * gossip-push-pull-interval (millisecond durations: "100ms", "2s"),
- * gossip-suspicion-mult (integer 1..64).
+ * gossip-suspicion-mult (integer 1..64), shim-path.
  * Unknown keys and values of the wrong type or range are errors naming
  * the key.
  */
@@ -43,6 +43,7 @@ struct shoal_config {
 	char advertise_addr[64];
 	int vxlan_port;                    /* 4789 */
 	bool accounting;                   /* true */
+	char shim_path[CONFIG_PATH_LEN];   /* "" = $SHOAL_SHIM, else next to shoald */
 	/* Gossip timings (milliseconds; daemon.json durations such as "100ms"). */
 	int64_t gossip_probe_interval_ms;     /* 1s */
 	int64_t gossip_probe_timeout_ms;      /* 500ms */
@@ -68,7 +69,7 @@ int config_load_string(struct shoal_config *c, const char *json, struct shoal_er
  * --gossip-port, --key-rotation-interval, --mtu, --underlay-interface,
  * --advertise-addr, --vxlan-port, --accounting=true|false,
  * --gossip-probe-interval, --gossip-probe-timeout, --gossip-interval,
- * --gossip-suspicion-mult, --gossip-push-pull-interval. Both
+ * --gossip-suspicion-mult, --gossip-push-pull-interval, --shim-path. Both
  * "--flag value" and "--flag=value". Returns 1 if --help was printed.
  */
 int config_parse(struct shoal_config *c, int argc, char **argv, struct shoal_err *err);

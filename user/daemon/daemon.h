@@ -26,6 +26,7 @@
 struct storage_driver;
 struct image_store;
 struct swarm;
+struct ctr_mgr;
 
 struct daemon {
 	struct shoal_config cfg;
@@ -49,6 +50,7 @@ struct daemon {
 	} underlay;
 	int64_t started;
 	struct swarm *sw; /* swarm mode (swarm.c); never NULL after swarm_open */
+	struct ctr_mgr *ctr; /* containers (container*.c) */
 };
 
 /* HTTP status for an errno, as the API maps them. */
@@ -65,6 +67,11 @@ int net_inspect_json(struct daemon *d, const char *ref, json_t **out, struct sho
 /* endpoint.c: attach a network namespace to a network and back. */
 int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
 		     const char *ip_str, json_t **out, struct shoal_err *err);
+/* The same for a container: the row records ctr_id (NULL = none); *out
+ * gets the endpoint as stored. d->lock held, no transaction open. */
+int ep_connect_container(struct daemon *d, const char *net_ref, const char *netns,
+			 const char *ip_str, const char *ctr_id, struct st_endpoint *out,
+			 struct shoal_err *err);
 int ep_disconnect_netns(struct daemon *d, const char *net_ref, const char *netns,
 			struct shoal_err *err);
 /* A new endpoint row for network n: the requested address (checked) or

@@ -1,0 +1,238 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# Containers through the Docker Engine API (curl on the socket) and the
+# real docker CLI: create / inspect / ps / rename / rm, references and
+# names, bad input leaving nothing behind, rmi of an image in use; then
+# running containers (start, exit codes, logs, stop, kill, wait, exec,
+# top, stats, networking, --rm) and shoald restarts with containers
+# running (they keep running and keep their network).
+
+load helpers
+load container_helpers
+
+setup() {
+	e2e_setup
+	start_shoald
+	load_test_image
+}
+
+teardown() {
+	e2e_teardown
+}
+
+# ---- without running anything ---------------------------------------------
+
+@test "create + inspect: Docker's shapes, the image config merged, files made" {
+	id=$(ctr_create web '{"Image": "shoal/busybox", "Cmd": ["sleep", "30"], "Env": ["A=1", "PATH=/bin"], "Labels": {"k": "v"}, "ExposedPorts": {"80/tcp": {}}}')
+	[[ $id =~ ^[0-9a-f]{64}$ ]]
+	run api GET "/containers/$id/json"
+	[ "${lines[-1]}" = "HTTP 200" ]
+	j=$(head -n -1 <<<"$output")
+	[ "$(jq -r .Name <<<"$j")" = /web ]
+	[ "$(jq -r .Id <<<"$j")" = "$id" ]
+	[ "$(jq -r .State.Status <<<"$j")" = created ]
+	[ "$(jq -r .State.Running <<<"$j")" = false ]
+	[ "$(jq -r .Path <<<"$j")" = sleep ]
+	[ "$(jq -c .Args <<<"$j")" = '["30"]' ]
+	[ "$(jq -r .Config.Hostname <<<"$j")" = "${id:0:12}" ]
+	# Env: the image's PATH replaced by ours, A appended
+	[ "$(jq -c .Config.Env <<<"$j")" = '["PATH=/bin","A=1"]' ]
+	[ "$(jq -r .Config.Labels.k <<<"$j")" = v ]
+	[ "$(jq -r '.Config.ExposedPorts | keys[0]' <<<"$j")" = 80/tcp ]
+	[ "$(jq -r .Image <<<"$j")" = "$(shoal image inspect -f '{{.Id}}' shoal/busybox)" ]
+	[ "$(jq -r .Driver <<<"$j")" = "$(driver)" ]
+	[ "$(jq -r .HostConfig.NetworkMode <<<"$j")" = default ]
+	[ "$(jq -r '.NetworkSettings.Networks | keys[0]' <<<"$j")" = shoal0 ]
+	[ "$(jq -r .Mounts <<<"$j")" = "[]" ]
+	[ -f "$W/data/containers/$id/hostname" ]
+	[ "$(cat "$W/data/containers/$id/hostname")" = "${id:0:12}" ]
+	grep -q localhost "$W/data/containers/$id/hosts"
+	grep -q nameserver "$W/data/containers/$id/resolv.conf"
+	# the default network exists now (made on first use)
+	[ "$(shoal network inspect shoal0 | jq -r '.[0].Name')" = shoal0 ]
+	# image defaults: no Cmd given = the image's ["sh"]
+	id2=$(ctr_create dflt '{"Image": "shoal/busybox"}')
+	[ "$(ctr_field "$id2" .Path)" = sh ]
+	[ "$(ctr_field "$id2" '.Config.Env[0]')" = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" ]
+	# Entrypoint given: the image's Cmd is dropped
+	id3=$(ctr_create ep '{"Image": "shoal/busybox", "Entrypoint": ["echo"]}')
+	[ "$(ctr_field "$id3" .Path)" = echo ]
+	[ "$(ctr_field "$id3" '.Args | length')" = 0 ]
+}
+
+@test "ps: all, filters, limit; names generated like Docker's" {
+	a=$(ctr_create one '{"Image": "shoal/busybox", "Labels": {"tier": "db"}}')
+	b=$(ctr_create "" '{"Image": "shoal/busybox"}')
+	run api GET /containers/json
+	[ "${lines[-1]}" = "HTTP 200" ]
+	[ "$(head -n -1 <<<"$output" | jq length)" -eq 0 ]    # none running
+	run api GET '/containers/json?all=1'
+	[ "$(head -n -1 <<<"$output" | jq length)" -eq 2 ]
+	j=$(head -n -1 <<<"$output")
+	# newest first; generated name adjective_surname
+	[ "$(jq -r '.[0].Id' <<<"$j")" = "$b" ]
+	[[ $(jq -r '.[0].Names[0]' <<<"$j") =~ ^/[a-z]+_[a-z]+[0-9]?$ ]]
+	[ "$(jq -r '.[1].Names[0]' <<<"$j")" = /one ]
+	[ "$(jq -r '.[1].State' <<<"$j")" = created ]
+	[ "$(jq -r '.[1].Status' <<<"$j")" = Created ]
+	[ "$(jq -r '.[1].Command' <<<"$j")" = sh ]
+	[ "$(jq -r '.[1].Image' <<<"$j")" = shoal/busybox ]
+	f=$(jq -rn '{label: ["tier=db"]} | @uri')
+	run api GET "/containers/json?all=1&filters=$f"
+	[ "$(head -n -1 <<<"$output" | jq -r '.[].Id')" = "$a" ]
+	f=$(jq -rn --arg i "${b:0:8}" '{id: [$i]} | @uri')
+	run api GET "/containers/json?all=1&filters=$f"
+	[ "$(head -n -1 <<<"$output" | jq -r '.[].Id')" = "$b" ]
+	f=$(jq -rn '{name: ["one"]} | @uri')
+	run api GET "/containers/json?all=1&filters=$f"
+	[ "$(head -n -1 <<<"$output" | jq -r '.[].Id')" = "$a" ]
+	f=$(jq -rn '{status: ["created"], ancestor: ["shoal/busybox"]} | @uri')
+	run api GET "/containers/json?filters=$f"
+	[ "$(head -n -1 <<<"$output" | jq length)" -eq 2 ]
+	f=$(jq -rn '{status: ["running"]} | @uri')
+	run api GET "/containers/json?filters=$f"
+	[ "$(head -n -1 <<<"$output" | jq length)" -eq 0 ]
+	run api GET '/containers/json?limit=1'
+	[ "$(head -n -1 <<<"$output" | jq length)" -eq 1 ]
+	f=$(jq -rn '{bogus: ["x"]} | @uri')
+	run api GET "/containers/json?filters=$f"
+	[ "${lines[-1]}" = "HTTP 400" ]
+	f=$(jq -rn '{status: ["sleeping"]} | @uri')
+	run api GET "/containers/json?filters=$f"
+	[ "${lines[-1]}" = "HTTP 400" ]
+}
+
+@test "references: full id, name, unique prefix; ambiguous and unknown" {
+	ids=()
+	for i in $(seq 1 12); do
+		ids+=("$(ctr_create "c$i" '{"Image": "shoal/busybox"}')")
+	done
+	id=${ids[0]}
+	[ "$(ctr_field "$id" .Name)" = /c1 ]
+	[ "$(ctr_field c1 .Id)" = "$id" ]
+	# the shortest prefix of ids[0] that no other id shares
+	for n in $(seq 1 64); do
+		p=${id:0:$n}
+		others=$(printf '%s\n' "${ids[@]:1}" | grep -c "^$p" || true)
+		[ "$others" -eq 0 ] && break
+	done
+	[ "$(ctr_field "$p" .Id)" = "$id" ]
+	# a one-hex-digit prefix shared by two of the 12 ids is ambiguous
+	amb=""
+	for h in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do
+		[ "$(printf '%s\n' "${ids[@]}" | grep -c "^$h")" -ge 2 ] && amb=$h && break
+	done
+	if [ -n "$amb" ]; then
+		run api GET "/containers/$amb/json"
+		[ "${lines[-1]}" = "HTTP 400" ]
+		[[ $output == *"Multiple IDs found with provided prefix: $amb"* ]]
+	fi
+	run api GET /containers/nosuch/json
+	[ "${lines[-1]}" = "HTTP 404" ]
+	[[ $output == *"No such container: nosuch"* ]]
+	run api DELETE /containers/nosuch
+	[ "${lines[-1]}" = "HTTP 404" ]
+}
+
+@test "names: taken, bad grammar, rename" {
+	id=$(ctr_create taken '{"Image": "shoal/busybox"}')
+	run api POST '/containers/create?name=taken' '{"Image": "shoal/busybox"}'
+	[ "${lines[-1]}" = "HTTP 409" ]
+	[[ $output == *"Conflict. The container name \\\"/taken\\\" is already in use by container \\\"$id\\\""* ]]
+	for bad in 'a' '-x' 'a%2Fb' 'a%20b' '_x'; do
+		run api POST "/containers/create?name=$bad" '{"Image": "shoal/busybox"}'
+		[ "${lines[-1]}" = "HTTP 400" ]
+		[[ $output == *"Invalid container name"* ]]
+	done
+	run api POST "/containers/$id/rename?name=other"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	[ "$(ctr_field other .Id)" = "$id" ]
+	run api GET /containers/taken/json
+	[ "${lines[-1]}" = "HTTP 404" ]
+	id2=$(ctr_create taken '{"Image": "shoal/busybox"}')
+	run api POST "/containers/$id2/rename?name=other"
+	[ "${lines[-1]}" = "HTTP 409" ]
+	run api POST "/containers/$id2/rename?name=b%2Fad"
+	[ "${lines[-1]}" = "HTTP 400" ]
+}
+
+@test "bad input: 4xx naming the problem, nothing created" {
+	layers0=$(layer_dirs)
+	before=$(leftovers)
+	check() { # CODE WORDS BODY [NAME]
+		run api POST "/containers/create?name=${4:-bad}" "$3"
+		[ "${lines[-1]}" = "HTTP $1" ] || { echo "$3 -> $output"; return 1; }
+		[[ $output == *"$2"* ]] || { echo "$3 -> $output"; return 1; }
+	}
+	check 404 "No such image: nosuch:latest" '{"Image": "nosuch:latest"}'
+	check 400 "invalid environment variable: =x" '{"Image": "shoal/busybox", "Env": ["=x"]}'
+	check 400 "invalid port specification" '{"Image": "shoal/busybox", "HostConfig": {"PortBindings": {"abc/tcp": [{"HostPort": "80"}]}}}'
+	check 400 "invalid port specification" '{"Image": "shoal/busybox", "ExposedPorts": {"99999/tcp": {}}}'
+	check 400 "invalid proto" '{"Image": "shoal/busybox", "ExposedPorts": {"80/xyz": {}}}'
+	check 400 "invalid hostPort" '{"Image": "shoal/busybox", "HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": "http"}]}}}'
+	check 400 "network nosuchnet not found" '{"Image": "shoal/busybox", "HostConfig": {"NetworkMode": "nosuchnet"}}'
+	check 400 "invalid IPv4 address" '{"Image": "shoal/busybox", "NetworkingConfig": {"EndpointsConfig": {"shoal0": {"IPAMConfig": {"IPv4Address": "10.1.2"}}}}}'
+	check 400 "Invalid container name" '{"Image": "shoal/busybox"}' '-bad'
+	check 400 "Config.Image is required" '{"Cmd": ["sh"]}'
+	check 400 "restart policy" '{"Image": "shoal/busybox", "HostConfig": {"RestartPolicy": {"Name": "always"}}}'
+	check 400 "named volumes are not supported" '{"Image": "shoal/busybox", "HostConfig": {"Binds": ["vol:/data"]}}'
+	check 400 "Entrypoint must be" '{"Image": "shoal/busybox", "Entrypoint": 7}'
+	run api POST /containers/create '{"Image": '
+	[ "${lines[-1]}" = "HTTP 400" ]
+	[ "$(leftovers)" = "$before" ]
+	[ "$(layer_dirs)" -eq "$layers0" ]
+	run api GET '/containers/json?all=1'
+	[ "$(head -n -1 <<<"$output" | jq length)" -eq 0 ]
+}
+
+@test "rm removes row, layer and files; rmi of an image in use is refused" {
+	layers0=$(layer_dirs)
+	id=$(ctr_create gone '{"Image": "shoal/busybox"}')
+	[ "$(layer_dirs)" -eq $((layers0 + 1)) ]
+	run shoal rmi shoal/busybox
+	[ "$status" -ne 0 ]
+	[[ $output == *"conflict: unable to remove repository reference"* ]]
+	run api DELETE "/containers/$id"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	[ "$(layer_dirs)" -eq "$layers0" ]
+	[ ! -e "$W/data/containers/$id" ]
+	[ "$(sqlite3 "$W/data/shoal.db" 'SELECT count(*) FROM containers')" -eq 0 ]
+	run api GET "/containers/$id/json"
+	[ "${lines[-1]}" = "HTTP 404" ]
+	run shoal rmi shoal/busybox
+	[ "$status" -eq 0 ]
+}
+
+@test "state survives a shoald restart (created containers)" {
+	id=$(ctr_create keep '{"Image": "shoal/busybox", "Cmd": ["true"]}')
+	stop_shoald
+	start_shoald
+	[ "$(ctr_field keep .Id)" = "$id" ]
+	[ "$(ctr_field keep .State.Status)" = created ]
+	[ "$(ctr_field keep .Path)" = true ]
+}
+
+@test "docker CLI: create, ps -a, inspect, rename, rm" {
+	run dkr create --name dk -e X=1 -l a=b shoal/busybox sleep 5
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	id=$output
+	run dkr ps -a --format '{{.ID}} {{.Names}} {{.Image}} {{.Status}}'
+	[ "$status" -eq 0 ]
+	[ "$output" = "${id:0:12} dk shoal/busybox Created" ]
+	run dkr inspect -f '{{.Name}} {{.State.Status}} {{index .Config.Labels "a"}} {{.Path}}' dk
+	[ "$output" = "/dk created b sleep" ]
+	run dkr rename dk dk2
+	[ "$status" -eq 0 ]
+	run dkr inspect -f '{{.Name}}' "${id:0:12}"
+	[ "$output" = /dk2 ]
+	run dkr create --name dk2 shoal/busybox
+	[ "$status" -ne 0 ]
+	[[ $output == *"is already in use"* ]]
+	run dkr rm dk2
+	[ "$status" -eq 0 ]
+	run dkr ps -aq
+	[ -z "$output" ]
+	run dkr rm nosuch
+	[ "$status" -ne 0 ]
+	[[ $output == *"No such container: nosuch"* ]]
+}
