@@ -90,6 +90,8 @@ int rt_sync_wait(int sync, int *master, int *code, struct shoal_err *err)
 			continue;
 		if (n < 0) {
 			*code = 125;
+			if (errno == EAGAIN)
+				return err_set(err, ETIMEDOUT, "container setup timed out");
 			return err_set(err, errno, "container setup: %s", strerror(errno));
 		}
 		if (n == 0)

@@ -172,11 +172,17 @@ static void jlog_line(struct jlog *l, int stream, const char *data, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			log_error("write log: %s", strerror(errno));
+			/* Once per failure streak: a full disk must not fill shim.log. */
+			if (!l->failing)
+				log_error("write log: %s; lines are lost until it works again",
+					  strerror(errno));
+			l->failing = true;
 			break;
 		}
 		off += (size_t)w;
 	}
+	if (off == line.len)
+		l->failing = false;
 	buf_free(&line);
 }
 

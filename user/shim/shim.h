@@ -34,6 +34,7 @@ struct jlog_stream {
 
 struct jlog {
 	int fd;                 /* -1: no log */
+	bool failing;           /* last write failed (logged once) */
 	struct jlog_stream s[2];
 };
 
