@@ -25,6 +25,9 @@ setup() {
 	[[ "$BATS_TEST_DESCRIPTION" == "multi-host"* ]] && return 0
 	e2e_setup
 	start_shoald
+	if [[ "$(api GET /v1.41/containers/json | tail -n 1)" != "HTTP 200" ]]; then
+		skip "this shoald has no containers API (GET /containers/json)"
+	fi
 	shoal load -i "$CTR_IMG" >/dev/null
 }
 
@@ -547,6 +550,9 @@ mh_teardown() {
 @test "multi-host: containers on an overlay on two hosts ping each other" {
 	load hosts_helpers
 	hosts_setup 2
+	if [[ "$(hapi 1 GET /v1.41/containers/json | tail -n 1)" != "HTTP 200" ]]; then
+		skip "this shoald has no containers API (GET /containers/json)"
+	fi
 	for k in 1 2; do
 		hs $k load -i "$CTR_IMG" >/dev/null
 		ovl_create $k
