@@ -357,7 +357,7 @@ ovl_swarm() {
 }
 
 @test "two managers: tokens rotated on one reach the other; the init node leaves, the other leads and rotates; a late joiner still learns its network; workers cannot view the swarm" {
-	swarm_hosts 4 --key-rotation-interval 3s
+	swarm_hosts 4 --key-rotation-interval 3s --gossip-push-pull-interval 2s
 	swarm_init
 	manager_token=$(hs 1 swarm join-token -q manager)
 	# an interface name where an address goes, as Docker takes it
@@ -400,6 +400,18 @@ ovl_swarm() {
 	run hs 4 swarm join --token "$WORKER_TOKEN" --advertise-addr "$UNDERLAY_IP_4" "$UNDERLAY_IP_1:2377"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"invalid join token"* ]]
+	# a manager that was down during a rotation catches up: the leader
+	# re-sends the secrets every push-pull interval (2 s here)
+	"$HOSTS" kill --workdir "$HW" 2 KILL 3>&-
+	wait_for 10 node_is 1 "$NODE_2" Down dead
+	run hs 1 swarm join-token --rotate worker
+	[ "$status" -eq 0 ]
+	new=$(hs 1 swarm join-token -q worker)
+	"$HOSTS" restart --workdir "$HW" 2 3>&-
+	wait_for 15 nodes_are 1 "$(all_nodes 3 "Ready alive")"
+	t0=$(now_ms)
+	wait_for 10 bash -c "[ \"\$('$SHOAL_BIN' -H unix://$(sock_of 2) swarm join-token -q worker)\" = '$new' ]"
+	note "h2, down during a token rotation, had the new token $(($(now_ms) - t0)) ms after it was back"
 
 	# h1 (init node, leader, the network's creator) leaves; with h2 still a
 	# manager it needs no --force

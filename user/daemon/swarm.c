@@ -1977,36 +1977,28 @@ static int push_secrets_to(struct daemon *d, const char *addr, const uint8_t k[K
 	return ret;
 }
 
-/* sw->op held, d->lock not. */
-int swarm_rotate_tokens(struct daemon *d, bool rotate_worker, bool rotate_manager,
-			struct shoal_err *err)
+/*
+ * sw->op held, d->lock not: give the current token secrets to every other
+ * alive manager, sealed with a key derived from seal_secret (the manager
+ * secret they hold; NULL = the current one). Returns how many took them.
+ */
+static int push_secrets(struct daemon *d, const char *seal_secret, size_t *asked, bool quiet)
 {
 	struct swarm *sw = d->sw;
-	char old[SW_SECRET_LEN], cluster[SW_ID_LEN], addrs[SW_MAX_NODES][32], a[16];
+	char sealer[SW_SECRET_LEN], cluster[SW_ID_LEN], addrs[SW_MAX_NODES][32], a[16];
 	uint8_t k[KEYRING_KEY_LEN];
 	size_t n = 0;
 	int ok = 0;
 	json_t *msg;
-	struct timespec ts;
 
 	pthread_mutex_lock(&d->lock);
-	if (!sw->active || sw->role == SW_WORKER) {
+	if (!sw->active || !sw->g || sw->role == SW_WORKER) {
 		pthread_mutex_unlock(&d->lock);
-		return err_set(err, ENOTCONN, "%s", sw->active ? "This node is not a swarm manager"
-							       : "This node is not part of a swarm");
+		*asked = 0;
+		return 0;
 	}
-	memcpy(old, sw->manager_secret, SW_SECRET_LEN);
+	snprintf(sealer, sizeof(sealer), "%s", seal_secret ? seal_secret : sw->manager_secret);
 	memcpy(cluster, sw->cluster_id, SW_ID_LEN);
-	if (rotate_worker)
-		swarm_new_secret(sw->worker_secret);
-	if (rotate_manager)
-		swarm_new_secret(sw->manager_secret);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	sw->secrets_updated_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	if (sw->secrets_updated_ms <= 0)
-		sw->secrets_updated_ms = 1;
-	sw->updated = time(NULL);
-	sw->dirty = true;
 	msg = json_pack("{s:s, s:s, s:I}", "WorkerSecret", sw->worker_secret, "ManagerSecret",
 			sw->manager_secret, "SecretsUpdated", (json_int_t)sw->secrets_updated_ms);
 	for (size_t i = 0; i < sw->n_nodes && n < SW_MAX_NODES; i++)
@@ -2016,12 +2008,15 @@ int swarm_rotate_tokens(struct daemon *d, bool rotate_worker, bool rotate_manage
 				 sw->nodes[i].join_port ? sw->nodes[i].join_port
 							: SW_DEFAULT_JOIN_PORT);
 	pthread_mutex_unlock(&d->lock);
-	derive_join_key(old, k);
-	sodium_memzero(old, sizeof(old));
+	derive_join_key(sealer, k);
+	sodium_memzero(sealer, sizeof(sealer));
 	for (size_t i = 0; i < n; i++) {
 		int ret = push_secrets_to(d, addrs[i], k, cluster, msg);
 		if (ret == 0)
 			ok++;
+		else if (quiet)
+			log_debug("swarm: token sync with the manager at %s: %s", addrs[i],
+				  strerror(-ret));
 		else
 			log_warn("swarm: could not pass the new join tokens to the manager at %s: %s",
 				 addrs[i], strerror(-ret));
@@ -2030,9 +2025,41 @@ int swarm_rotate_tokens(struct daemon *d, bool rotate_worker, bool rotate_manage
 	json_object_del(msg, "WorkerSecret");
 	json_object_del(msg, "ManagerSecret");
 	json_decref(msg);
+	*asked = n;
+	return ok;
+}
+
+/* sw->op held, d->lock not. */
+int swarm_rotate_tokens(struct daemon *d, bool rotate_worker, bool rotate_manager,
+			struct shoal_err *err)
+{
+	struct swarm *sw = d->sw;
+	char old[SW_SECRET_LEN];
+	struct timespec ts;
+	size_t asked;
+	int ok;
+
+	pthread_mutex_lock(&d->lock);
+	if (!sw->active || sw->role == SW_WORKER) {
+		pthread_mutex_unlock(&d->lock);
+		return err_set(err, ENOTCONN, "%s", sw->active ? "This node is not a swarm manager"
+							       : "This node is not part of a swarm");
+	}
+	memcpy(old, sw->manager_secret, SW_SECRET_LEN);
+	if (rotate_worker)
+		swarm_new_secret(sw->worker_secret);
+	if (rotate_manager)
+		swarm_new_secret(sw->manager_secret);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sw->secrets_updated_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	sw->updated = time(NULL);
+	sw->dirty = true;
+	pthread_mutex_unlock(&d->lock);
+	ok = push_secrets(d, old, &asked, false);
+	sodium_memzero(old, sizeof(old));
 	log_info("swarm: join tokens rotated (%s%s%s); %d of %zu other managers updated",
 		 rotate_worker ? "worker" : "", rotate_worker && rotate_manager ? ", " : "",
-		 rotate_manager ? "manager" : "", ok, n);
+		 rotate_manager ? "manager" : "", ok, asked);
 	return 0;
 }
 
@@ -2305,6 +2332,13 @@ static bool rotation_due(struct daemon *d, int64_t now)
 	return leader && now - since >= sw->rotation_s;
 }
 
+static int64_t secrets_sync_s(struct daemon *d)
+{
+	int64_t ms = d->cfg.gossip_push_pull_interval_ms;
+
+	return ms <= 0 ? 30 : ms < 1000 ? 1 : ms / 1000;
+}
+
 static void tick(struct daemon *d)
 {
 	struct swarm *sw = d->sw;
@@ -2321,6 +2355,22 @@ static void tick(struct daemon *d)
 	if (sw->rotation_s > 0 && rotation_due(d, now) && swarm_rotate_key(d, &err) < 0 &&
 	    err.msg[0])
 		log_debug("swarm: key rotation: %s", err.msg);
+	/*
+	 * A manager that was down during a token rotation catches up here:
+	 * the leader re-sends the secrets at the push-pull interval (the
+	 * membership's anti-entropy period, 30 s by default).
+	 */
+	if (now - sw->last_secrets_sync >= secrets_sync_s(d)) {
+		size_t asked;
+		bool leader;
+
+		pthread_mutex_lock(&d->lock);
+		leader = swarm_is_leader(d);
+		pthread_mutex_unlock(&d->lock);
+		sw->last_secrets_sync = now;
+		if (leader && sw->secrets_updated_ms > 0)
+			push_secrets(d, NULL, &asked, true);
+	}
 	sw_fps(sw->kr, fps, sizeof(fps));
 	pthread_mutex_lock(&d->lock);
 	if (strcmp(fps, sw->saved_fps) != 0) {

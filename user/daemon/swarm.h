@@ -90,6 +90,7 @@ struct swarm {
 	bool timer_running, stop;
 	pthread_cond_t cond;
 	int64_t last_sweep;
+	int64_t last_secrets_sync;
 };
 
 /* swarm.c, for api_swarm.c. sw->op held, d->lock not. */
