@@ -236,3 +236,57 @@ teardown() {
 	[ "$status" -ne 0 ]
 	[[ $output == *"No such container: nosuch"* ]]
 }
+
+# ---- running containers -------------------------------------------------------
+
+@test "start + wait: exit code, State, logs with stdout and stderr apart" {
+	need_shim
+	id=$(ctr_run out 'echo to-out; echo to-err >&2; exit 3')
+	run api POST "/containers/$id/wait"
+	[ "${lines[-1]}" = "HTTP 200" ]
+	[ "$(head -n -1 <<<"$output" | jq .StatusCode)" -eq 3 ]
+	[ "$(ctr_field "$id" .State.Status)" = exited ]
+	[ "$(ctr_field "$id" .State.ExitCode)" -eq 3 ]
+	[ "$(ctr_field "$id" .State.Running)" = false ]
+	[ "$(ctr_field "$id" .State.Pid)" -eq 0 ]
+	[[ $(ctr_field "$id" .State.FinishedAt) == 20* ]]
+	[[ $(ctr_field "$id" .State.StartedAt) == 20* ]]
+	out=$(curl -s --unix-socket "$W/shoal.sock" "http://localhost/containers/$id/logs?stdout=1" | demux)
+	[ "$out" = to-out ]
+	out=$(curl -s --unix-socket "$W/shoal.sock" "http://localhost/containers/$id/logs?stderr=1" | demux)
+	[ "$out" = to-err ]
+	out=$(curl -s --unix-socket "$W/shoal.sock" "http://localhost/containers/$id/logs?stdout=1&stderr=1&timestamps=1" | demux)
+	[ "$(wc -l <<<"$out")" -eq 2 ]
+	[[ $(head -1 <<<"$out") =~ ^20[0-9-]+T[0-9:.]+Z\ to- ]]
+	# the json-file log on disk, Docker's format
+	[ "$(jq -r .stream "$W/data/containers/$id/$id-json.log" | sort | tr '\n' ' ')" = "stderr stdout " ]
+	# run again: next-exit waits for the new run
+	run api POST "/containers/$id/wait?condition=bogus"
+	[ "${lines[-1]}" = "HTTP 400" ]
+	run api POST "/containers/$id/start"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	run api POST "/containers/$id/wait?condition=not-running"
+	[ "$(head -n -1 <<<"$output" | jq .StatusCode)" -eq 3 ]
+	[ "$(jq -r .log "$W/data/containers/$id/$id-json.log" | grep -c to-out)" -eq 2 ]
+}
+
+@test "start errors: 127 and 126 like Docker, nothing left running or mounted" {
+	need_shim
+	before=$(leftovers)
+	id=$(ctr_create nf '{"Image": "shoal/busybox", "Cmd": ["/nosuchcmd"]}')
+	run api POST "/containers/$id/start"
+	[ "${lines[-1]}" = "HTTP 400" ]
+	[[ $output == *nosuchcmd* ]]
+	[ "$(ctr_field "$id" .State.ExitCode)" -eq 127 ]
+	[ "$(ctr_field "$id" .State.Status)" = created ]
+	[[ $(ctr_field "$id" .State.Error) == *nosuchcmd* ]]
+	id2=$(ctr_create nx '{"Image": "shoal/busybox", "Cmd": ["/etc/passwd"]}')
+	run api POST "/containers/$id2/start"
+	[ "${lines[-1]}" = "HTTP 400" ]
+	[ "$(ctr_field "$id2" .State.ExitCode)" -eq 126 ]
+	api DELETE "/containers/$id" | tail -1 | grep -q 204
+	api DELETE "/containers/$id2" | tail -1 | grep -q 204
+	[ "$(leftovers)" = "$before" ]
+	run api POST /containers/nosuch/start
+	[ "${lines[-1]}" = "HTTP 404" ]
+}

@@ -762,6 +762,41 @@ static json_t *exec_json(const struct exec_inst *e)
 			 "ContainerID", e->ctr_id, "DetachKeys", "", "Pid", e->pid);
 }
 
+/* The container's Env with the exec's over it, as Docker merges them
+ * (d->lock held). */
+static json_t *exec_env(struct daemon *d, const struct exec_inst *e)
+{
+	json_t *env = json_array(), *v, *cfg;
+	struct st_container c;
+	size_t i;
+
+	if (st_container_find(d->ctr->sc, e->ctr_id, &c, NULL) == 0) {
+		cfg = load_obj(c.config);
+		if (json_is_array(json_object_get(cfg, "Env")))
+			json_array_extend(env, json_object_get(cfg, "Env"));
+		json_decref(cfg);
+		st_container_free(&c);
+	}
+	json_array_foreach(json_object_get(e->cfg, "Env"), i, v) {
+		const char *kv = json_string_value(v), *eq = strchr(kv, '=');
+		size_t kl = eq ? (size_t)(eq - kv) : strlen(kv), j;
+		json_t *o;
+		bool set = false;
+
+		json_array_foreach(env, j, o) {
+			const char *s = json_string_value(o);
+			if (strncmp(s, kv, kl) == 0 && (s[kl] == '=' || s[kl] == '\0')) {
+				json_array_set(env, j, v);
+				set = true;
+				break;
+			}
+		}
+		if (!set)
+			json_array_append(env, v);
+	}
+	return env;
+}
+
 static void exec_start(const struct api_req *q, const char *id, struct reply *r)
 {
 	struct exec_inst *e;
@@ -806,9 +841,8 @@ static void exec_start(const struct api_req *q, const char *id, struct reply *r)
 	x->in = !detach && json_is_true(json_object_get(e->cfg, "AttachStdin"));
 	x->out = json_is_true(json_object_get(e->cfg, "AttachStdout")) || detach;
 	x->err = json_is_true(json_object_get(e->cfg, "AttachStderr")) || detach;
-	x->req = json_pack("{s:s, s:O, s:O, s:s, s:s, s:b, s:b}", "op", "exec", "args",
-			   json_object_get(e->cfg, "Cmd"), "env",
-			   json_is_array(json_object_get(e->cfg, "Env")) ? json_object_get(e->cfg, "Env") : json_array(),
+	x->req = json_pack("{s:s, s:O, s:o, s:s, s:s, s:b, s:b}", "op", "exec", "args",
+			   json_object_get(e->cfg, "Cmd"), "env", exec_env(q->d, e),
 			   "cwd", json_string_value(json_object_get(e->cfg, "WorkingDir")) ?: "",
 			   "user", json_string_value(json_object_get(e->cfg, "User")) ?: "", "tty",
 			   x->tty, "stdin", x->in);

@@ -28,6 +28,7 @@
 #include "../storage/storage.h"
 #include "container.h"
 #include "daemon.h"
+#include "ports.h"
 
 static int lock_data_root(struct daemon *d, struct shoal_err *err)
 {
@@ -167,6 +168,8 @@ int main(int argc, char **argv)
 		goto fail;
 	pthread_mutex_lock(&d.lock);
 	ret = daemon_reconcile(&d, &err);
+	if (ret == 0)
+		ret = ports_setup_external(&d, &err);
 	/* Containers kept running without us: reattach, record exits. */
 	if (ret == 0)
 		ret = ctr_reconcile(&d, &err);
