@@ -69,10 +69,11 @@ ctr_wait_status() {
 # ctr_exec REF CMD...: run CMD in the container (exec API, no tty);
 # prints its output, returns its exit code.
 ctr_exec() {
-	local ref=$1 id out code
+	local ref=$1 id code cmd
 	shift
+	cmd=$(python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@")
 	id=$(api POST "/containers/$ref/exec" \
-		"$(jq -nc --args '{AttachStdout: true, AttachStderr: true, Cmd: $ARGS.positional}' "$@")" |
+		"$(jq -nc --argjson c "$cmd" '{AttachStdout: true, AttachStderr: true, Cmd: $c}')" |
 		head -n -1 | jq -r .Id)
 	[ -n "$id" ] && [ "$id" != null ] || return 125
 	# No upgrade header: shoald streams the frames; strip the 8-byte headers.

@@ -7,6 +7,7 @@
 # top, stats, networking, --rm) and shoald restarts with containers
 # running (they keep running and keep their network).
 
+bats_require_minimum_version 1.5.0
 load helpers
 load container_helpers
 
@@ -17,6 +18,10 @@ setup() {
 }
 
 teardown() {
+	# on failure, what shoald said last
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -f "${W:-/nonexistent}/shoald.log" ]; then
+		tail -n 30 "$W/shoald.log" | sed 's/^/# shoald: /' >&3
+	fi
 	e2e_teardown
 }
 
@@ -289,4 +294,105 @@ teardown() {
 	[ "$(leftovers)" = "$before" ]
 	run api POST /containers/nosuch/start
 	[ "${lines[-1]}" = "HTTP 404" ]
+}
+
+@test "stop: SIGTERM honoured fast, SIGKILL after t; kill -s; restart; rm of a running one" {
+	need_shim
+	# pid 1 with a TERM handler: stops at once with its own code
+	id=$(ctr_run trap 'trap "exit 7" TERM; while :; do sleep 0.1; done')
+	ctr_wait_status "$id" running
+	t0=$(date +%s%N)
+	run api POST "/containers/$id/stop?t=10"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$ms" -lt 3000 ] || { echo "stop took $ms ms"; false; }
+	[ "$(ctr_field "$id" .State.ExitCode)" -eq 7 ]
+	run api POST "/containers/$id/stop"
+	[ "${lines[-1]}" = "HTTP 304" ]
+	# no handler (pid 1 ignores TERM): killed after t=1
+	id2=$(ctr_run notrap 'sleep 100')
+	t0=$(date +%s%N)
+	run api POST "/containers/$id2/stop?t=1"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$ms" -ge 900 ] && [ "$ms" -lt 6000 ] || { echo "stop took $ms ms"; false; }
+	[ "$(ctr_field "$id2" .State.ExitCode)" -eq 137 ]
+	# restart runs it again
+	pid1=$(ctr_field "$id" .State.Pid)
+	run api POST "/containers/$id/restart?t=1"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	[ "$(ctr_field "$id" .State.Status)" = running ]
+	[ "$(ctr_field "$id" .State.Pid)" != "$pid1" ]
+	# kill with a signal name; unknown signal -> 400; not running -> 409
+	run api POST "/containers/$id/kill?signal=SIGBOGUS"
+	[ "${lines[-1]}" = "HTTP 400" ]
+	# (pid 1 gets only the signals it handles: this one traps TERM)
+	run api POST "/containers/$id/kill?signal=SIGTERM"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	run api POST "/containers/$id/wait"
+	[ "$(head -n -1 <<<"$output" | jq .StatusCode)" -eq 7 ]
+	run api POST "/containers/$id/kill"
+	[ "${lines[-1]}" = "HTTP 409" ]
+	[[ $output == *"is not running"* ]]
+	# rm of a running container: 409 without force, gone with it
+	id3=$(ctr_run busy 'sleep 100')
+	ctr_wait_status "$id3" running
+	run api DELETE "/containers/$id3"
+	[ "${lines[-1]}" = "HTTP 409" ]
+	[[ $output == *"You cannot remove a running container $id3"* ]]
+	pid=$(ctr_field "$id3" .State.Pid)
+	kill -0 "$pid"
+	run api DELETE "/containers/$id3?force=1"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	! kill -0 "$pid" 2>/dev/null || false
+	run api GET "/containers/$id3/json"
+	[ "${lines[-1]}" = "HTTP 404" ]
+}
+
+@test "exec, top, stats; wait next-exit and removed" {
+	need_shim
+	id=$(ctr_create ex '{"Image": "shoal/busybox", "Cmd": ["sleep", "100"], "Env": ["FOO=bar"]}')
+	# a waiter for the next exit registered before the start
+	curl -s --unix-socket "$W/shoal.sock" -X POST "http://localhost/containers/$id/wait?condition=next-exit" > "$W/wait.out" &
+	wpid=$!
+	curl -s --unix-socket "$W/shoal.sock" -X POST "http://localhost/containers/$id/wait?condition=removed" > "$W/removed.out" &
+	rpid=$!
+	api POST "/containers/$id/start" | tail -1 | grep -q 204
+	run ctr_exec ex sh -c 'echo "$FOO $(hostname)"; exit 5'
+	[ "$status" -eq 5 ]
+	[ "$output" = "bar ${id:0:12}" ]
+	run -127 ctr_exec ex /nosuch
+	run ctr_exec ex cat /etc/hostname
+	[ "$output" = "${id:0:12}" ]
+	# exec on a stopped container: 409
+	run api POST /containers/nosuch/exec '{"Cmd": ["true"]}'
+	[ "${lines[-1]}" = "HTTP 404" ]
+	run api POST "/containers/$id/exec" '{"Cmd": []}'
+	[ "${lines[-1]}" = "HTTP 400" ]
+	# top: the container's processes only
+	run api GET "/containers/$id/top"
+	[ "${lines[-1]}" = "HTTP 200" ]
+	j=$(head -n -1 <<<"$output")
+	[ "$(jq -r '.Titles | index("PID")' <<<"$j")" != null ]
+	[ "$(jq '.Processes | length' <<<"$j")" -eq 1 ]
+	[[ $(jq -r '.Processes[0][-1]' <<<"$j") == "sleep 100" ]]
+	run api GET "/containers/$id/top?ps_args=-o%20pid,comm"
+	[ "$(head -n -1 <<<"$output" | jq -c .Titles)" = '["PID","COMMAND"]' ]
+	# stats: one sample with pids and the network counters of eth0
+	run api GET "/containers/$id/stats?stream=0"
+	[ "${lines[-1]}" = "HTTP 200" ]
+	j=$(head -n -1 <<<"$output")
+	[ "$(jq -r .id <<<"$j")" = "$id" ]
+	[ "$(jq -r .name <<<"$j")" = /ex ]
+	[ "$(jq .pids_stats.current <<<"$j")" -eq 1 ]
+	[ "$(jq '.memory_stats.usage > 0' <<<"$j")" = true ]
+	[ "$(jq '.networks.eth0 | has("rx_bytes")' <<<"$j")" = true ]
+	run api POST "/containers/$id/kill"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	wait "$wpid"
+	[ "$(jq .StatusCode "$W/wait.out")" -eq 137 ]
+	kill -0 "$rpid"     # still waiting for the removal
+	api DELETE "/containers/$id" | tail -1 | grep -q 204
+	wait "$rpid"
+	[ "$(jq .StatusCode "$W/removed.out")" -eq 137 ]
 }

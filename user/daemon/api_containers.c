@@ -246,6 +246,19 @@ void api_containers(const struct api_req *q, struct reply *r)
 		return method_is(q, "POST", r) ? prune(q, r) : (void)0;
 	if (!api_match_prefix(q->path, "/containers/", ref, sizeof(ref), &tail))
 		return api_reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
+	if (strchr(tail + (*tail == '/'), '/')) {
+		/* "repo/name" is no container reference (a client asking
+		 * whether an image name is a container): Docker's 404. */
+		char msg[600];
+		size_t tl = strlen(q->path), plen = strlen("/containers/");
+		const char *end = strrchr(q->path, '/');
+
+		if (tl > plen && end > q->path + plen) {
+			snprintf(msg, sizeof(msg), "No such container: %.*s",
+				 (int)(end - q->path - (int)plen), q->path + plen);
+			return api_reply_msg(r, MHD_HTTP_NOT_FOUND, msg);
+		}
+	}
 	one(q, ref, tail, r);
 }
 

@@ -589,7 +589,7 @@ static json_t *merge_config(json_t *body, json_t *img_cfg, const char *image, co
 			    json_t *cmd, json_t *ep, struct shoal_err *err)
 {
 	json_t *ic = img_cfg ? json_object_get(img_cfg, "config") : NULL;
-	json_t *c = json_object(), *labels, *exposed, *v;
+	json_t *c = json_object(), *labels, *exposed, *v, *bl;
 	const char *k;
 	char host[13];
 
@@ -601,8 +601,7 @@ static json_t *merge_config(json_t *body, json_t *img_cfg, const char *image, co
 	json_object_set_new(c, "AttachStdout", json_boolean(json_is_true(json_object_get(body, "AttachStdout"))));
 	json_object_set_new(c, "AttachStderr", json_boolean(json_is_true(json_object_get(body, "AttachStderr"))));
 	exposed = obj_copy(ic, "ExposedPorts");
-	v = json_object_get(body, "ExposedPorts");
-	json_object_foreach(v, k, v)
+	json_object_foreach(json_object_get(body, "ExposedPorts"), k, v)
 		json_object_set_new(exposed, k, json_object());
 	json_object_set_new(c, "ExposedPorts", json_object_size(exposed) ? exposed : (json_decref(exposed), json_null()));
 	json_object_set_new(c, "Tty", json_boolean(json_is_true(json_object_get(body, "Tty"))));
@@ -617,14 +616,14 @@ static json_t *merge_config(json_t *body, json_t *img_cfg, const char *image, co
 	json_object_set_new(c, "Entrypoint", ep ? json_incref(ep) : json_null());
 	json_object_set_new(c, "OnBuild", json_null());
 	labels = obj_copy(ic, "Labels");
-	v = json_object_get(body, "Labels");
-	if (v && !json_is_null(v) && !json_is_object(v)) {
+	bl = json_object_get(body, "Labels");
+	if (bl && !json_is_null(bl) && !json_is_object(bl)) {
 		json_decref(labels);
 		json_decref(c);
 		err_set(err, EINVAL, "Labels must be an object of strings");
 		return NULL;
 	}
-	json_object_foreach(v, k, v) {
+	json_object_foreach(bl, k, v) {
 		if (!json_is_string(v)) {
 			json_decref(labels);
 			json_decref(c);
@@ -641,11 +640,14 @@ static json_t *merge_config(json_t *body, json_t *img_cfg, const char *image, co
 	return c;
 }
 
-/* Cmd and Entrypoint as Docker merges them. */
+/* Cmd and Entrypoint as Docker merges them: without an entrypoint of
+ * its own (null or []), the container takes the image's Cmd when it has
+ * none, and the image's Entrypoint when its own is null. [""] resets. */
 static int merge_cmd(json_t *body, json_t *img_cfg, json_t **cmd, json_t **ep,
 		     struct shoal_err *err)
 {
 	json_t *ic = img_cfg ? json_object_get(img_cfg, "config") : NULL;
+	json_t *bep_raw = json_object_get(body, "Entrypoint");
 	json_t *bcmd, *bep;
 	int ret;
 
@@ -653,29 +655,30 @@ static int merge_cmd(json_t *body, json_t *img_cfg, json_t **cmd, json_t **ep,
 	ret = strslice(json_object_get(body, "Cmd"), "Cmd", &bcmd, err);
 	if (ret < 0)
 		return ret;
-	ret = strslice(json_object_get(body, "Entrypoint"), "Entrypoint", &bep, err);
+	ret = strslice(bep_raw, "Entrypoint", &bep, err);
 	if (ret < 0) {
 		json_decref(bcmd);
 		return ret;
 	}
-	if (bep) {
-		/* [""] resets the image's entrypoint */
-		if (json_array_size(bep) == 1 && !*json_string_value(json_array_get(bep, 0))) {
-			json_decref(bep);
-			bep = NULL;
-		} else {
-			*ep = bep;
+	if (json_array_size(bep) == 0) {
+		if (json_array_size(bcmd) == 0) {
+			json_decref(bcmd);
+			strslice(ic ? json_object_get(ic, "Cmd") : NULL, "Cmd", &bcmd, NULL);
 		}
-		*cmd = bcmd; /* a new entrypoint drops the image's Cmd */
-		return 0;
+		if (!bep_raw || json_is_null(bep_raw)) {
+			json_decref(bep);
+			strslice(ic ? json_object_get(ic, "Entrypoint") : NULL, "Entrypoint", &bep, NULL);
+		}
+	} else if (json_array_size(bep) == 1 && !*json_string_value(json_array_get(bep, 0))) {
+		json_decref(bep);
+		bep = NULL;
 	}
-	strslice(ic ? json_object_get(ic, "Entrypoint") : NULL, "Entrypoint", ep, NULL);
-	if (bcmd && json_array_size(bcmd)) {
-		*cmd = bcmd;
-		return 0;
+	if (bep && json_array_size(bep) == 0) {
+		json_decref(bep);
+		bep = NULL;
 	}
-	json_decref(bcmd);
-	strslice(ic ? json_object_get(ic, "Cmd") : NULL, "Cmd", cmd, NULL);
+	*cmd = bcmd;
+	*ep = bep;
 	return 0;
 }
 
@@ -757,7 +760,12 @@ static int make_files(struct daemon *d, const char *id, const char *hostname,
 		return ret;
 	rc = resolv_conf();
 	snprintf(p, sizeof(p), "%s/resolv.conf", dir);
-	return write_file(p, rc ? rc : "", err);
+	ret = write_file(p, rc ? rc : "", err);
+	if (ret < 0)
+		return ret;
+	/* The log exists from the start: readers open it before the shim writes. */
+	ctr_log_path(d, id, p, sizeof(p));
+	return write_file(p, "", err);
 }
 
 /* Everything of the request that can be checked before making anything. */
@@ -1574,6 +1582,17 @@ out:
 	json_decref(f_ex);
 	json_decref(f_net);
 	return ret;
+}
+
+const char *ctr_name_of(struct daemon *d, const char *id, char *buf, size_t len)
+{
+	struct st_container c;
+
+	if (!id || !*id || !d->ctr || st_container_find(d->ctr->sc, id, &c, NULL) < 0)
+		return NULL;
+	snprintf(buf, len, "%s", c.name);
+	st_container_free(&c);
+	return buf;
 }
 
 /* ---- images in use, init --------------------------------------------------------- */

@@ -209,32 +209,59 @@ static int send_log_line(int fd, const struct log_opts *o, const char *line)
 	return ret;
 }
 
-/* Send the log from *off to its end (complete lines only); *off moves. */
-static int send_log_from(int fd, const char *path, const struct log_opts *o, off_t *off)
+/* Send the log open on lfd from *off to its end (complete lines only);
+ * *off moves. -1 when the client is gone. */
+static int send_log_fd(int cfd, int lfd, const struct log_opts *o, off_t *off)
 {
-	FILE *f = fopen(path, "re");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	char *buf = NULL;
+	size_t cap = 0, have = 0;
 	int ret = 0;
 
-	if (!f)
-		return 0;
-	if (fseeko(f, *off, SEEK_SET) < 0) {
-		fclose(f);
-		return 0;
-	}
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] != '\n')
-			break; /* a line being written: later */
-		*off += n;
-		if (send_log_line(fd, o, line) < 0) {
-			ret = -1;
-			break;
+	for (;;) {
+		ssize_t n;
+		char *nl, *start;
+
+		if (cap - have < 65536) {
+			char *nb = realloc(buf, cap + 262144);
+			if (!nb)
+				break;
+			buf = nb;
+			cap += 262144;
 		}
+		n = pread(lfd, buf + have, cap - have - 1, *off + (off_t)have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		buf[have] = '\0';
+		start = buf;
+		while ((nl = memchr(start, '\n', have - (size_t)(start - buf)))) {
+			*nl = '\0';
+			if (send_log_line(cfd, o, start) < 0) {
+				ret = -1;
+				goto out;
+			}
+			*off += nl + 1 - start;
+			start = nl + 1;
+		}
+		/* keep the partial line for the next read */
+		have -= (size_t)(start - buf);
+		memmove(buf, start, have);
 	}
-	free(line);
-	fclose(f);
+out:
+	free(buf);
+	return ret;
+}
+
+static int send_log_from(int cfd, const char *path, const struct log_opts *o, off_t *off)
+{
+	int lfd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (lfd < 0)
+		return 0;
+	ret = send_log_fd(cfd, lfd, o, off);
+	close(lfd);
 	return ret;
 }
 
@@ -424,7 +451,17 @@ struct attach {
 	bool tty, in, out, err, logs, stream;
 	bool was_running; /* at the request */
 	uint64_t starts;  /* runs started before the request */
+	int log_fd;       /* the log, open from the request on (--rm removes it) */
 };
+
+static void attach_free(void *arg)
+{
+	struct attach *a = arg;
+
+	if (a->log_fd >= 0)
+		close(a->log_fd);
+	free(a);
+}
 
 /* Connect the shim's attach op; -1 on failure. */
 static int shim_attach(struct daemon *d, const char *id, bool in, bool out, bool err_s)
@@ -458,14 +495,14 @@ static bool wait_start(struct daemon *d, const char *id, uint64_t starts, off_t 
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
 		rt = ctr_rt_get(d, id);
-		if (!rt || rt->removed)
-			break;
-		if (rt->starts > starts) {
+		if (rt && rt->starts > starts) { /* even if it is over already */
 			*log_off = rt->log_off;
 			*start_exits = rt->start_exits;
 			ok = true;
 			break;
 		}
+		if (!rt || rt->removed)
+			break;
 		pthread_cond_wait(&d->ctr->changed, &d->lock);
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -489,13 +526,11 @@ static void attach_run(void *arg, int cfd, const char *extra, size_t n)
 {
 	struct attach *a = arg;
 	struct log_opts o = { .out = a->out, .err = a->err, .tty = a->tty, .tail = -1 };
-	char path[4300];
 	uint64_t start_exits = 0;
 	off_t off = 0;
 	int sfd;
 
-	ctr_log_path(a->d, a->id, path, sizeof(path));
-	if (a->logs && send_log_from(cfd, path, &o, &off) < 0)
+	if (a->logs && a->log_fd >= 0 && send_log_fd(cfd, a->log_fd, &o, &off) < 0)
 		return;
 	if (!a->stream)
 		return;
@@ -520,7 +555,7 @@ static void attach_run(void *arg, int cfd, const char *extra, size_t n)
 		struct pollfd p = { .fd = cfd, .events = POLLIN };
 		char buf[32768];
 
-		if (send_log_from(cfd, path, &o, &off) < 0 || over)
+		if (a->log_fd < 0 || send_log_fd(cfd, a->log_fd, &o, &off) < 0 || over)
 			break;
 		/* stdin from the client while we wait for output */
 		if (sfd >= 0 && poll(&p, 1, 50) > 0) {
@@ -560,13 +595,19 @@ void ctr_api_attach(const struct api_req *q, const char *ref, struct reply *r)
 	}
 	pthread_mutex_unlock(&q->d->lock);
 	a->d = q->d;
+	{
+		char path[4300];
+
+		ctr_log_path(q->d, a->id, path, sizeof(path));
+		a->log_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	a->in = api_query_bool(q, "stdin", false);
 	a->out = api_query_bool(q, "stdout", false);
 	a->err = api_query_bool(q, "stderr", false);
 	a->logs = api_query_bool(q, "logs", false);
 	a->stream = api_query_bool(q, "stream", false);
 	r->upgrade = attach_run;
-	r->upgrade_free = free;
+	r->upgrade_free = attach_free;
 	r->upgrade_arg = a;
 	r->content_type = a->tty ? "application/vnd.docker.raw-stream"
 				 : "application/vnd.docker.multiplexed-stream";

@@ -579,6 +579,24 @@ struct mon {
 	int fd; /* the wait connection, request sent */
 };
 
+/* The shim of id is alive (its pid file names a live process). */
+static bool shim_alive(struct daemon *d, const char *id)
+{
+	char p[4300], buf[32] = "";
+	ssize_t n;
+	int fd, pid;
+
+	ctr_bundle_dir(d, id, p, sizeof(p));
+	strcat(p, "/shim.pid");
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	pid = n > 0 ? atoi(buf) : 0;
+	return pid > 1 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
 static void *monitor(void *arg)
 {
 	struct mon *m = arg;
@@ -590,18 +608,28 @@ static void *monitor(void *arg)
 	struct ctr_rt *rt;
 	json_t *j = NULL;
 
-	if (read_line(m->fd, line, sizeof(line)) >= 0 && (j = json_loads(line, 0, NULL)) &&
-	    json_is_true(json_object_get(j, "ok")) && json_object_get(j, "exit_code")) {
+	if (m->fd >= 0 && read_line(m->fd, line, sizeof(line)) >= 0 &&
+	    (j = json_loads(line, 0, NULL)) && json_is_true(json_object_get(j, "ok")) &&
+	    json_object_get(j, "exit_code")) {
 		code = (int)json_integer_value(json_object_get(j, "exit_code"));
 		snprintf(finished, sizeof(finished), "%s", str_or(j, "finished_at", ""));
 		oom = json_is_true(json_object_get(j, "oom_killed"));
 		got = true;
 	}
 	json_decref(j);
-	close(m->fd);
-	if (!got && read_exit_json(d, m->id, &code, finished, &oom) < 0) {
-		code = 255;
-		error = "the container's shim disappeared without recording an exit";
+	if (m->fd >= 0)
+		close(m->fd);
+	/* No wait reply (the container finished before we asked, or the shim
+	 * went away): exit.json, which the shim writes before it leaves. */
+	for (int grace = 20; !got;) {
+		if (read_exit_json(d, m->id, &code, finished, &oom) == 0)
+			break;
+		if (!shim_alive(d, m->id) && --grace <= 0) {
+			code = 255;
+			error = "the container's shim disappeared without recording an exit";
+			break;
+		}
+		usleep(50 * 1000);
 	}
 	pthread_mutex_lock(&d->lock);
 	rt = ctr_rt_get(d, m->id);
@@ -613,8 +641,13 @@ static void *monitor(void *arg)
 	return NULL;
 }
 
-/* Hold a wait connection on id's shim in a monitor thread (d->lock held). */
-static int monitor_start(struct daemon *d, const char *id, struct shoal_err *err)
+/*
+ * Watch id's exit in a monitor thread (d->lock held): a wait connection
+ * to its shim, or (need_conn false) exit.json when the shim is already
+ * done with the container.
+ */
+static int monitor_start(struct daemon *d, const char *id, bool need_conn,
+			 struct shoal_err *err)
 {
 	json_t *req = json_pack("{s:s}", "op", "wait");
 	struct mon *m;
@@ -624,21 +657,19 @@ static int monitor_start(struct daemon *d, const char *id, struct shoal_err *err
 	int fd, ret;
 
 	fd = shim_connect(d, id, err);
-	if (fd < 0) {
-		json_decref(req);
-		return fd;
-	}
-	ret = send_line(fd, req);
-	json_decref(req);
-	if (ret < 0) {
+	if (fd >= 0 && send_line(fd, req) < 0) {
 		close(fd);
-		return err_set(err, EPIPE, "container %.12s: cannot send wait to its shim", id);
+		fd = err_set(err, EPIPE, "container %.12s: cannot send wait to its shim", id);
 	}
+	json_decref(req);
+	if (fd < 0 && need_conn)
+		return fd;
 	m = calloc(1, sizeof(*m));
 	rt = ctr_rt_get(d, id);
 	if (!m || !rt) {
 		free(m);
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return err_set(err, ENOMEM, "out of memory");
 	}
 	m->d = d;
@@ -650,7 +681,8 @@ static int monitor_start(struct daemon *d, const char *id, struct shoal_err *err
 	ret = pthread_create(&t, &a, monitor, m);
 	pthread_attr_destroy(&a);
 	if (ret) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		free(m);
 		return err_set(err, ret, "monitor thread: %s", strerror(ret));
 	}
@@ -947,7 +979,7 @@ static int start_locked(struct daemon *d, struct st_container *c, struct shoal_e
 	ret = spawn_shim(d, c->id, &pid, &code, err);
 	if (ret < 0)
 		goto fail;
-	ret = monitor_start(d, c->id, &e2);
+	ret = monitor_start(d, c->id, false, &e2);
 	if (ret < 0) {
 		/* It started but we cannot watch it: stop it, then fail. */
 		log_error("container %.12s: %s", c->id, e2.msg);
@@ -1016,10 +1048,19 @@ int ctr_start(struct daemon *d, const char *ref, struct shoal_err *err)
 	ret = st_container_find(d->ctr->sc, ref, &c, err);
 	if (ret < 0)
 		goto out;
-	if (strcmp(c.status, "running") == 0)
+	if (strcmp(c.status, "running") == 0) {
 		ret = -EALREADY;
-	else
+	} else {
 		ret = start_locked(d, &c, err);
+		if (ret < 0) {
+			/* Docker removes an --rm container whose start failed. */
+			json_t *hc = load_obj(c.host_config);
+
+			if (json_is_true(json_object_get(hc, "AutoRemove")))
+				ctr_remove_locked(d, &c, NULL);
+			json_decref(hc);
+		}
+	}
 	st_container_free(&c);
 out:
 	pthread_mutex_unlock(&d->lock);
@@ -1319,7 +1360,7 @@ int ctr_reconcile(struct daemon *d, struct shoal_err *err)
 		/* The rootfs reference this run holds (remounted if need be). */
 		if (d->storage->ops->get(d->storage, c->id, rootfs, sizeof(rootfs), &e2) < 0)
 			log_error("reconcile: container %.12s: rootfs: %s", c->id, e2.msg);
-		if (monitor_start(d, c->id, &e2) == 0) {
+		if (monitor_start(d, c->id, true, &e2) == 0) {
 			log_info("reconcile: container %.12s (%s) is running (pid %d): reattached",
 				 c->id, c->name, c->pid);
 			alive++;

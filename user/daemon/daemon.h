@@ -150,6 +150,9 @@ int swarm_check_ip(struct daemon *d, const struct st_network *n, uint32_t ip,
 json_t *swarm_info_json(struct daemon *d);
 json_t *swarm_gossip_counters_json(struct daemon *d);
 
+/* container.c: the name of container id ("" or unknown: NULL); d->lock held. */
+const char *ctr_name_of(struct daemon *d, const char *id, char *buf, size_t len);
+
 /* api_system.c */
 json_t *api_version_json(void);
 /* Called with d->lock held; n_images counted before taking it. */

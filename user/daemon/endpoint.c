@@ -306,7 +306,7 @@ int ep_stats_json(struct daemon *d, json_t **out, struct shoal_err *err)
 			const struct st_endpoint *e = &eps[j];
 			struct shoal_ep_stats s = { 0 };
 			const char *base = strrchr(e->netns, '/');
-			char a[16], mac[18];
+			char a[16], mac[18], cname[256];
 			__u64 total = 0;
 
 			if (e->remote)
@@ -316,7 +316,9 @@ int ep_stats_json(struct daemon *d, json_t **out, struct shoal_err *err)
 				total += s.drops[r];
 			json_array_append_new(arr, json_pack(
 				"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}",
-				"EndpointID", e->id, "Name", base ? base + 1 : e->netns,
+				"EndpointID", e->id, "Name",
+				ctr_name_of(d, e->container_id, cname, sizeof(cname)) ?:
+				(base ? base + 1 : e->netns),
 				"Network", nets[i].name, "NetworkID", nets[i].id, "Netns", e->netns,
 				"Container", e->container_id, "IPv4Address", util_ipv4_str(e->ip, a),
 				"MacAddress", util_mac_str(e->mac, mac), "HostInterface", e->host_ifname,
