@@ -137,7 +137,9 @@ wait_for() {
 	[ "$status" -eq 126 ]
 	[[ "$output" == "shoal: Error response from daemon: "* ]]
 	# killed by a signal: 128 + signal, as docker
-	run shoal run --rm "$IMAGE" sh -c 'kill -9 $$'
+	# (not sh itself: pid 1 of a pid namespace ignores a SIGKILL sent from
+	# inside it, in Docker too)
+	run shoal run --rm "$IMAGE" sh -c 'sh -c "kill -9 \$\$"; exit $?'
 	[ "$status" -eq 137 ]
 	# stdin with -i, EOF passed on
 	run bash -c "printf 'line1\nline2\n' | '$SHOAL_BIN' -H 'unix://$W/shoal.sock' run --rm -i $IMAGE sh -c 'wc -l; exit 3'"
@@ -557,22 +559,23 @@ mh_teardown() {
 		hs $k load -i "$CTR_IMG" >/dev/null
 		ovl_create $k
 	done
-	hs 1 run -d --name a --network ov --ip 10.0.9.2 "$IMAGE" sleep 300
-	hs 2 run -d --name b --network ov --ip 10.0.9.3 "$IMAGE" sleep 300
-	mac_a=$(hs 1 inspect -f '{{json .NetworkSettings.Networks}}' a | jq -r .ov.MacAddress)
-	mac_b=$(hs 2 inspect -f '{{json .NetworkSettings.Networks}}' b | jq -r .ov.MacAddress)
+	# (Docker's names have two characters at least)
+	hs 1 run -d --name ca --network ov --ip 10.0.9.2 "$IMAGE" sleep 300
+	hs 2 run -d --name cb --network ov --ip 10.0.9.3 "$IMAGE" sleep 300
+	mac_a=$(hs 1 inspect -f '{{json .NetworkSettings.Networks}}' ca | jq -r .ov.MacAddress)
+	mac_b=$(hs 2 inspect -f '{{json .NetworkSettings.Networks}}' cb | jq -r .ov.MacAddress)
 	[[ "$mac_a" =~ ^([0-9a-f]{2}:){5}[0-9a-f]{2}$ ]]
 	# peers programmed by hand, both ways (swarm mode would gossip them)
 	peer_add 1 ov 10.0.9.3 "$mac_b" "$UNDERLAY_IP_2" >/dev/null
 	peer_add 2 ov 10.0.9.2 "$mac_a" "$UNDERLAY_IP_1" >/dev/null
-	run hs 1 exec a ping -c 3 -i 0.2 -W 2 10.0.9.3
+	run hs 1 exec ca ping -c 3 -i 0.2 -W 2 10.0.9.3
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"3 packets received"* ]]
-	run hs 2 exec b ping -c 3 -i 0.2 -W 2 10.0.9.2
+	run hs 2 exec cb ping -c 3 -i 0.2 -W 2 10.0.9.2
 	[ "$status" -eq 0 ]
 	# one local and one remote entry on each host
 	[ "$(map_count 1 endpoints)" -eq 2 ]
 	[ "$(map_count 2 endpoints)" -eq 2 ]
-	hs 1 rm -f a
-	hs 2 rm -f b
+	hs 1 rm -f ca
+	hs 2 rm -f cb
 }

@@ -40,8 +40,10 @@ teardown() {
 	[ "$(jq -r .Path <<<"$j")" = sleep ]
 	[ "$(jq -c .Args <<<"$j")" = '["30"]' ]
 	[ "$(jq -r .Config.Hostname <<<"$j")" = "${id:0:12}" ]
-	# Env: the image's PATH replaced by ours, A appended
-	[ "$(jq -c .Config.Env <<<"$j")" = '["PATH=/bin","A=1"]' ]
+	# Env as Docker merges it: ours first, the image's PATH replaced by ours
+	[ "$(jq -c .Config.Env <<<"$j")" = '["A=1","PATH=/bin"]' ]
+	id0=$(ctr_create envs '{"Image": "shoal/busybox", "Env": ["B=2", "A=1"]}')
+	[ "$(ctr_field "$id0" '.Config.Env | tojson')" = '["B=2","A=1","PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]' ]
 	[ "$(jq -r .Config.Labels.k <<<"$j")" = v ]
 	[ "$(jq -r '.Config.ExposedPorts | keys[0]' <<<"$j")" = 80/tcp ]
 	[ "$(jq -r .Image <<<"$j")" = "$(shoal image inspect -f '{{.Id}}' shoal/busybox)" ]
@@ -395,4 +397,164 @@ teardown() {
 	api DELETE "/containers/$id" | tail -1 | grep -q 204
 	wait "$rpid"
 	[ "$(jq .StatusCode "$W/removed.out")" -eq 137 ]
+}
+
+@test "networking: default network, a user network with a fixed IP, none, host" {
+	need_shim
+	a=$(ctr_run pa 'sleep 300')
+	b=$(ctr_run pb 'sleep 300')
+	ipa=$(ctr_field pa .NetworkSettings.IPAddress)
+	[[ $ipa =~ ^172\.17\.0\.[0-9]+$ ]]
+	[ "$(ctr_field pa .NetworkSettings.Networks.shoal0.IPAddress)" = "$ipa" ]
+	[ "$(ctr_field pa .NetworkSettings.Gateway)" = 172.17.0.1 ]
+	[ "$(ctr_field pa .NetworkSettings.IPPrefixLen)" -eq 16 ]
+	[[ $(ctr_field pa .NetworkSettings.SandboxKey) == "$W/exec/netns/${a:0:12}" ]]
+	run ctr_exec pb ping -c 1 -W 2 "$ipa"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	# /etc/hosts names the container's own address
+	run ctr_exec pa cat /etc/hosts
+	[[ $output == *"$ipa	${a:0:12}"* ]]
+	# the endpoint row names the container; network inspect shows its name
+	[ "$(sqlite3 "$W/data/shoal.db" "SELECT count(*) FROM endpoints WHERE container_id = '$a'")" -eq 1 ]
+	[ "$(shoal network inspect shoal0 | jq -r --arg a "$a" '.[0].Containers[$a].Name')" = pa ]
+	# a user network and --ip
+	shoal network create --subnet 10.88.0.0/24 usernet >/dev/null
+	c=$(ctr_create pc '{"Image": "shoal/busybox", "Cmd": ["sleep", "300"], "HostConfig": {"NetworkMode": "usernet"}, "NetworkingConfig": {"EndpointsConfig": {"usernet": {"IPAMConfig": {"IPv4Address": "10.88.0.50"}}}}}')
+	api POST "/containers/$c/start" | tail -1 | grep -q 204
+	[ "$(ctr_field pc .NetworkSettings.Networks.usernet.IPAddress)" = 10.88.0.50 ]
+	run ctr_exec pc ip -4 -o addr show dev eth0
+	[[ $output == *"inet 10.88.0.50/24"* ]]
+	# an address taken on that network: start refused, nothing left over
+	d=$(ctr_create pd '{"Image": "shoal/busybox", "Cmd": ["sleep", "300"], "HostConfig": {"NetworkMode": "usernet"}, "NetworkingConfig": {"EndpointsConfig": {"usernet": {"IPAMConfig": {"IPv4Address": "10.88.0.50"}}}}}')
+	run api POST "/containers/$d/start"
+	[[ ${lines[-1]} == "HTTP 4"* ]]
+	[ "$(ctr_field pd .State.Status)" = created ]
+	[ ! -e "$W/exec/netns/${d:0:12}" ]
+	# none: only lo
+	n=$(ctr_create pn '{"Image": "shoal/busybox", "Cmd": ["sleep", "300"], "HostConfig": {"NetworkMode": "none"}}')
+	api POST "/containers/$n/start" | tail -1 | grep -q 204
+	run ctr_exec pn ip -o link
+	[ "$(wc -l <<<"$output")" -eq 1 ]
+	[[ $output == *"lo:"* ]]
+	# host: the shim's namespace ($HOSTNS), its shoal0 device included
+	h=$(ctr_create ph '{"Image": "shoal/busybox", "Cmd": ["sleep", "300"], "HostConfig": {"NetworkMode": "host"}}')
+	api POST "/containers/$h/start" | tail -1 | grep -q 204
+	run ctr_exec ph ip -o link
+	[[ $output == *"shoal0"* ]]
+	[ "$(ctr_field ph .NetworkSettings.SandboxKey)" = "" ]
+}
+
+@test "rm -f and --rm leave nothing: row, layer, dirs, mounts, netns, veths, map entries" {
+	need_shim
+	# the default network once (it stays, as Docker's bridge does)
+	ctr_create warm '{"Image": "shoal/busybox"}' >/dev/null
+	api DELETE /containers/warm | tail -1 | grep -q 204
+	before=$(leftovers)
+	layers=$(layer_dirs)
+	id=$(ctr_run gone 'sleep 300')
+	ctr_wait_status "$id" running
+	[ "$(leftovers)" != "$before" ]
+	[ "$(ip -n "$HOSTNS" -o link show | grep -c shl)" -eq 1 ]
+	run api DELETE "/containers/$id?force=1"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	[ "$(leftovers)" = "$before" ]
+	[ "$(layer_dirs)" -eq "$layers" ]
+	# --rm (AutoRemove): gone once it exits by itself
+	id=$(ctr_create tmp '{"Image": "shoal/busybox", "Cmd": ["sh", "-c", "sleep 0.3"], "HostConfig": {"AutoRemove": true}}')
+	api POST "/containers/$id/start" | tail -1 | grep -q 204
+	run api POST "/containers/$id/wait?condition=removed"
+	[ "$(head -n -1 <<<"$output" | jq .StatusCode)" -eq 0 ]
+	[ "$(leftovers)" = "$before" ]
+	[ "$(layer_dirs)" -eq "$layers" ]
+	run api GET "/containers/$id/json"
+	[ "${lines[-1]}" = "HTTP 404" ]
+}
+
+@test "shoald killed (-9) with containers running: they keep running and talking; restart reattaches, records exits meanwhile" {
+	need_shim
+	a=$(ctr_run ka 'sleep 300')
+	b=$(ctr_run kb 'trap "exit 7" TERM; while :; do sleep 0.1; done')
+	c=$(ctr_run kc 'sleep 300')
+	ctr_wait_status "$c" running
+	ipa=$(ctr_field ka .NetworkSettings.IPAddress)
+	pida=$(ctr_field ka .State.Pid)
+	pidc=$(ctr_field kc .State.Pid)
+	# b pings a every 0.2 s for 6 s, across the restart
+	eid=$(api POST "/containers/$b/exec" "$(jq -nc --arg ip "$ipa" '{Cmd: ["sh", "-c", "ping -i 0.2 -c 30 \($ip) > /tmp/ping.log 2>&1"]}')" | head -n -1 | jq -r .Id)
+	api POST "/exec/$eid/start" '{"Detach": true}' | tail -1 | grep -q 200
+	sleep 0.5
+	stop_shoald 9
+	kill -0 "$pida"
+	# c dies while shoald is away: its exit is recorded at the restart
+	kill -9 "$pidc"
+	sleep 1
+	start_shoald
+	[ "$(ctr_field ka .State.Status)" = running ]
+	[ "$(ctr_field ka .State.Pid)" = "$pida" ]
+	[ "$(ctr_field kc .State.Status)" = exited ]
+	[ "$(ctr_field kc .State.ExitCode)" -eq 137 ]
+	[ ! -e "$W/exec/netns/${c:0:12}" ]
+	[ "$(sqlite3 "$W/data/shoal.db" "SELECT count(*) FROM endpoints WHERE container_id = '$c'")" -eq 0 ]
+	grep -q "running reattached" "$W/shoald.log"
+	# the pings all came back, none lost over the restart
+	for _ in $(seq 1 60); do
+		ctr_exec kb cat /tmp/ping.log | grep -q "packets received" && break
+		sleep 0.2
+	done
+	run ctr_exec kb cat /tmp/ping.log
+	[[ $output == *"30 packets transmitted, 30 packets received"* ]] || { echo "$output"; false; }
+	# stop and exits work after the restart
+	t0=$(date +%s%N)
+	run api POST "/containers/$b/stop"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	[ $((($(date +%s%N) - t0) / 1000000)) -lt 3000 ]
+	[ "$(ctr_field kb .State.ExitCode)" -eq 7 ]
+	kill -9 "$pida"
+	ctr_wait_status ka exited
+	[ "$(ctr_field ka .State.ExitCode)" -eq 137 ]
+	# a clean stop of shoald keeps containers too
+	d=$(ctr_run kd 'sleep 300')
+	pidd=$(ctr_field kd .State.Pid)
+	stop_shoald
+	kill -0 "$pidd"
+	start_shoald
+	[ "$(ctr_field kd .State.Status)" = running ]
+	run api DELETE "/containers/$d?force=1"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	! kill -0 "$pidd" 2>/dev/null || false
+}
+
+@test "docker CLI: run (exit codes, output, --rm), run -d, logs, exec, ps, stop, wait, rm -f" {
+	need_shim
+	run dkr run --rm shoal/busybox sh -c 'echo out; echo err >&2; exit 3'
+	[ "$status" -eq 3 ]
+	[[ $output == *out* && $output == *err* ]]
+	run -127 dkr run --rm shoal/busybox /nosuchcmd
+	run -126 dkr run --rm shoal/busybox /etc/passwd
+	run dkr run -d --name bg shoal/busybox sh -c 'echo started; exec sleep 300'
+	[ "$status" -eq 0 ]
+	id=$output
+	[[ $id =~ ^[0-9a-f]{64}$ ]]
+	for _ in $(seq 1 50); do dkr logs bg 2>/dev/null | grep -q started && break; sleep 0.1; done
+	run dkr logs bg
+	[ "$output" = started ]
+	run dkr exec bg sh -c 'echo "in $(hostname)"; exit 4'
+	[ "$status" -eq 4 ]
+	[ "$output" = "in ${id:0:12}" ]
+	run dkr ps --format '{{.Names}} {{.Status}}'
+	[[ $output == "bg Up "* ]]
+	run dkr inspect -f '{{.State.Running}} {{.NetworkSettings.IPAddress}}' bg
+	[[ $output == "true 172.17."* ]]
+	run dkr top bg
+	[[ $output == *"sleep 300"* ]]
+	run dkr stop -t 1 bg
+	[ "$status" -eq 0 ]
+	run dkr wait bg
+	[ "$output" = 137 ]
+	run dkr ps -a --format '{{.Status}}'
+	[[ $output == "Exited (137) "* ]]
+	run dkr rm -f bg
+	[ "$status" -eq 0 ]
+	run dkr ps -aq
+	[ -z "$output" ]
 }

@@ -275,23 +275,39 @@ static int check_env(json_t *env, struct shoal_err *err)
 	return 0;
 }
 
+/* Docker's merge: the container's Env, then each image variable it does
+ * not set; PATH added when neither has one. */
 static json_t *merge_env(json_t *img_env, json_t *env)
 {
 	json_t *out = json_array(), *e;
 	bool has_path = false;
 	size_t i;
 
-	json_array_foreach(img_env, i, e)
-		if (json_is_string(e))
-			env_set(out, json_string_value(e));
 	if (json_is_array(env))
 		json_array_foreach(env, i, e)
 			env_set(out, json_string_value(e));
+	json_array_foreach(img_env, i, e) {
+		const char *kv = json_string_value(e);
+		size_t kl, j;
+		json_t *o;
+		bool found = false;
+
+		if (!kv)
+			continue;
+		kl = env_key_len(kv);
+		json_array_foreach(out, j, o) {
+			const char *s = json_string_value(o);
+			if (env_key_len(s) == kl && strncmp(s, kv, kl) == 0)
+				found = true;
+		}
+		if (!found)
+			json_array_append_new(out, json_string(kv));
+	}
 	json_array_foreach(out, i, e)
 		if (strncmp(json_string_value(e), "PATH=", 5) == 0)
 			has_path = true;
 	if (!has_path)
-		json_array_insert_new(out, 0, json_string(DEFAULT_PATH));
+		json_array_append_new(out, json_string(DEFAULT_PATH));
 	return out;
 }
 
@@ -1098,7 +1114,8 @@ static json_t *mounts_json(json_t *hc)
 	return out;
 }
 
-static json_t *net_settings_json(struct daemon *d, const struct st_container *c, json_t *cfg)
+static json_t *net_settings_json(struct daemon *d, const struct st_container *c, json_t *cfg,
+				 json_t *hc)
 {
 	json_t *ns = load_obj(c->net_settings), *nets = json_object_get(ns, "Networks");
 	json_t *out, *ports = json_object_get(ns, "Ports"), *first = NULL, *v;
@@ -1106,7 +1123,7 @@ static json_t *net_settings_json(struct daemon *d, const struct st_container *c,
 	char sbox[4200] = "";
 	const char *k;
 
-	if (running && strcmp(str_or(ns, "Mode", ""), "host") != 0)
+	if (running && strcmp(str_or(hc, "NetworkMode", ""), "host") != 0)
 		ctr_netns_path(d, c->id, sbox, sizeof(sbox));
 	if (!json_is_object(ports)) {
 		ports = json_object();
@@ -1205,8 +1222,8 @@ json_t *ctr_to_json(struct daemon *d, const struct st_container *c)
 	json_object_set_new(j, "ExecIDs", json_null());
 	json_object_set_new(j, "GraphDriver", graph_driver_json(d, c->id));
 	json_object_set_new(j, "Mounts", mounts_json(hc));
+	json_object_set_new(j, "NetworkSettings", net_settings_json(d, c, cfg, hc));
 	json_object_set_new(j, "HostConfig", hc);
-	json_object_set_new(j, "NetworkSettings", net_settings_json(d, c, cfg));
 	json_object_set_new(j, "Config", cfg);
 	return j;
 }

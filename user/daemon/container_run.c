@@ -1249,6 +1249,27 @@ int ctr_wait_start(struct daemon *d, const char *ref, const char *condition, int
 		return err_set(err, ENOMEM, "out of memory");
 	pthread_mutex_lock(&d->lock);
 	ret = st_container_find(d->ctr->sc, ref, &c, err);
+	if (ret == -ENOENT && strlen(ref) == 64) {
+		/* Removed already (--rm of a short run, before a wait that was
+		 * sent before the start got here): answer with its exit. */
+		for (rt = d->ctr->rts; rt; rt = rt->next) {
+			if (strcmp(rt->id, ref) != 0 || !rt->removed || !rt->exits)
+				continue;
+			pthread_mutex_unlock(&d->lock);
+			free(w);
+			if (pipe2(p, O_CLOEXEC) < 0)
+				return err_set(err, errno, "pipe: %s", strerror(errno));
+			{
+				char buf[128];
+				snprintf(buf, sizeof(buf), "{\"StatusCode\":%d,\"Error\":null}\n",
+					 rt->last_exit);
+				write_all(p[1], buf, strlen(buf));
+			}
+			close(p[1]);
+			*fd_out = p[0];
+			return 0;
+		}
+	}
 	if (ret < 0) {
 		pthread_mutex_unlock(&d->lock);
 		free(w);
