@@ -30,7 +30,16 @@
  *    "mounts": [{"type":"bind"|"tmpfs","source":"...","destination":"/x",
  *                "options":["rbind","ro","nosuid",...]}],   in order
  *    "log_path": "/var/lib/shoal/containers/<id>/<id>-json.log",
- *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | ""}
+ *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | "",
+ *    optional [ext]:
+ *    "readonly_rootfs": false,              Docker's --read-only
+ *    "cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"|"CHOWN"]}
+ *                          names with or without CAP_, any case; applied
+ *                          to Docker's default set as Docker does (ALL in
+ *                          cap_add: every capability minus the drops;
+ *                          ALL in cap_drop: only the adds). An unknown
+ *                          name: "error 125 unknown capability: \"X\"".
+ *                          exec'd processes get the same set.
  *
  * Spawning: shoald runs `shoal-shim <bundle>` with stdin/stdout/stderr on
  * /dev/null and fd SHIM_READY_FD the write end of a pipe. The shim

@@ -634,6 +634,55 @@ TEST(runtime_identity)
 	CHECK(!strcmp(out, "4242\n77\n"), "numeric uid:gid not in passwd");
 }
 
+TEST(runtime_caps_readonly)
+{
+	char b[256], out[4096], line[1024];
+	json_t *x;
+
+	x = rt_args("grep -E 'CapEff|CapBnd' /proc/self/status; chown 1 /etc/passwd || echo no-chown");
+	json_object_set_new(x, "cap_add", json_pack("[ss]", "NET_ADMIN", "cap_sys_ptrace"));
+	json_object_set_new(x, "cap_drop", json_pack("[s]", "CHOWN"));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	/* default a80425fb - CHOWN (bit 0) + NET_ADMIN (12) + SYS_PTRACE (19) */
+	CHECK(!strcmp(out, "CapEff:\t00000000a80c35fa\nCapBnd:\t00000000a80c35fa\nno-chown\n"),
+	      "cap_add / cap_drop change effective and bounding sets");
+	printf("# caps: %s", out);
+
+	x = rt_args("grep CapEff /proc/self/status");
+	json_object_set_new(x, "cap_drop", json_pack("[s]", "ALL"));
+	json_object_set_new(x, "cap_add", json_pack("[s]", "KILL"));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "CapEff:\t0000000000000020\n"), "cap_drop ALL + cap_add KILL");
+
+	x = json_pack("{s[s]s[s]}", "args", "true", "cap_add", "NOPE");
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 unknown capability: \"NOPE\"\n"),
+	      "unknown capability refused by name");
+
+	x = rt_args("touch /x || echo ro-root; echo ok > /tmp/f && cat /tmp/f");
+	json_object_set_new(x, "readonly_rootfs", json_true());
+	json_object_set_new(x, "mounts", json_pack("[{ss ss s[]}]", "type", "tmpfs",
+						   "destination", "/tmp", "options"));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "ro-root\nok\n"), "readonly_rootfs: / refuses writes, a tmpfs on it works");
+}
+
 TEST(runtime_mounts)
 {
 	char b[256], src[100], f[PATH_MAX + 16], out[8192], err[4096];
@@ -1054,6 +1103,7 @@ static void runtime_suite(void)
 	RUN(runtime_not_found);
 	RUN(runtime_not_executable);
 	RUN(runtime_identity);
+	RUN(runtime_caps_readonly);
 	RUN(runtime_mounts);
 	RUN(runtime_log_json);
 	RUN(runtime_attach_stdin);

@@ -417,6 +417,8 @@ int rt_fs_setup(const struct rt_config *cfg, struct shoal_err *err)
 		ret = mount_dev(root, err);
 	for (size_t i = 0; !ret && i < cfg->n_mounts; i++)
 		ret = mount_one(root, &cfg->mounts[i], err);
+	if (!ret && cfg->readonly_rootfs)
+		ret = remount_flags(root, MS_RDONLY, err);
 	if (!ret)
 		ret = pivot(root, err);
 	if (!ret)
