@@ -83,6 +83,9 @@
  * Details of the implementation (user/shim, user/runtime) the daemon
  * may rely on; compatible extensions are marked [ext]:
  * - Times (log "time", finished_at) always have nine fraction digits.
+ * - "hostname": "" = the first 12 characters of "id" as in Docker
+ *   (netns "host": the host's name).
+ * - The log file's directory is created (0700) if missing.
  * - wait reply [ext]: also "signal" (0 or S) and "oom_killed" (memory
  *   controller's oom_kill count, cgroup v2 only). A container that has
  *   finished has no shim.sock any more: read exit.json instead.

@@ -623,15 +623,17 @@ TEST(runtime_identity)
 	      "user by name: uid, gid, groups from the rootfs, no capabilities");
 	printf("# stdout: %s", out);
 
-	x = rt_args("id -u; id -g");
+	x = rt_args("id -u; id -g; hostname");
 	json_object_set_new(x, "user", json_string("4242:77"));
+	json_object_set_new(x, "hostname", json_string(""));
 	if (rt_run(b, sizeof(b), x, NULL) < 0) {
 		CHECK(0, "container starts as 4242:77");
 		return;
 	}
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	rt_log(b, "stdout", out, sizeof(out));
-	CHECK(!strcmp(out, "4242\n77\n"), "numeric uid:gid not in passwd");
+	CHECK(!strcmp(out, "4242\n77\n0123456789ab\n"),
+	      "numeric uid:gid not in passwd; default hostname = short id");
 }
 
 TEST(runtime_caps_readonly)

@@ -192,6 +192,12 @@ int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *er
 	cfg->open_stdin = get_bool(root, "open_stdin");
 	cfg->stdin_once = get_bool(root, "stdin_once");
 	cfg->readonly_rootfs = get_bool(root, "readonly_rootfs");
+	/* Docker's default hostname: the short id (the host's own name is
+	 * kept with the host's network namespace). */
+	if (!cfg->hostname[0] && strcmp(cfg->netns, "host") && strlen(cfg->id) >= 12) {
+		free(cfg->hostname);
+		cfg->hostname = strndup(cfg->id, 12);
+	}
 	if (!cfg->cwd[0]) {
 		free(cfg->cwd);
 		cfg->cwd = strdup("/");
