@@ -111,6 +111,9 @@
  *   anything else is filesystem data (tmpfs "size=64m", "mode=1777").
  *   "rbind"+"ro" makes submounts read-only too (mount_setattr).
  *   Destinations resolve symlinks inside the rootfs only.
+ * - With a cgroup: the container gets its own cgroup namespace rooted
+ *   there and cgroup2 read-only on /sys/fs/cgroup (Docker on v2); exec'd
+ *   processes join the cgroup and the namespace.
  * - A container whose setup does not finish in 60 s is killed and
  *   reported as "error 125 container setup timed out".
  * - Files the shim leaves: shim.log (its own messages), exit.json,

@@ -1063,7 +1063,9 @@ TEST(runtime_cgroup)
 		SKIP("no writable cgroup2 mount");
 	snprintf(rt_cgroup, sizeof(rt_cgroup), "%s/shoal-rt-%s", base, g_tag);
 	snprintf(cg, sizeof(cg), "%s/c1", rt_cgroup);
-	x = json_pack("{s[ss]ss}", "args", "sleep", "30", "cgroup", cg);
+	x = json_pack("{s[sss]ss}", "args", "/bin/sh", "-c",
+		      "grep ^0:: /proc/self/cgroup; test -f /sys/fs/cgroup/cgroup.procs && echo cgfs; "
+		      "touch /sys/fs/cgroup/x || echo cgro; exec sleep 30", "cgroup", cg);
 	if (rt_run(b, sizeof(b), x, &init) < 0) {
 		CHECK(0, "container starts");
 		return;
@@ -1072,10 +1074,27 @@ TEST(runtime_cgroup)
 	sh_out(out, sizeof(out), "grep '^0::' %s", path);
 	printf("# %s", out);
 	CHECK(strstr(out, cg + strlen(base)) != NULL, "init is in the container's cgroup");
+	{
+		int fd, code;
+		char eo[256], ee[256];
+		json_t *r = rt_request(b, "{\"op\":\"exec\",\"args\":[\"grep\",\"^0::\",\"/proc/self/cgroup\"],"
+					  "\"env\":[]}", &fd);
+
+		json_decref(r);
+		if (fd >= 0) {
+			rt_frames(fd, eo, sizeof(eo), ee, sizeof(ee), &code);
+			close(fd);
+			CHECK(!strcmp(eo, "0::/\n"), "an exec joins the cgroup and its namespace");
+		}
+	}
 	CHECK_EQ(rt_kill(b, SIGKILL, false), 0, "kill");
 	CHECK_EQ(rt_wait(b), 137, "137");
 	CHECK(rt_wait_file(b, "exit.json"), "exit.json");
 	CHECK(access(cg, F_OK) < 0, "the cgroup is removed after exit");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "0::/\ncgfs\ncgro\n"),
+	      "inside: its own cgroup namespace, cgroup2 on /sys/fs/cgroup read-only");
+	printf("# inside: %s", out);
 }
 
 static void runtime_suite(void)

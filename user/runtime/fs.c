@@ -397,7 +397,20 @@ static int pivot(const char *root, struct shoal_err *err)
 	return 0;
 }
 
-int rt_fs_setup(const struct rt_config *cfg, struct shoal_err *err)
+/* The container's own cgroup (its cgroup namespace's root), read-only. */
+static int mount_cgroup(const char *root, struct shoal_err *err)
+{
+	char dst[PATH_MAX];
+	int ret;
+
+	ret = rt_secure_join(root, "/sys/fs/cgroup", RT_NOCREATE, dst, sizeof(dst), err);
+	if (ret)
+		return ret;
+	return do_mount("cgroup2", dst, "cgroup2", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			NULL, err);
+}
+
+int rt_fs_setup(const struct rt_config *cfg, bool cgroupns, struct shoal_err *err)
 {
 	char root[PATH_MAX];
 	int ret;
@@ -413,6 +426,8 @@ int rt_fs_setup(const struct rt_config *cfg, struct shoal_err *err)
 		ret = do_mount(NULL, root, NULL, MS_PRIVATE, NULL, err);
 	if (!ret)
 		ret = mount_proc_sys(root, err);
+	if (!ret && cgroupns)
+		ret = mount_cgroup(root, err);
 	if (!ret)
 		ret = mount_dev(root, err);
 	for (size_t i = 0; !ret && i < cfg->n_mounts; i++)

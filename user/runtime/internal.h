@@ -30,8 +30,10 @@ int rt_secure_join(const char *root, const char *unsafe, int create, char *out, 
 		   struct shoal_err *err);
 
 /* Child side, in the new mount namespace: everything up to and
- * including pivot_root, the masks and the hostname. */
-int rt_fs_setup(const struct rt_config *cfg, struct shoal_err *err);
+ * including pivot_root, the masks and the hostname. cgroupns: mount
+ * cgroup2 (ro) on /sys/fs/cgroup, the caller being in its own cgroup
+ * namespace. */
+int rt_fs_setup(const struct rt_config *cfg, bool cgroupns, struct shoal_err *err);
 
 /* Resolve "uid[:gid]" / "name[:group]" against /etc/passwd, /etc/group
  * of the current root. */
