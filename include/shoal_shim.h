@@ -40,6 +40,17 @@
  *                          ALL in cap_drop: only the adds). An unknown
  *                          name: "error 125 unknown capability: \"X\"".
  *                          exec'd processes get the same set.
+ *    "seccomp": true,      false = unconfined. The default filter is the
+ *                          part of Docker's default profile capabilities
+ *                          do not cover (keyrings, user and other new
+ *                          namespaces via clone/unshare, userfaultfd,
+ *                          io_uring, NUMA policy, perf, bpf, mount API,
+ *                          modules, kexec, clocks...; allowed again with
+ *                          the capability Docker ties each to), EPERM;
+ *                          clone3 ENOSYS; i386/x32 syscalls refused.
+ *    "privileged": false   Docker's --privileged: every capability the
+ *                          shim has, no seccomp, no masked/ro paths,
+ *                          /sys rw, copies of the host's device nodes.
  *
  * Spawning: shoald runs `shoal-shim <bundle>` with stdin/stdout/stderr on
  * /dev/null and fd SHIM_READY_FD the write end of a pipe. The shim

@@ -685,6 +685,60 @@ TEST(runtime_caps_readonly)
 	CHECK(!strcmp(out, "ro-root\nok\n"), "readonly_rootfs: / refuses writes, a tmpfs on it works");
 }
 
+TEST(runtime_seccomp_privileged)
+{
+	char b[256], out[4096], err[4096];
+	const char *script = "unshare -U true && echo userns-ok || echo userns-refused; "
+			     "unshare -r true 2>/dev/null && echo userns2-ok || echo userns2-refused";
+	json_t *x;
+
+	if (rt_run(b, sizeof(b), rt_args(script), NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	rt_log(b, "stderr", err, sizeof(err));
+	CHECK(!strcmp(out, "userns-refused\nuserns2-refused\n"),
+	      "default seccomp: no user namespaces (clone/unshare flags)");
+	CHECK(strstr(err, "Operation not permitted") != NULL, "EPERM");
+	printf("# seccomp: %s", out);
+
+	x = rt_args(script);
+	json_object_set_new(x, "seccomp", json_false());
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strncmp(out, "userns-ok\n", 10), "seccomp false: unconfined, the same works");
+
+	x = rt_args("grep CapEff /proc/self/status; grep -c ' /sys sysfs rw' /proc/mounts; "
+		    "test -c /dev/loop-control && echo host-dev; "
+		    "mkdir -p /m && mount -t tmpfs none /m && echo mount-ok; "
+		    "grep -c ' /proc/keys ' /proc/mounts");
+	json_object_set_new(x, "privileged", json_true());
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "privileged container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 1, "exit 1 (grep -c found no mask)");
+	rt_log(b, "stdout", out, sizeof(out));
+	printf("# privileged: %s", out);
+	{
+		char mine[128], want[160];
+
+		sh_out(mine, sizeof(mine), "grep CapPrm /proc/%d/status", (int)getpid());
+		snprintf(want, sizeof(want), "CapEff:%s1\n", mine + 7);
+		CHECK(!strncmp(out, want, strlen(want)),
+		      "privileged: every capability we have, rw /sys");
+	}
+	if (access("/dev/loop-control", F_OK) == 0)
+		CHECK(strstr(out, "host-dev\n") != NULL, "privileged: the host's devices");
+	CHECK(strstr(out, "mount-ok\n0\n") != NULL, "privileged: mount allowed, /proc not masked");
+}
+
 TEST(runtime_mounts)
 {
 	char b[256], src[100], f[PATH_MAX + 16], out[8192], err[4096];
@@ -1125,6 +1179,7 @@ static void runtime_suite(void)
 	RUN(runtime_not_executable);
 	RUN(runtime_identity);
 	RUN(runtime_caps_readonly);
+	RUN(runtime_seccomp_privileged);
 	RUN(runtime_mounts);
 	RUN(runtime_log_json);
 	RUN(runtime_attach_stdin);

@@ -192,6 +192,8 @@ int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *er
 	cfg->open_stdin = get_bool(root, "open_stdin");
 	cfg->stdin_once = get_bool(root, "stdin_once");
 	cfg->readonly_rootfs = get_bool(root, "readonly_rootfs");
+	cfg->privileged = get_bool(root, "privileged");
+	cfg->seccomp = !json_is_false(json_object_get(root, "seccomp")) && !cfg->privileged;
 	/* Docker's default hostname: the short id (the host's own name is
 	 * kept with the host's network namespace). */
 	if (!cfg->hostname[0] && strcmp(cfg->netns, "host") && strlen(cfg->id) >= 12) {
@@ -226,6 +228,8 @@ int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *er
 		goto out;
 	}
 	ret = load_caps(root, cfg, err);
+	if (cfg->privileged)
+		cfg->caps = CAPS_ALL;
 	if (!ret)
 		ret = load_mounts(json_object_get(root, "mounts"), cfg, err);
 out:

@@ -123,7 +123,7 @@ __attribute__((noreturn)) static void init_child(const struct rt_config *cfg, st
 	struct shoal_err err = { 0 };
 	struct rt_child c = {
 		.sync = p->sync[1], .args = cfg->args, .env = cfg->env, .cwd = cfg->cwd,
-		.user = cfg->user, .tty = cfg->tty, .caps = cfg->caps,
+		.user = cfg->user, .tty = cfg->tty, .caps = cfg->caps, .seccomp = cfg->seccomp,
 		.in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 	};
 
@@ -258,7 +258,8 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 			.sync = sync, .args = spec->args, .env = spec->env,
 			.cwd = spec->cwd && spec->cwd[0] ? spec->cwd : cfg->cwd,
 			.user = spec->user && spec->user[0] ? spec->user : cfg->user,
-			.tty = spec->tty, .caps = cfg->caps, .in = p->in[0], .out = p->out[1], .errfd = p->err[1],
+			.tty = spec->tty, .caps = cfg->caps, .seccomp = cfg->seccomp,
+			.in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 		};
 
 		wait_go(sync);

@@ -48,8 +48,12 @@ struct rt_child {
 	const char *user;
 	bool tty;
 	uint64_t caps;          /* bounding set; root also gets them */
+	bool seccomp;           /* install rt_seccomp_install(caps) */
 	int in, out, errfd;     /* stdio to install when !tty */
 };
+
+/* Docker's default seccomp profile, as far as caps do not cover it. */
+int rt_seccomp_install(uint64_t caps, struct shoal_err *err);
 
 /* Report "code message" to the shim and _exit. */
 __attribute__((noreturn)) void rt_child_fail(int sync, int code, const struct shoal_err *err);

@@ -185,11 +185,14 @@ static int drop_bounding(uint64_t caps, struct shoal_err *err)
 static int set_caps(uint64_t caps, struct shoal_err *err)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2] = { { 0 } };
+	struct __user_cap_data_struct d[2] = { { 0 } }, cur[2] = { { 0 } };
 	int last = last_cap();
 
+	/* "ALL" / privileged: what we have (the host may lack some). */
+	if (syscall(SYS_capget, &h, cur) < 0)
+		return err_set(err, errno, "capget: %s", strerror(errno));
 	for (int cap = 0; cap <= last && cap < 64; cap++)
-		if (caps & (1ULL << cap))
+		if ((caps & (1ULL << cap)) && (cur[cap / 32].permitted & (1u << (cap % 32))))
 			d[cap / 32].permitted |= 1u << (cap % 32);
 	for (int i = 0; i < 2; i++)
 		d[i].effective = d[i].inheritable = d[i].permitted;
@@ -312,7 +315,9 @@ void rt_child_exec(const struct rt_child *c)
 			strerror(errno));
 		rt_child_fail(c->sync, 125, &err);
 	}
-	if (drop_bounding(c->caps, &err) < 0 || switch_user(&ids, c->caps, &err) < 0)
+	if (drop_bounding(c->caps, &err) < 0 ||
+	    (c->seccomp && rt_seccomp_install(c->caps, &err) < 0) ||
+	    switch_user(&ids, c->caps, &err) < 0)
 		rt_child_fail(c->sync, 125, &err);
 	env = build_env(c->env, &ids);
 	if (!env) {

@@ -37,6 +37,8 @@ struct rt_config {
 	char *log_path;
 	char *cgroup;           /* "" = none */
 	bool readonly_rootfs;   /* [ext] Docker's --read-only */
+	bool seccomp;           /* [ext] "seccomp": false = unconfined */
+	bool privileged;        /* [ext] all caps and devices, no masks */
 	uint64_t caps;          /* bit per capability: Docker's default set
 				 * with [ext] cap_add / cap_drop applied */
 };
