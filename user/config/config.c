@@ -43,6 +43,7 @@ enum opt_kind {
 	K_DURMS,    /* Go duration in ms (int64), >= 1 ms */
 	K_DURMS0,   /* same, 0 allowed (disables) */
 	K_MULT,     /* integer 1..64 */
+	K_GMTU,     /* integer 576..65000: largest sealed gossip datagram */
 	K_BOOL,
 };
 
@@ -84,6 +85,7 @@ static const struct opt opts[] = {
 	{ "gossip-suspicion-mult", "gossip-suspicion-mult", K_MULT, F(gossip_suspicion_mult) },
 	{ "gossip-push-pull-interval", "gossip-push-pull-interval", K_DURMS0,
 	  F(gossip_push_pull_interval_ms) },
+	{ "gossip-mtu", "gossip-mtu", K_GMTU, F(gossip_mtu) },
 };
 
 /* Where a value came from, for messages. */
@@ -202,6 +204,8 @@ static int apply_int(struct shoal_config *c, const struct opt *o, const struct o
 		return bad_value(err, o, from, raw, "must be 0 or between 576 and 65535");
 	if (o->kind == K_MULT && (v < 1 || v > 64))
 		return bad_value(err, o, from, raw, "must be between 1 and 64");
+	if (o->kind == K_GMTU && (v < 576 || v > 65000))
+		return bad_value(err, o, from, raw, "must be between 576 and 65000");
 	*field = (int)v;
 	return 0;
 }
@@ -267,6 +271,7 @@ static int apply_json(struct shoal_config *c, const struct opt *o, const struct 
 	case K_PORT:
 	case K_MTU:
 	case K_MULT:
+	case K_GMTU:
 		if (!json_is_integer(v))
 			return wrong_type(err, o, from, "integer", v);
 		snprintf(raw, sizeof(raw), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -346,6 +351,7 @@ void config_defaults(struct shoal_config *c)
 	c->gossip_interval_ms = 200;
 	c->gossip_suspicion_mult = 4;
 	c->gossip_push_pull_interval_ms = 30000;
+	c->gossip_mtu = 1400;
 }
 
 static const struct opt *opt_by_key(const char *key)
@@ -480,6 +486,7 @@ static int apply_flag(struct shoal_config *c, const struct opt *o, const char *v
 	case K_PORT:
 	case K_MTU:
 	case K_MULT:
+	case K_GMTU:
 		errno = 0;
 		n = strtoll(v, &end, 10);
 		if (!*v || *end || errno || !(isdigit((unsigned char)v[0]) || v[0] == '-'))
@@ -552,6 +559,7 @@ static void usage(FILE *out)
 	      "      --gossip-interval string        Gossip round interval (default \"200ms\")\n"
 	      "      --gossip-suspicion-mult int     Gossip suspicion multiplier (default 4)\n"
 	      "      --gossip-push-pull-interval string  Gossip full-sync interval (default \"30s\")\n"
+	      "      --gossip-mtu int                Largest gossip UDP payload (default 1400)\n"
 	      "  -h, --help                          Print usage\n"
 	      "  -v, --version                       Print version information and quit\n",
 	      out);

@@ -10,7 +10,7 @@
  * ip-masq (bool), publish-interfaces (comma-separated interface names),
  * gossip-probe-interval, gossip-probe-timeout, gossip-interval,
  * gossip-push-pull-interval (millisecond durations: "100ms", "2s"),
- * gossip-suspicion-mult (integer 1..64).
+ * gossip-suspicion-mult (integer 1..64), gossip-mtu (integer 576..65000).
  * Unknown keys and values of the wrong type or range are errors naming
  * the key.
  */
@@ -52,6 +52,7 @@ struct shoal_config {
 	int64_t gossip_interval_ms;           /* 200ms */
 	int gossip_suspicion_mult;            /* 4 */
 	int64_t gossip_push_pull_interval_ms; /* 30s; 0 disables periodic push-pull */
+	int gossip_mtu;                       /* 1400: largest sealed UDP payload */
 };
 
 void config_defaults(struct shoal_config *c);
