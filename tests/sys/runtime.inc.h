@@ -423,6 +423,19 @@ static int rt_log(const char *bundle, const char *stream, char *out, size_t len)
 	return bad;
 }
 
+/* Wait (up to 5 s) until the stream's log contains text. */
+static bool rt_log_wait(const char *bundle, const char *stream, const char *text)
+{
+	char out[8192];
+
+	for (int i = 0; i < 500; i++) {
+		if (rt_log(bundle, stream, out, sizeof(out)) == 0 && strstr(out, text))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 /* Wait (up to 5 s) until the file exists / a pid is gone. */
 static bool rt_wait_file(const char *bundle, const char *name)
 {
@@ -580,6 +593,13 @@ TEST(runtime_not_executable)
 		printf("# got: %s\n", line);
 	usleep(100000);
 	CHECK(!rt_shim_running(b), "no shim left running");
+
+	rt_bundle(b, sizeof(b), json_pack("{s[s]ss}", "args", "true", "cwd", "/etc/passwd"));
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 chdir to cwd (\"/etc/passwd\") set in config.json failed: "
+			    "not a directory\n"), "cwd on a file: error 125 naming it");
+	if (strncmp(line, "error 125", 9))
+		printf("# got: %s\n", line);
 
 	rt_bundle(b, sizeof(b), json_pack("{s[s]ss}", "args", "true", "user", "nobody"));
 	rt_spawn(b, line, sizeof(line));
@@ -930,11 +950,11 @@ TEST(runtime_kill)
 	json_decref(ex);
 
 	/* sleep as a child of pid 1: kill all TERM ends it; its shell reports 143. */
-	if (rt_run(b, sizeof(b), rt_args("sleep 30 & wait $!"), &init) < 0) {
+	if (rt_run(b, sizeof(b), rt_args("sleep 30 & echo started; wait $!"), &init) < 0) {
 		CHECK(0, "container starts");
 		return;
 	}
-	usleep(100000);
+	CHECK(rt_log_wait(b, "stdout", "started\n"), "sleep started");
 	CHECK_EQ(rt_kill(b, SIGTERM, true), 0, "kill all TERM accepted");
 	CHECK_EQ(rt_wait(b), 143, "sleep killed by SIGTERM -> 143");
 	CHECK(rt_pid_gone(init), "init gone");
@@ -1141,6 +1161,7 @@ TEST(runtime_cgroup)
 			CHECK(!strcmp(eo, "0::/\n"), "an exec joins the cgroup and its namespace");
 		}
 	}
+	CHECK(rt_log_wait(b, "stdout", "cgro\n"), "the script ran");
 	CHECK_EQ(rt_kill(b, SIGKILL, false), 0, "kill");
 	CHECK_EQ(rt_wait(b), 137, "137");
 	CHECK(rt_wait_file(b, "exit.json"), "exit.json");
