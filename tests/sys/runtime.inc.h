@@ -1172,6 +1172,64 @@ TEST(runtime_cgroup)
 	printf("# inside: %s", out);
 }
 
+/* A writable cgroup2 mount (v2 or hybrid), else NULL. */
+static const char *rt_cgroup2_base(void)
+{
+	struct statfs sfs;
+
+	if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC &&
+	    access("/sys/fs/cgroup", W_OK) == 0)
+		return "/sys/fs/cgroup";
+	if (statfs("/sys/fs/cgroup/unified", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC &&
+	    access("/sys/fs/cgroup/unified", W_OK) == 0)
+		return "/sys/fs/cgroup/unified";
+	return NULL;
+}
+
+TEST(runtime_limits)
+{
+	char b[256], cg[256], ctrls[256], line[1024], path[PATH_MAX + 64], val[256];
+	const char *base = rt_cgroup2_base();
+	bool mem, pids;
+	json_t *x;
+
+	x = json_pack("{s[s]s{sI}}", "args", "true", "resources", "memory", (json_int_t)1 << 20);
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 Minimum memory limit allowed is 6MB\n"),
+	      "a 1 MiB memory limit is refused as Docker does");
+	if (!base)
+		SKIP("no writable cgroup2 mount");
+	snprintf(rt_cgroup, sizeof(rt_cgroup), "%s/shoal-rt-%s", base, g_tag);
+	snprintf(cg, sizeof(cg), "%s/lim", rt_cgroup);
+	sh_out(ctrls, sizeof(ctrls), "cat %s/cgroup.controllers", base);
+	mem = strstr(ctrls, "memory") != NULL;
+	pids = strstr(ctrls, "pids") != NULL;
+	x = json_pack("{s[sss]sss{sIsI}}", "args", "/bin/sh", "-c",
+		      "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max 2>/dev/null; "
+		      "exec dd if=/dev/zero of=/dev/null bs=64M count=1", "cgroup", cg,
+		      "resources", "memory", (json_int_t)16 << 20, "pids_limit", (json_int_t)10);
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container with limits starts");
+		return;
+	}
+	if (!mem || !pids) {
+		/* The controllers are elsewhere (cgroup v1): Docker discards
+		 * the limits with a warning; so do we, and the container runs. */
+		CHECK_EQ(rt_wait(b), 0, "runs without the limits");
+		snprintf(path, sizeof(path), "%s/shim.log", b);
+		sh_out(line, sizeof(line), "grep -c 'limitation discarded' %s", path);
+		CHECK_EQ(atoi(line), 1, "shim.log says the limits were discarded");
+		SKIP("cgroup2 here has no memory/pids controller (they are on cgroup v1)");
+	}
+	CHECK_EQ(rt_wait(b), 137, "dd of 64 MiB under a 16 MiB limit is OOM-killed");
+	rt_log(b, "stdout", val, sizeof(val));
+	CHECK(!strcmp(val, "10\n16777216\n"), "pids.max and memory.max seen inside");
+	snprintf(path, sizeof(path), "%s/exit.json", b);
+	sh_out(line, sizeof(line), "cat %s", path);
+	CHECK(strstr(line, "\"oom_killed\":true") != NULL, "exit.json oom_killed");
+}
+
 static void runtime_suite(void)
 {
 	char self[PATH_MAX - 64];
@@ -1211,5 +1269,6 @@ static void runtime_suite(void)
 	RUN(runtime_tty_resize_exec);
 	RUN(runtime_netns);
 	RUN(runtime_cgroup);
+	RUN(runtime_limits);
 	runtime_suite_cleanup();
 }
