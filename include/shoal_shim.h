@@ -59,6 +59,11 @@
  *                          lacks (or no cgroup): warning in shim.log,
  *                          limit discarded, container runs (Docker's
  *                          "Limitation discarded").
+ *    "ulimits": [{"name":"nofile","soft":N,"hard":N}]   Docker's --ulimit
+ *                          names; set for init and exec'd processes.
+ *    "oom_score_adj": 0    Docker's --oom-score-adj (-1000..1000). The
+ *                          shim itself asks for -998 (needs
+ *                          CAP_SYS_RESOURCE; a warning in shim.log if not).
  *    "privileged": false   Docker's --privileged: every capability the
  *                          shim has, no seccomp, no masked/ro paths,
  *                          /sys rw, copies of the host's device nodes.
@@ -136,6 +141,7 @@
  * - With a cgroup: the container gets its own cgroup namespace rooted
  *   there and cgroup2 read-only on /sys/fs/cgroup (Docker on v2); exec'd
  *   processes join the cgroup and the namespace.
+ * - tty: init's pty slave is also bound on /dev/console (as runc).
  * - A container whose setup does not finish in 60 s is killed and
  *   reported as "error 125 container setup timed out".
  * - Files the shim leaves: shim.log (its own messages), exit.json,

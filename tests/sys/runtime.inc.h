@@ -656,6 +656,38 @@ TEST(runtime_identity)
 	      "numeric uid:gid not in passwd; default hostname = short id");
 }
 
+TEST(runtime_ulimits_oom_adj)
+{
+	char b[256], out[1024], line[1024];
+	json_t *x;
+
+	x = rt_args("ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj");
+	json_object_set_new(x, "ulimits", json_pack("[{sssIsI}]", "name", "nofile",
+						     "soft", (json_int_t)100, "hard", (json_int_t)200));
+	json_object_set_new(x, "oom_score_adj", json_integer(500));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "100\n200\n500\n"), "ulimit nofile 100:200 and oom_score_adj 500");
+
+	if (rt_run(b, sizeof(b), rt_args("cat /proc/self/oom_score_adj"), NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "0\n"), "default oom_score_adj 0, not the shim's");
+
+	x = json_pack("{s[s]s[{sssisi}]}", "args", "true", "ulimits", "name", "nofiles", "soft", 1,
+		      "hard", 1);
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 invalid ulimit type: nofiles\n"), "unknown ulimit refused");
+}
+
 TEST(runtime_caps_readonly)
 {
 	char b[256], out[4096], line[1024];
@@ -1007,7 +1039,8 @@ TEST(runtime_outlives_spawner)
 TEST(runtime_tty)
 {
 	char b[256], out[4096];
-	json_t *x = rt_args("tty; test -t 0 && test -t 1 && echo both-tty; echo hi");
+	json_t *x = rt_args("tty; test -t 0 && test -t 1 && echo both-tty; "
+			    "test -c /dev/console && echo console; echo hi");
 
 	json_object_set_new(x, "tty", json_true());
 	json_object_set_new(x, "user", json_string("1000"));
@@ -1018,7 +1051,7 @@ TEST(runtime_tty)
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	rt_log(b, "stdout", out, sizeof(out));
 	printf("# tty stdout: %s", out);
-	CHECK(!strcmp(out, "/dev/pts/0\r\nboth-tty\r\nhi\r\n"),
+	CHECK(!strcmp(out, "/dev/pts/0\r\nboth-tty\r\nconsole\r\nhi\r\n"),
 	      "output through the container's own pty (pts/0, CRLF)");
 }
 
@@ -1257,6 +1290,7 @@ static void runtime_suite(void)
 	RUN(runtime_not_found);
 	RUN(runtime_not_executable);
 	RUN(runtime_identity);
+	RUN(runtime_ulimits_oom_adj);
 	RUN(runtime_caps_readonly);
 	RUN(runtime_seccomp_privileged);
 	RUN(runtime_mounts);

@@ -33,6 +33,14 @@ struct rt_resources {
 	int64_t pids_limit;     /* > 0 -> pids.max */
 };
 
+/* [ext] "ulimits": [{"name":"nofile","soft":N,"hard":N}] (Docker --ulimit). */
+struct rt_rlimit {
+	int resource;           /* RLIMIT_* */
+	uint64_t soft, hard;
+};
+
+#define RT_MAX_RLIMITS 16
+
 struct rt_config {
 	char *id;
 	char *rootfs;
@@ -46,6 +54,9 @@ struct rt_config {
 	char *log_path;
 	char *cgroup;           /* "" = none */
 	struct rt_resources res;
+	struct rt_rlimit rlimits[RT_MAX_RLIMITS];
+	size_t n_rlimits;
+	int oom_score_adj;      /* [ext] default 0 (the shim keeps -998) */
 	bool readonly_rootfs;   /* [ext] Docker's --read-only */
 	bool seccomp;           /* [ext] "seccomp": false = unconfined */
 	bool privileged;        /* [ext] all caps and devices, no masks */
@@ -100,6 +111,9 @@ int rt_cgroup_limits(const char *path, const struct rt_resources *r, char *skipp
 bool rt_resources_set(const struct rt_resources *r);
 bool rt_cgroup_oom_killed(const char *path);
 void rt_cgroup_remove(const char *path);
+
+/* Write /proc/self/oom_score_adj. */
+int rt_oom_score_adj(int v, struct shoal_err *err);
 
 /* Signal every process whose pid namespace is init_pid's. */
 int rt_kill_all(pid_t init_pid, int sig);

@@ -123,6 +123,10 @@ static void detach(void)
 	setsid();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warn("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	/* Under memory pressure the containers go first, not their parent
+	 * (which holds their stdio and exit status). */
+	if (rt_oom_score_adj(-998, NULL) < 0)
+		log_warn("oom_score_adj -998: %s", strerror(errno));
 }
 
 /* The cgroup if usable, else NULL after saying why once. */
