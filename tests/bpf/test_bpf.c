@@ -1233,6 +1233,8 @@ TEST(vxlan_encap_then_decap_round_trip)
 	CHECK_MEM(out, in, n, "the frame the container sent");
 }
 
+#include "obs.inc.h"
+
 int main(void)
 {
 	int err;
@@ -1278,6 +1280,12 @@ int main(void)
 	RUN(decap_learns_the_peer_mac);
 	RUN(decap_learns_nothing_unless_ours_delivered_and_on_link);
 	RUN(vxlan_encap_then_decap_round_trip);
+	RUN(flows_off_by_default_records_nothing);
+	RUN(flows_local_delivery_counts_sender_and_receiver_exactly);
+	RUN(flows_to_host_remote_underlay_and_to_container);
+	RUN(flows_tcp_flags_and_flow_start_end_events);
+	RUN(drop_event_names_reason_place_endpoint_and_tuple);
+	RUN(drop_events_are_rate_limited_per_cpu);
 
 	hx_teardown();
 	return tap_done();
