@@ -19,20 +19,23 @@
 static int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
 
 static const struct cli_cmd commands[] = {
+	{ "flows", cmd_flows, "Display the top network flows of containers", NULL },
 	{ "help", cmd_help, "Show help for shoal or one of its commands", NULL },
 	{ "image", cmd_image, "Manage images", NULL },
 	{ "images", cmd_images, "List images", NULL },
 	{ "import", cmd_import, "Import the contents from a tarball to create a filesystem image", NULL },
 	{ "info", cmd_info, "Display system-wide information", NULL },
 	{ "load", cmd_load, "Load an image from a tar archive or STDIN", NULL },
+	{ "monitor", cmd_monitor, "Display live drop and flow events from the data path", NULL },
 	{ "network", cmd_network, "Manage networks", NULL },
 	{ "node", cmd_node, "Manage Swarm nodes", NULL },
 	{ "pull", cmd_pull, "Download an image from a registry", NULL },
 	{ "rmi", cmd_rmi, "Remove one or more images", NULL },
 	{ "save", cmd_save, "Save one or more images to a tar archive (streamed to STDOUT by default)", NULL },
-	{ "stats", cmd_stats, "Display a live stream of endpoint network statistics", NULL },
+	{ "stats", cmd_stats, "Display a live stream of container(s) resource usage statistics", NULL },
 	{ "swarm", cmd_swarm, "Manage Swarm", NULL },
 	{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", NULL },
+	{ "top", cmd_top, "Display network rates of containers, or the processes of one", NULL },
 	{ "version", cmd_version, "Show the shoal version information", NULL },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -287,19 +287,19 @@ int ep_stats_json(struct daemon *d, json_t **out, struct shoal_err *err)
 		for (size_t j = 0; j < ne; j++) {
 			const struct st_endpoint *e = &eps[j];
 			struct shoal_ep_stats s = { 0 };
-			const char *base = strrchr(e->netns, '/');
-			char a[16], mac[18];
+			char a[16], mac[18], name[256];
 			__u64 total = 0;
 
 			if (e->remote)
 				continue;
 			loader_stats_read(&d->bpf, e->ep_id, &s, NULL);
+			obs_ep_name(d, e, name, sizeof(name));
 			for (int r = 0; r < SHOAL_DROP_MAX; r++)
 				total += s.drops[r];
 			json_array_append_new(arr, json_pack(
 				"{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}",
 				"EpID", (json_int_t)e->ep_id,
-				"EndpointID", e->id, "Name", base ? base + 1 : e->netns,
+				"EndpointID", e->id, "Name", name,
 				"Network", nets[i].name, "NetworkID", nets[i].id, "Netns", e->netns,
 				"Container", e->container_id, "IPv4Address", util_ipv4_str(e->ip, a),
 				"MacAddress", util_mac_str(e->mac, mac), "HostInterface", e->host_ifname,
