@@ -22,6 +22,7 @@
 #include "lib/ipv4.h"
 #include "lib/vxlan.h"
 #include "lib/nodes.h"
+#include "lib/nat.h"
 #include "lib/events.h"
 #include "lib/flow.h"
 
@@ -110,11 +111,13 @@ static __always_inline int lxc_ipv4(struct __sk_buff *ctx, const struct shoal_no
 	daddr = ip->daddr;
 	if (flows)
 		flow_key_ipv4(ctx, ip, ETH_HLEN, &fk, &tcpf);
-	/* Routed traffic (gateway, outside the subnet) is the host's. */
+	/* Routed traffic (gateway, outside the subnet) is the host's,
+	 * unless NAT owns it: a published port's reply, masquerade. The
+	 * flow is the container's view, before any translation. */
 	if ((daddr & net->mask) != net->subnet || daddr == net->gateway) {
 		if (flows)
 			flow_account(ctx, &fk, iface->ep_id, SHOAL_FLOW_EGRESS, len, tcpf);
-		return TC_ACT_OK;
+		return nat_from_container(ctx, cfg);
 	}
 
 	key.net_id = iface->net_id;

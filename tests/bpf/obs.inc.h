@@ -27,7 +27,7 @@ static struct shoal_flow_key fkey(uint32_t ep_id, uint8_t dir, const char *s, co
 }
 
 /* eth + IPv4 + TCP (20-byte header, flags as given) + 10 payload bytes. */
-static size_t frame_tcp(uint8_t *p, const char *saddr, const char *daddr, uint16_t sport,
+static size_t obs_frame_tcp(uint8_t *p, const char *saddr, const char *daddr, uint16_t sport,
 			uint16_t dport, uint8_t flags)
 {
 	size_t n = hx_eth(p, MAC_B, MAC_A, ETH_P_IP);
@@ -155,11 +155,11 @@ TEST(flows_tcp_flags_and_flow_start_end_events)
 
 	if (!setup(false) || !cfg_flags(SHOAL_CFG_FLOWS | SHOAL_CFG_EV_FLOW))
 		return;
-	n = frame_tcp(in, "10.1.0.2", "10.1.0.3", 40000, 80, 0x02 /* SYN */);
+	n = obs_frame_tcp(in, "10.1.0.2", "10.1.0.3", 40000, 80, 0x02 /* SYN */);
 	run_fc(in, n, out, sizeof(out));
-	n = frame_tcp(in, "10.1.0.2", "10.1.0.3", 40000, 80, 0x10 /* ACK */);
+	n = obs_frame_tcp(in, "10.1.0.2", "10.1.0.3", 40000, 80, 0x10 /* ACK */);
 	run_fc(in, n, out, sizeof(out));
-	n = frame_tcp(in, "10.1.0.2", "10.1.0.3", 40000, 80, 0x11 /* FIN|ACK */);
+	n = obs_frame_tcp(in, "10.1.0.2", "10.1.0.3", 40000, 80, 0x11 /* FIN|ACK */);
 	run_fc(in, n, out, sizeof(out));
 	run_fc(in, n, out, sizeof(out)); /* retransmitted FIN: no second end */
 	CHECK_EQ(hx_flow(&k, &v), 0, "TCP flow");

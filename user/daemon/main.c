@@ -27,6 +27,7 @@
 #include "../storage/storage.h"
 #include "daemon.h"
 #include "obs.h"
+#include "ports.h"
 
 static int lock_data_root(struct daemon *d, struct shoal_err *err)
 {
@@ -168,6 +169,8 @@ int main(int argc, char **argv)
 		goto fail;
 	pthread_mutex_lock(&d.lock);
 	ret = daemon_reconcile(&d, &err);
+	if (ret == 0)
+		ret = ports_setup_external(&d, &err);
 	pthread_mutex_unlock(&d.lock);
 	if (ret < 0)
 		goto fail;
