@@ -30,7 +30,27 @@
  *    "mounts": [{"type":"bind"|"tmpfs","source":"...","destination":"/x",
  *                "options":["rbind","ro","nosuid",...]}],   in order
  *    "log_path": "/var/lib/shoal/containers/<id>/<id>-json.log",
- *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | ""}
+ *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | "",
+ *    optional [ext]:
+ *    "readonly_rootfs": false,              Docker's --read-only
+ *    "cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"|"CHOWN"]}
+ *                          names with or without CAP_, any case; applied
+ *                          to Docker's default set as Docker does (ALL in
+ *                          cap_add: every capability minus the drops;
+ *                          ALL in cap_drop: only the adds). An unknown
+ *                          name: "error 125 unknown capability: \"X\"".
+ *                          exec'd processes get the same set.
+ *    "seccomp": true,      false = unconfined. The default filter is the
+ *                          part of Docker's default profile capabilities
+ *                          do not cover (keyrings, user and other new
+ *                          namespaces via clone/unshare, userfaultfd,
+ *                          io_uring, NUMA policy, perf, bpf, mount API,
+ *                          modules, kexec, clocks...; allowed again with
+ *                          the capability Docker ties each to), EPERM;
+ *                          clone3 ENOSYS; i386/x32 syscalls refused.
+ *    "privileged": false   Docker's --privileged: every capability the
+ *                          shim has, no seccomp, no masked/ro paths,
+ *                          /sys rw, copies of the host's device nodes.
  *
  * Spawning: shoald runs `shoal-shim <bundle>` with stdin/stdout/stderr on
  * /dev/null and fd SHIM_READY_FD the write end of a pipe. The shim
@@ -74,6 +94,9 @@
  * Details of the implementation (user/shim, user/runtime) the daemon
  * may rely on; compatible extensions are marked [ext]:
  * - Times (log "time", finished_at) always have nine fraction digits.
+ * - "hostname": "" = the first 12 characters of "id" as in Docker
+ *   (netns "host": the host's name).
+ * - The log file's directory is created (0700) if missing.
  * - wait reply [ext]: also "signal" (0 or S) and "oom_killed" (memory
  *   controller's oom_kill count, cgroup v2 only). A container that has
  *   finished has no shim.sock any more: read exit.json instead.
@@ -99,6 +122,9 @@
  *   anything else is filesystem data (tmpfs "size=64m", "mode=1777").
  *   "rbind"+"ro" makes submounts read-only too (mount_setattr).
  *   Destinations resolve symlinks inside the rootfs only.
+ * - With a cgroup: the container gets its own cgroup namespace rooted
+ *   there and cgroup2 read-only on /sys/fs/cgroup (Docker on v2); exec'd
+ *   processes join the cgroup and the namespace.
  * - A container whose setup does not finish in 60 s is killed and
  *   reported as "error 125 container setup timed out".
  * - Files the shim leaves: shim.log (its own messages), exit.json,

@@ -623,15 +623,120 @@ TEST(runtime_identity)
 	      "user by name: uid, gid, groups from the rootfs, no capabilities");
 	printf("# stdout: %s", out);
 
-	x = rt_args("id -u; id -g");
+	x = rt_args("id -u; id -g; hostname");
 	json_object_set_new(x, "user", json_string("4242:77"));
+	json_object_set_new(x, "hostname", json_string(""));
 	if (rt_run(b, sizeof(b), x, NULL) < 0) {
 		CHECK(0, "container starts as 4242:77");
 		return;
 	}
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	rt_log(b, "stdout", out, sizeof(out));
-	CHECK(!strcmp(out, "4242\n77\n"), "numeric uid:gid not in passwd");
+	CHECK(!strcmp(out, "4242\n77\n0123456789ab\n"),
+	      "numeric uid:gid not in passwd; default hostname = short id");
+}
+
+TEST(runtime_caps_readonly)
+{
+	char b[256], out[4096], line[1024];
+	json_t *x;
+
+	x = rt_args("grep -E 'CapEff|CapBnd' /proc/self/status; chown 1 /etc/passwd || echo no-chown");
+	json_object_set_new(x, "cap_add", json_pack("[ss]", "NET_ADMIN", "cap_sys_ptrace"));
+	json_object_set_new(x, "cap_drop", json_pack("[s]", "CHOWN"));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	/* default a80425fb - CHOWN (bit 0) + NET_ADMIN (12) + SYS_PTRACE (19) */
+	CHECK(!strcmp(out, "CapEff:\t00000000a80c35fa\nCapBnd:\t00000000a80c35fa\nno-chown\n"),
+	      "cap_add / cap_drop change effective and bounding sets");
+	printf("# caps: %s", out);
+
+	x = rt_args("grep CapEff /proc/self/status");
+	json_object_set_new(x, "cap_drop", json_pack("[s]", "ALL"));
+	json_object_set_new(x, "cap_add", json_pack("[s]", "KILL"));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "CapEff:\t0000000000000020\n"), "cap_drop ALL + cap_add KILL");
+
+	x = json_pack("{s[s]s[s]}", "args", "true", "cap_add", "NOPE");
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 unknown capability: \"NOPE\"\n"),
+	      "unknown capability refused by name");
+
+	x = rt_args("touch /x || echo ro-root; echo ok > /tmp/f && cat /tmp/f");
+	json_object_set_new(x, "readonly_rootfs", json_true());
+	json_object_set_new(x, "mounts", json_pack("[{ss ss s[]}]", "type", "tmpfs",
+						   "destination", "/tmp", "options"));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "ro-root\nok\n"), "readonly_rootfs: / refuses writes, a tmpfs on it works");
+}
+
+TEST(runtime_seccomp_privileged)
+{
+	char b[256], out[4096], err[4096];
+	const char *script = "unshare -U true && echo userns-ok || echo userns-refused; "
+			     "unshare -r true 2>/dev/null && echo userns2-ok || echo userns2-refused";
+	json_t *x;
+
+	if (rt_run(b, sizeof(b), rt_args(script), NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	rt_log(b, "stderr", err, sizeof(err));
+	CHECK(!strcmp(out, "userns-refused\nuserns2-refused\n"),
+	      "default seccomp: no user namespaces (clone/unshare flags)");
+	CHECK(strstr(err, "Operation not permitted") != NULL, "EPERM");
+	printf("# seccomp: %s", out);
+
+	x = rt_args(script);
+	json_object_set_new(x, "seccomp", json_false());
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strncmp(out, "userns-ok\n", 10), "seccomp false: unconfined, the same works");
+
+	x = rt_args("grep CapEff /proc/self/status; grep -c ' /sys sysfs rw' /proc/mounts; "
+		    "test -c /dev/loop-control && echo host-dev; "
+		    "mkdir -p /m && mount -t tmpfs none /m && echo mount-ok; "
+		    "grep -c ' /proc/keys ' /proc/mounts");
+	json_object_set_new(x, "privileged", json_true());
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "privileged container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 1, "exit 1 (grep -c found no mask)");
+	rt_log(b, "stdout", out, sizeof(out));
+	printf("# privileged: %s", out);
+	{
+		char mine[128], want[160];
+
+		sh_out(mine, sizeof(mine), "grep CapPrm /proc/%d/status", (int)getpid());
+		snprintf(want, sizeof(want), "CapEff:%s1\n", mine + 7);
+		CHECK(!strncmp(out, want, strlen(want)),
+		      "privileged: every capability we have, rw /sys");
+	}
+	if (access("/dev/loop-control", F_OK) == 0)
+		CHECK(strstr(out, "host-dev\n") != NULL, "privileged: the host's devices");
+	CHECK(strstr(out, "mount-ok\n0\n") != NULL, "privileged: mount allowed, /proc not masked");
 }
 
 TEST(runtime_mounts)
@@ -1012,7 +1117,9 @@ TEST(runtime_cgroup)
 		SKIP("no writable cgroup2 mount");
 	snprintf(rt_cgroup, sizeof(rt_cgroup), "%s/shoal-rt-%s", base, g_tag);
 	snprintf(cg, sizeof(cg), "%s/c1", rt_cgroup);
-	x = json_pack("{s[ss]ss}", "args", "sleep", "30", "cgroup", cg);
+	x = json_pack("{s[sss]ss}", "args", "/bin/sh", "-c",
+		      "grep ^0:: /proc/self/cgroup; test -f /sys/fs/cgroup/cgroup.procs && echo cgfs; "
+		      "touch /sys/fs/cgroup/x || echo cgro; exec sleep 30", "cgroup", cg);
 	if (rt_run(b, sizeof(b), x, &init) < 0) {
 		CHECK(0, "container starts");
 		return;
@@ -1021,10 +1128,27 @@ TEST(runtime_cgroup)
 	sh_out(out, sizeof(out), "grep '^0::' %s", path);
 	printf("# %s", out);
 	CHECK(strstr(out, cg + strlen(base)) != NULL, "init is in the container's cgroup");
+	{
+		int fd, code;
+		char eo[256], ee[256];
+		json_t *r = rt_request(b, "{\"op\":\"exec\",\"args\":[\"grep\",\"^0::\",\"/proc/self/cgroup\"],"
+					  "\"env\":[]}", &fd);
+
+		json_decref(r);
+		if (fd >= 0) {
+			rt_frames(fd, eo, sizeof(eo), ee, sizeof(ee), &code);
+			close(fd);
+			CHECK(!strcmp(eo, "0::/\n"), "an exec joins the cgroup and its namespace");
+		}
+	}
 	CHECK_EQ(rt_kill(b, SIGKILL, false), 0, "kill");
 	CHECK_EQ(rt_wait(b), 137, "137");
 	CHECK(rt_wait_file(b, "exit.json"), "exit.json");
 	CHECK(access(cg, F_OK) < 0, "the cgroup is removed after exit");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "0::/\ncgfs\ncgro\n"),
+	      "inside: its own cgroup namespace, cgroup2 on /sys/fs/cgroup read-only");
+	printf("# inside: %s", out);
 }
 
 static void runtime_suite(void)
@@ -1054,6 +1178,8 @@ static void runtime_suite(void)
 	RUN(runtime_not_found);
 	RUN(runtime_not_executable);
 	RUN(runtime_identity);
+	RUN(runtime_caps_readonly);
+	RUN(runtime_seccomp_privileged);
 	RUN(runtime_mounts);
 	RUN(runtime_log_json);
 	RUN(runtime_attach_stdin);

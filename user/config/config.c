@@ -44,6 +44,7 @@ enum opt_kind {
 	K_DURMS,    /* Go duration in ms (int64), >= 1 ms */
 	K_DURMS0,   /* same, 0 allowed (disables) */
 	K_MULT,     /* integer 1..64 */
+	K_GMTU,     /* integer 576..65000: largest sealed gossip datagram */
 	K_BOOL,
 	K_FLOWSZ,   /* integer 1024..16777216 */
 	K_RATE,     /* integer 1..1000000 */
@@ -89,6 +90,7 @@ static const struct opt opts[] = {
 	{ "gossip-suspicion-mult", "gossip-suspicion-mult", K_MULT, F(gossip_suspicion_mult) },
 	{ "gossip-push-pull-interval", "gossip-push-pull-interval", K_DURMS0,
 	  F(gossip_push_pull_interval_ms) },
+	{ "gossip-mtu", "gossip-mtu", K_GMTU, F(gossip_mtu) },
 	{ "flow-accounting", "flow-accounting", K_BOOL, F(flow_accounting) },
 	{ "flow-table-size", "flow-table-size", K_FLOWSZ, F(flow_table_size) },
 	{ "events", "events", K_EVENTS, F(events) },
@@ -271,6 +273,8 @@ static int apply_int(struct shoal_config *c, const struct opt *o, const struct o
 		return bad_value(err, o, from, raw, "must be 0 or between 576 and 65535");
 	if (o->kind == K_MULT && (v < 1 || v > 64))
 		return bad_value(err, o, from, raw, "must be between 1 and 64");
+	if (o->kind == K_GMTU && (v < 576 || v > 65000))
+		return bad_value(err, o, from, raw, "must be between 576 and 65000");
 	if (o->kind == K_FLOWSZ && (v < 1024 || v > 16777216))
 		return bad_value(err, o, from, raw, "must be between 1024 and 16777216");
 	if (o->kind == K_RATE && (v < 1 || v > 1000000))
@@ -340,6 +344,7 @@ static int apply_json(struct shoal_config *c, const struct opt *o, const struct 
 	case K_PORT:
 	case K_MTU:
 	case K_MULT:
+	case K_GMTU:
 	case K_FLOWSZ:
 	case K_RATE:
 		if (!json_is_integer(v))
@@ -421,6 +426,7 @@ void config_defaults(struct shoal_config *c)
 	c->gossip_interval_ms = 200;
 	c->gossip_suspicion_mult = 4;
 	c->gossip_push_pull_interval_ms = 30000;
+	c->gossip_mtu = 1400;
 	c->flow_accounting = true;
 	c->flow_table_size = SHOAL_FLOWS_DEFAULT;
 	snprintf(c->events, sizeof(c->events), "drop");
@@ -559,6 +565,7 @@ static int apply_flag(struct shoal_config *c, const struct opt *o, const char *v
 	case K_PORT:
 	case K_MTU:
 	case K_MULT:
+	case K_GMTU:
 	case K_FLOWSZ:
 	case K_RATE:
 		errno = 0;
@@ -633,6 +640,7 @@ static void usage(FILE *out)
 	      "      --gossip-interval string        Gossip round interval (default \"200ms\")\n"
 	      "      --gossip-suspicion-mult int     Gossip suspicion multiplier (default 4)\n"
 	      "      --gossip-push-pull-interval string  Gossip full-sync interval (default \"30s\")\n"
+	      "      --gossip-mtu int                Largest gossip UDP payload (default 1400)\n"
 	      "      --flow-accounting[=true|false]  Per-flow accounting in the flows map (default true)\n"
 	      "      --flow-table-size int           Flow table entries, LRU (default 65536)\n"
 	      "      --events string                 Events for shoal monitor: none, drop, flow, drop,flow (default \"drop\")\n"

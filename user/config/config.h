@@ -10,8 +10,8 @@
  * ip-masq (bool), publish-interfaces (comma-separated interface names),
  * gossip-probe-interval, gossip-probe-timeout, gossip-interval,
  * gossip-push-pull-interval (millisecond durations: "100ms", "2s"),
- * gossip-suspicion-mult (integer 1..64), flow-accounting (bool),
- * flow-table-size (integer 1024..16777216), events ("none", "drop",
+ * gossip-suspicion-mult (integer 1..64), gossip-mtu (integer 576..65000),
+ * flow-accounting (bool), flow-table-size (integer 1024..16777216), events ("none", "drop",
  * "flow" or "drop,flow"), event-rate-limit (events per CPU per second,
  * 1..1000000), metrics-addr ("IP:PORT" of a Prometheus TCP listener,
  * "" = none).
@@ -56,6 +56,7 @@ struct shoal_config {
 	int64_t gossip_interval_ms;           /* 200ms */
 	int gossip_suspicion_mult;            /* 4 */
 	int64_t gossip_push_pull_interval_ms; /* 30s; 0 disables periodic push-pull */
+	int gossip_mtu;                       /* 1400: largest sealed UDP payload */
 	/* Observability (bpf/lib/flow.h, events.h; user/daemon/metrics.c). */
 	bool flow_accounting;                 /* true */
 	int flow_table_size;                  /* 65536 */

@@ -7,8 +7,8 @@
  * joins the configured network namespace, builds its filesystem
  * (fs.c) and execs (process.c).
  *
- * exec: a child of the shim setns()es into init's ipc, uts, net, pid and
- * mnt namespaces and forks (the pid namespace applies to children only);
+ * exec: a child of the shim setns()es into init's cgroup, ipc, uts, net,
+ * pid and mnt namespaces and forks (the pid namespace applies to children only);
  * the grandchild is the process, re-parented to the shim (a subreaper).
  * The middle child reports the grandchild's pid ("I<pid>") and exits.
  */
@@ -118,12 +118,12 @@ static void wait_go(int sync)
 }
 
 __attribute__((noreturn)) static void init_child(const struct rt_config *cfg, struct rt_pipes *p,
-						  int netns_fd)
+						  int netns_fd, bool cgroupns)
 {
 	struct shoal_err err = { 0 };
 	struct rt_child c = {
 		.sync = p->sync[1], .args = cfg->args, .env = cfg->env, .cwd = cfg->cwd,
-		.user = cfg->user, .tty = cfg->tty,
+		.user = cfg->user, .tty = cfg->tty, .caps = cfg->caps, .seccomp = cfg->seccomp,
 		.in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 	};
 
@@ -135,7 +135,13 @@ __attribute__((noreturn)) static void init_child(const struct rt_config *cfg, st
 	}
 	if (!cfg->netns[0] && lo_up(&err) < 0)
 		rt_child_fail(c.sync, 125, &err);
-	if (rt_fs_setup(cfg, &err) < 0)
+	/* In its cgroup now: a cgroup namespace rooted there, so the
+	 * container's /sys/fs/cgroup is its own cgroup (Docker on v2). */
+	if (cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
+		err_set(&err, errno, "cgroup namespace: %s", strerror(errno));
+		rt_child_fail(c.sync, 125, &err);
+	}
+	if (rt_fs_setup(cfg, cgroupns, &err) < 0)
 		rt_child_fail(c.sync, 125, &err);
 	rt_child_exec(&c);
 }
@@ -206,7 +212,7 @@ int rt_container_start(const struct rt_config *cfg, const char *cgroup, struct r
 	}
 	if (pid == 0) {
 		close_fd(&p.sync[0]);
-		init_child(cfg, &p, netns_fd);
+		init_child(cfg, &p, netns_fd, cgroup && cgroup[0]);
 	}
 	ret = start_finish(&p, pid, cgroup, out, code, err);
 out:
@@ -219,7 +225,7 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 						  const struct rt_exec_spec *spec, struct rt_pipes *p)
 {
 	static const struct { const char *name; int type; } nss[] = {
-		{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
+		{ "cgroup", CLONE_NEWCGROUP }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
 		{ "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },
 	};
 	int fds[ARRAY_SIZE(nss)], sync = p->sync[1];
@@ -252,7 +258,8 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 			.sync = sync, .args = spec->args, .env = spec->env,
 			.cwd = spec->cwd && spec->cwd[0] ? spec->cwd : cfg->cwd,
 			.user = spec->user && spec->user[0] ? spec->user : cfg->user,
-			.tty = spec->tty, .in = p->in[0], .out = p->out[1], .errfd = p->err[1],
+			.tty = spec->tty, .caps = cfg->caps, .seccomp = cfg->seccomp,
+			.in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 		};
 
 		wait_go(sync);
