@@ -48,6 +48,17 @@
  *                          modules, kexec, clocks...; allowed again with
  *                          the capability Docker ties each to), EPERM;
  *                          clone3 ENOSYS; i386/x32 syscalls refused.
+ *    "resources": {"memory": B, "memory_swap": B|-1, "nano_cpus": N,
+ *                  "cpu_shares": N, "pids_limit": N}
+ *                          Docker's HostConfig names; written to
+ *                          memory.max, memory.swap.max (default = memory,
+ *                          as Docker), cpu.max, cpu.weight (runc's
+ *                          conversion), pids.max before the container
+ *                          runs. memory < 6 MB: "error 125 Minimum memory
+ *                          limit allowed is 6MB". A controller the cgroup
+ *                          lacks (or no cgroup): warning in shim.log,
+ *                          limit discarded, container runs (Docker's
+ *                          "Limitation discarded").
  *    "privileged": false   Docker's --privileged: every capability the
  *                          shim has, no seccomp, no masked/ro paths,
  *                          /sys rw, copies of the host's device nodes.

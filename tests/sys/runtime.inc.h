@@ -423,6 +423,19 @@ static int rt_log(const char *bundle, const char *stream, char *out, size_t len)
 	return bad;
 }
 
+/* Wait (up to 5 s) until the stream's log contains text. */
+static bool rt_log_wait(const char *bundle, const char *stream, const char *text)
+{
+	char out[8192];
+
+	for (int i = 0; i < 500; i++) {
+		if (rt_log(bundle, stream, out, sizeof(out)) == 0 && strstr(out, text))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 /* Wait (up to 5 s) until the file exists / a pid is gone. */
 static bool rt_wait_file(const char *bundle, const char *name)
 {
@@ -580,6 +593,13 @@ TEST(runtime_not_executable)
 		printf("# got: %s\n", line);
 	usleep(100000);
 	CHECK(!rt_shim_running(b), "no shim left running");
+
+	rt_bundle(b, sizeof(b), json_pack("{s[s]ss}", "args", "true", "cwd", "/etc/passwd"));
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 chdir to cwd (\"/etc/passwd\") set in config.json failed: "
+			    "not a directory\n"), "cwd on a file: error 125 naming it");
+	if (strncmp(line, "error 125", 9))
+		printf("# got: %s\n", line);
 
 	rt_bundle(b, sizeof(b), json_pack("{s[s]ss}", "args", "true", "user", "nobody"));
 	rt_spawn(b, line, sizeof(line));
@@ -930,11 +950,11 @@ TEST(runtime_kill)
 	json_decref(ex);
 
 	/* sleep as a child of pid 1: kill all TERM ends it; its shell reports 143. */
-	if (rt_run(b, sizeof(b), rt_args("sleep 30 & wait $!"), &init) < 0) {
+	if (rt_run(b, sizeof(b), rt_args("sleep 30 & echo started; wait $!"), &init) < 0) {
 		CHECK(0, "container starts");
 		return;
 	}
-	usleep(100000);
+	CHECK(rt_log_wait(b, "stdout", "started\n"), "sleep started");
 	CHECK_EQ(rt_kill(b, SIGTERM, true), 0, "kill all TERM accepted");
 	CHECK_EQ(rt_wait(b), 143, "sleep killed by SIGTERM -> 143");
 	CHECK(rt_pid_gone(init), "init gone");
@@ -1141,6 +1161,7 @@ TEST(runtime_cgroup)
 			CHECK(!strcmp(eo, "0::/\n"), "an exec joins the cgroup and its namespace");
 		}
 	}
+	CHECK(rt_log_wait(b, "stdout", "cgro\n"), "the script ran");
 	CHECK_EQ(rt_kill(b, SIGKILL, false), 0, "kill");
 	CHECK_EQ(rt_wait(b), 137, "137");
 	CHECK(rt_wait_file(b, "exit.json"), "exit.json");
@@ -1149,6 +1170,64 @@ TEST(runtime_cgroup)
 	CHECK(!strcmp(out, "0::/\ncgfs\ncgro\n"),
 	      "inside: its own cgroup namespace, cgroup2 on /sys/fs/cgroup read-only");
 	printf("# inside: %s", out);
+}
+
+/* A writable cgroup2 mount (v2 or hybrid), else NULL. */
+static const char *rt_cgroup2_base(void)
+{
+	struct statfs sfs;
+
+	if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC &&
+	    access("/sys/fs/cgroup", W_OK) == 0)
+		return "/sys/fs/cgroup";
+	if (statfs("/sys/fs/cgroup/unified", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC &&
+	    access("/sys/fs/cgroup/unified", W_OK) == 0)
+		return "/sys/fs/cgroup/unified";
+	return NULL;
+}
+
+TEST(runtime_limits)
+{
+	char b[256], cg[256], ctrls[256], line[1024], path[PATH_MAX + 64], val[256];
+	const char *base = rt_cgroup2_base();
+	bool mem, pids;
+	json_t *x;
+
+	x = json_pack("{s[s]s{sI}}", "args", "true", "resources", "memory", (json_int_t)1 << 20);
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 Minimum memory limit allowed is 6MB\n"),
+	      "a 1 MiB memory limit is refused as Docker does");
+	if (!base)
+		SKIP("no writable cgroup2 mount");
+	snprintf(rt_cgroup, sizeof(rt_cgroup), "%s/shoal-rt-%s", base, g_tag);
+	snprintf(cg, sizeof(cg), "%s/lim", rt_cgroup);
+	sh_out(ctrls, sizeof(ctrls), "cat %s/cgroup.controllers", base);
+	mem = strstr(ctrls, "memory") != NULL;
+	pids = strstr(ctrls, "pids") != NULL;
+	x = json_pack("{s[sss]sss{sIsI}}", "args", "/bin/sh", "-c",
+		      "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max 2>/dev/null; "
+		      "exec dd if=/dev/zero of=/dev/null bs=64M count=1", "cgroup", cg,
+		      "resources", "memory", (json_int_t)16 << 20, "pids_limit", (json_int_t)10);
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container with limits starts");
+		return;
+	}
+	if (!mem || !pids) {
+		/* The controllers are elsewhere (cgroup v1): Docker discards
+		 * the limits with a warning; so do we, and the container runs. */
+		CHECK_EQ(rt_wait(b), 0, "runs without the limits");
+		snprintf(path, sizeof(path), "%s/shim.log", b);
+		sh_out(line, sizeof(line), "grep -c 'limitation discarded' %s", path);
+		CHECK_EQ(atoi(line), 1, "shim.log says the limits were discarded");
+		SKIP("cgroup2 here has no memory/pids controller (they are on cgroup v1)");
+	}
+	CHECK_EQ(rt_wait(b), 137, "dd of 64 MiB under a 16 MiB limit is OOM-killed");
+	rt_log(b, "stdout", val, sizeof(val));
+	CHECK(!strcmp(val, "10\n16777216\n"), "pids.max and memory.max seen inside");
+	snprintf(path, sizeof(path), "%s/exit.json", b);
+	sh_out(line, sizeof(line), "cat %s", path);
+	CHECK(strstr(line, "\"oom_killed\":true") != NULL, "exit.json oom_killed");
 }
 
 static void runtime_suite(void)
@@ -1190,5 +1269,6 @@ static void runtime_suite(void)
 	RUN(runtime_tty_resize_exec);
 	RUN(runtime_netns);
 	RUN(runtime_cgroup);
+	RUN(runtime_limits);
 	runtime_suite_cleanup();
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* config.c - the bundle's config.json (see include/shoal_shim.h). */
 #include <linux/capability.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -123,6 +124,40 @@ static int load_caps(json_t *root, struct rt_config *cfg, struct shoal_err *err)
 	return 0;
 }
 
+static int load_resources(json_t *r, struct rt_resources *res, struct shoal_err *err)
+{
+	static const struct { const char *key; size_t off; } keys[] = {
+		{ "memory", offsetof(struct rt_resources, memory) },
+		{ "memory_swap", offsetof(struct rt_resources, memory_swap) },
+		{ "nano_cpus", offsetof(struct rt_resources, nano_cpus) },
+		{ "cpu_shares", offsetof(struct rt_resources, cpu_shares) },
+		{ "pids_limit", offsetof(struct rt_resources, pids_limit) },
+	};
+
+	if (!r)
+		return 0;
+	if (!json_is_object(r))
+		return err_set(err, EINVAL, "config: resources must be an object");
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(r, keys[i].key);
+
+		if (!v)
+			continue;
+		if (!json_is_integer(v))
+			return err_set(err, EINVAL, "config: resources.%s must be an integer",
+				       keys[i].key);
+		*(int64_t *)((char *)res + keys[i].off) = json_integer_value(v);
+	}
+	if (res->memory < 0 || res->nano_cpus < 0 || res->cpu_shares < 0)
+		return err_set(err, EINVAL, "config: resources: negative memory, nano_cpus or cpu_shares");
+	if (res->memory && res->memory < 6 * 1024 * 1024)
+		return err_set(err, EINVAL, "Minimum memory limit allowed is 6MB");
+	if (res->memory_swap > 0 && res->memory_swap < res->memory)
+		return err_set(err, EINVAL, "Minimum memoryswap limit should be larger than memory "
+			       "limit, see usage");
+	return 0;
+}
+
 static void free_strv(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
@@ -228,6 +263,8 @@ int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *er
 		goto out;
 	}
 	ret = load_caps(root, cfg, err);
+	if (!ret)
+		ret = load_resources(json_object_get(root, "resources"), &cfg->res, err);
 	if (cfg->privileged)
 		cfg->caps = CAPS_ALL;
 	if (!ret)

@@ -135,6 +135,8 @@ __attribute__((noreturn)) static void init_child(const struct rt_config *cfg, st
 	}
 	if (!cfg->netns[0] && lo_up(&err) < 0)
 		rt_child_fail(c.sync, 125, &err);
+	if (netns_fd >= 0)
+		lo_up(&err);    /* as CNI does; the daemon may have done it */
 	/* In its cgroup now: a cgroup namespace rooted there, so the
 	 * container's /sys/fs/cgroup is its own cgroup (Docker on v2). */
 	if (cgroupns && unshare(CLONE_NEWCGROUP) < 0) {

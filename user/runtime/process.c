@@ -306,13 +306,14 @@ void rt_child_exec(const struct rt_child *c)
 		rt_child_fail(c->sync, 125, &err);
 	if ((c->tty ? setup_tty(c->sync, ids.uid, &err) : setup_stdio(c, &err)) < 0)
 		rt_child_fail(c->sync, 125, &err);
-	if (util_mkdir_p(c->cwd, 0755) < 0 && errno != EEXIST) {
-		err_set(&err, errno, "mkdir cwd %s: %s", c->cwd, strerror(errno));
+	ret = util_mkdir_p(c->cwd, 0755);
+	if (ret < 0) {
+		err_set(&err, -ret, "mkdir cwd %s: %s", c->cwd, lc_strerror(-ret));
 		rt_child_fail(c->sync, 125, &err);
 	}
 	if (chdir(c->cwd) < 0) {
 		err_set(&err, errno, "chdir to cwd (\"%s\") set in config.json failed: %s", c->cwd,
-			strerror(errno));
+			lc_strerror(errno));
 		rt_child_fail(c->sync, 125, &err);
 	}
 	if (drop_bounding(c->caps, &err) < 0 ||

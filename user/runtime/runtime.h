@@ -24,6 +24,15 @@ struct rt_mount {
 	char **options;         /* NULL-terminated */
 };
 
+/* [ext] "resources": Docker's HostConfig limits (0 = not set). */
+struct rt_resources {
+	int64_t memory;         /* bytes -> memory.max */
+	int64_t memory_swap;    /* memory + swap, -1 unlimited -> memory.swap.max */
+	int64_t nano_cpus;      /* 1e9 = one CPU -> cpu.max */
+	int64_t cpu_shares;     /* 2..262144 -> cpu.weight */
+	int64_t pids_limit;     /* > 0 -> pids.max */
+};
+
 struct rt_config {
 	char *id;
 	char *rootfs;
@@ -36,6 +45,7 @@ struct rt_config {
 	size_t n_mounts;
 	char *log_path;
 	char *cgroup;           /* "" = none */
+	struct rt_resources res;
 	bool readonly_rootfs;   /* [ext] Docker's --read-only */
 	bool seccomp;           /* [ext] "seccomp": false = unconfined */
 	bool privileged;        /* [ext] all caps and devices, no masks */
@@ -83,6 +93,11 @@ int rt_exec_start(const struct rt_config *cfg, pid_t init_pid, const struct rt_e
  * its parents where possible. -errno with a reason when not possible. */
 int rt_cgroup_create(const char *path, struct shoal_err *err);
 int rt_cgroup_add(const char *path, pid_t pid, struct shoal_err *err);
+/* Write the limits; a limit whose controller is missing is skipped and
+ * named in *skipped (like Docker's "Limitation discarded"). */
+int rt_cgroup_limits(const char *path, const struct rt_resources *r, char *skipped, size_t len,
+		     struct shoal_err *err);
+bool rt_resources_set(const struct rt_resources *r);
 bool rt_cgroup_oom_killed(const char *path);
 void rt_cgroup_remove(const char *path);
 
