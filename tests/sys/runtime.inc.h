@@ -25,6 +25,7 @@
 
 #include "shoal_shim.h"
 #include "../../user/archive/fsutil.h"
+#include "../../user/runtime/internal.h"
 
 #define RT_MAX_PIDS 64
 
@@ -505,6 +506,51 @@ static json_t *rt_args(const char *script)
 }
 
 /* ---- tests ---- */
+
+/* Mount destinations resolve inside the rootfs, whatever the image's
+ * symlinks say (runc's securejoin). */
+TEST(runtime_secure_join)
+{
+	char r[200], p[PATH_MAX], out[PATH_MAX * 2], want[PATH_MAX];
+	struct shoal_err e = { 0 };
+	struct stat st;
+
+	snprintf(r, sizeof(r), "%s/sj", rt_root);
+	mkdir(r, 0755);
+	snprintf(p, sizeof(p), "%s/etc", r);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/abs", r);
+	symlink("/etc", p);                             /* absolute, inside */
+	snprintf(p, sizeof(p), "%s/up", r);
+	symlink("../../../../../../usr", p);            /* climbs out: clamped */
+	snprintf(p, sizeof(p), "%s/etc/rel", r);
+	symlink("../etc/./", p);
+	snprintf(p, sizeof(p), "%s/loop", r);
+	symlink("loop", p);
+	snprintf(p, sizeof(p), "%s/file", r);
+	rt_write(p, "x");
+
+	CHECK_EQ(rt_secure_join(r, "/abs/x", RT_NOCREATE, out, sizeof(out), &e), -ENOENT,
+		 "missing target without create: ENOENT");
+	CHECK_EQ(rt_secure_join(r, "/abs/a/b", RT_MKDIR, out, sizeof(out), &e), 0, "mkdir through /abs");
+	snprintf(want, sizeof(want), "%s/etc/a/b", r);
+	CHECK(!strcmp(out, want) && stat(want, &st) == 0 && S_ISDIR(st.st_mode),
+	      "absolute symlink resolved against the rootfs");
+	CHECK_EQ(rt_secure_join(r, "/up/share/f", RT_MKFILE, out, sizeof(out), &e), 0, "mkfile via /up");
+	snprintf(want, sizeof(want), "%s/usr/share/f", r);
+	CHECK(!strcmp(out, want) && stat(want, &st) == 0 && S_ISREG(st.st_mode),
+	      "../ past the root stays at the root; the file is made there");
+	CHECK(access("/usr/share/f", F_OK) < 0, "nothing made on the host");
+	CHECK_EQ(rt_secure_join(r, "/../../etc/rel/rel/a", RT_NOCREATE, out, sizeof(out), &e), 0,
+		 "relative symlinks and .. chains");
+	snprintf(want, sizeof(want), "%s/etc/a", r);
+	CHECK(!strcmp(out, want), "resolved to <root>/etc/a");
+	CHECK_EQ(rt_secure_join(r, "/loop/x", RT_MKDIR, out, sizeof(out), &e), -ELOOP, "symlink loop: ELOOP");
+	CHECK_EQ(rt_secure_join(r, "/file/x", RT_MKDIR, out, sizeof(out), &e), -ENOTDIR,
+		 "through a file: ENOTDIR");
+	CHECK_EQ(rt_secure_join(r, "/", RT_NOCREATE, out, sizeof(out), &e), 0, "/ is the root");
+	CHECK(!strcmp(out, r), "/ -> root itself");
+}
 
 TEST(runtime_exit_code)
 {
@@ -1286,6 +1332,7 @@ static void runtime_suite(void)
 		runtime_suite_cleanup();
 		return;
 	}
+	RUN(runtime_secure_join);
 	RUN(runtime_exit_code);
 	RUN(runtime_not_found);
 	RUN(runtime_not_executable);
