@@ -96,6 +96,11 @@
  *                        {"ok":false,"exit_code":126|127|125,"message":..}
  *                        then frames; the last frame is SHIM_FRAME_EXIT.
  *   {"op":"resize","pid":0|exec-pid,"height":H,"width":W}   tty size.
+ *   [ext] {"op":"pause"} / {"op":"resume"}   freeze / thaw the container:
+ *                        cgroup.freeze with a cgroup v2, else SIGSTOP /
+ *                        SIGCONT to every process of its pid namespace.
+ *                        Reply {"ok":true,"paused":B}; errors "container
+ *                        is already paused" / "container is not paused".
  *
  * Frames (shim -> client, always, tty or not): Docker's multiplexed
  * stream header {type, 0, 0, 0, uint32 big-endian payload length}

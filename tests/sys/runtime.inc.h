@@ -1015,6 +1015,20 @@ TEST(runtime_kill)
 		CHECK(0, "container starts");
 		return;
 	}
+	{
+		char st[64];
+		json_t *r = rt_request(b, "{\"op\":\"pause\"}", NULL);
+
+		CHECK(rt_ok(r), "pause without a cgroup");
+		json_decref(r);
+		sh_out(st, sizeof(st), "awk '/^State/{print $2}' /proc/%d/status", (int)init);
+		CHECK(!strcmp(st, "T\n"), "stopped");
+		r = rt_request(b, "{\"op\":\"resume\"}", NULL);
+		CHECK(rt_ok(r), "resume");
+		json_decref(r);
+		sh_out(st, sizeof(st), "awk '/^State/{print $2}' /proc/%d/status", (int)init);
+		CHECK(!strcmp(st, "S\n"), "running again");
+	}
 	/* pid 1 without a handler ignores SIGTERM, as in Docker. */
 	CHECK_EQ(rt_kill(b, SIGTERM, false), 0, "kill TERM accepted");
 	usleep(200000);
@@ -1241,6 +1255,23 @@ TEST(runtime_cgroup)
 		}
 	}
 	CHECK(rt_log_wait(b, "stdout", "cgro\n"), "the script ran");
+	{
+		char ev[256];
+		json_t *r = rt_request(b, "{\"op\":\"pause\"}", NULL);
+
+		CHECK(rt_ok(r), "pause");
+		json_decref(r);
+		sh_out(ev, sizeof(ev), "grep frozen %s/cgroup.events", cg);
+		CHECK(!strcmp(ev, "frozen 1\n"), "paused: the cgroup is frozen");
+		r = rt_request(b, "{\"op\":\"pause\"}", NULL);
+		CHECK(r && !rt_ok(r), "pausing twice is refused");
+		json_decref(r);
+		r = rt_request(b, "{\"op\":\"resume\"}", NULL);
+		CHECK(rt_ok(r), "resume");
+		json_decref(r);
+		sh_out(ev, sizeof(ev), "grep frozen %s/cgroup.events", cg);
+		CHECK(!strcmp(ev, "frozen 0\n"), "resumed: thawed");
+	}
 	CHECK_EQ(rt_kill(b, SIGKILL, false), 0, "kill");
 	CHECK_EQ(rt_wait(b), 137, "137");
 	CHECK(rt_wait_file(b, "exit.json"), "exit.json");

@@ -110,6 +110,8 @@ int rt_cgroup_limits(const char *path, const struct rt_resources *r, char *skipp
 		     struct shoal_err *err);
 bool rt_resources_set(const struct rt_resources *r);
 bool rt_cgroup_oom_killed(const char *path);
+/* cgroup.freeze = 1/0, waiting (1 s at most) for cgroup.events to agree. */
+int rt_cgroup_freeze(const char *path, bool frozen, struct shoal_err *err);
 void rt_cgroup_remove(const char *path);
 
 /* Write /proc/self/oom_score_adj. */
