@@ -1266,6 +1266,9 @@ TEST(runtime_cgroup)
 		r = rt_request(b, "{\"op\":\"pause\"}", NULL);
 		CHECK(r && !rt_ok(r), "pausing twice is refused");
 		json_decref(r);
+		r = rt_request(b, "{\"op\":\"exec\",\"args\":[\"true\"],\"env\":[]}", NULL);
+		CHECK(r && !rt_ok(r), "no exec into a paused container");
+		json_decref(r);
 		r = rt_request(b, "{\"op\":\"resume\"}", NULL);
 		CHECK(rt_ok(r), "resume");
 		json_decref(r);

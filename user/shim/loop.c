@@ -374,6 +374,11 @@ static void op_exec(struct shim *s, struct client *c, json_t *req)
 		client_error(c, "container is not running");
 		goto out;
 	}
+	if (s->paused) {
+		/* Its setup would hang in the frozen cgroup. */
+		client_error(c, "container is paused, unpause the container before exec");
+		goto out;
+	}
 	if (rt_exec_start(&s->cfg, init->rp.pid, &spec, s->cgroup, &rp, &code, &err) < 0) {
 		client_reply(c, json_pack("{sbsiss}", "ok", 0, "exit_code", code, "message", err.msg));
 		c->state = C_CLOSING;
