@@ -64,6 +64,7 @@
  *    "oom_score_adj": 0    Docker's --oom-score-adj (-1000..1000). The
  *                          shim itself asks for -998 (needs
  *                          CAP_SYS_RESOURCE; a warning in shim.log if not).
+ *    "shm_size": B         /dev/shm size (Docker's --shm-size), 64 MiB.
  *    "privileged": false   Docker's --privileged: every capability the
  *                          shim has, no seccomp, no masked/ro paths,
  *                          /sys rw, copies of the host's device nodes.

@@ -707,7 +707,9 @@ TEST(runtime_ulimits_oom_adj)
 	char b[256], out[1024], line[1024];
 	json_t *x;
 
-	x = rt_args("ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj");
+	x = rt_args("ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj; "
+		    "grep -o ' /dev/shm .*size=[0-9]*k' /proc/mounts | grep -o '[0-9]*k$'");
+	json_object_set_new(x, "shm_size", json_integer(8 << 20));
 	json_object_set_new(x, "ulimits", json_pack("[{sssIsI}]", "name", "nofile",
 						     "soft", (json_int_t)100, "hard", (json_int_t)200));
 	json_object_set_new(x, "oom_score_adj", json_integer(500));
@@ -717,7 +719,8 @@ TEST(runtime_ulimits_oom_adj)
 	}
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	rt_log(b, "stdout", out, sizeof(out));
-	CHECK(!strcmp(out, "100\n200\n500\n"), "ulimit nofile 100:200 and oom_score_adj 500");
+	CHECK(!strcmp(out, "100\n200\n500\n8192k\n"),
+	      "ulimit nofile 100:200, oom_score_adj 500, shm_size 8 MiB");
 
 	if (rt_run(b, sizeof(b), rt_args("cat /proc/self/oom_score_adj"), NULL) < 0) {
 		CHECK(0, "container starts");

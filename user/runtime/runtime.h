@@ -57,6 +57,7 @@ struct rt_config {
 	struct rt_rlimit rlimits[RT_MAX_RLIMITS];
 	size_t n_rlimits;
 	int oom_score_adj;      /* [ext] default 0 (the shim keeps -998) */
+	int64_t shm_size;       /* [ext] bytes of /dev/shm, default 64 MiB */
 	bool readonly_rootfs;   /* [ext] Docker's --read-only */
 	bool seccomp;           /* [ext] "seccomp": false = unconfined */
 	bool privileged;        /* [ext] all caps and devices, no masks */
