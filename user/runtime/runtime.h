@@ -52,6 +52,8 @@ struct rt_config {
 	struct rt_mount *mounts;
 	size_t n_mounts;
 	char *log_path;
+	int64_t log_max_size;   /* [ext] json-file max-size (0: no rotation) */
+	int log_max_files;      /* [ext] json-file max-file (default 1) */
 	char *cgroup;           /* "" = none */
 	struct rt_resources res;
 	struct rt_rlimit rlimits[RT_MAX_RLIMITS];
