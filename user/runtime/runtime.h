@@ -120,7 +120,8 @@ void rt_cgroup_remove(const char *path);
 /* Write /proc/self/oom_score_adj. */
 int rt_oom_score_adj(int v, struct shoal_err *err);
 
-/* Signal every process whose pid namespace is init_pid's. */
+/* Signal every process whose pid namespace is init_pid's; the number
+ * signalled. sig 0: the number of them not stopped (yet). */
 int rt_kill_all(pid_t init_pid, int sig);
 
 #endif
