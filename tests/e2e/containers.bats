@@ -36,6 +36,7 @@ teardown() {
 		mh_teardown
 		return 0
 	fi
+	[ -n "${W:-}" ] && stop_shoald 9
 	ctr_kill_all "${W:-}"
 	e2e_teardown
 }
@@ -164,7 +165,7 @@ wait_for() {
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\ tick\ [0-9]+$ ]]
 	# -f follows until the container stops
-	"$SHOAL_BIN" -H "unix://$W/shoal.sock" logs -f ticker >"$W/follow.log" 2>&1 &
+	timeout 20 "$SHOAL_BIN" -H "unix://$W/shoal.sock" logs -f ticker >"$W/follow.log" 2>&1 &
 	fpid=$!
 	echo "$fpid" >>"$W/pids"
 	run shoal inspect -f '{{.State.Status}} {{.State.Running}} {{.Id}}' ticker
@@ -175,7 +176,7 @@ wait_for() {
 	[ "$status" -eq 0 ]
 	[ "$output" = ticker ]
 	# the follower ends with the container, with everything it printed
-	wait_for bash -c "! kill -0 $fpid 2>/dev/null"
+	wait "$fpid"
 	last=$(shoal logs ticker 2>/dev/null | tail -n 1)
 	[ "$(tail -n 1 "$W/follow.log")" = "$last" ]
 	run shoal inspect -f '{{.State.Status}} {{.State.Running}}' ticker
@@ -543,6 +544,10 @@ wait_for() {
 
 mh_teardown() {
 	[ -n "${W:-}" ] || return 0
+	local k
+	for k in 1 2; do
+		"$HOSTS" kill --workdir "$HW" "$k" KILL 3>&- >/dev/null 2>&1 || true
+	done
 	ctr_kill_all "${HW:-/nonexistent}"
 	hosts_teardown
 }
