@@ -131,15 +131,10 @@ wait_for() {
 	[ "$status" -eq 125 ]
 	[[ "$output" == "shoal: Error response from daemon: "*"no/such-image"* ]]
 	[[ "$output" == *"See 'shoal run --help'."* ]]
-	run shoal run --rm "$IMAGE" /no/such/cmd
-	[ "$status" -eq 127 ]
+	run -127 shoal run --rm "$IMAGE" /no/such/cmd
 	[[ "$output" == "shoal: Error response from daemon: "* ]]
-	run shoal run --rm "$IMAGE" /etc/passwd
-	[ "$status" -eq 126 ]
+	run -126 shoal run --rm "$IMAGE" /etc/passwd
 	[[ "$output" == "shoal: Error response from daemon: "* ]]
-	# killed by a signal: 128 + signal, as docker
-	run shoal run --rm "$IMAGE" sh -c 'kill -9 $$'
-	[ "$status" -eq 137 ]
 	# stdin with -i, EOF passed on
 	run bash -c "printf 'line1\nline2\n' | '$SHOAL_BIN' -H 'unix://$W/shoal.sock' run --rm -i $IMAGE sh -c 'wc -l; exit 3'"
 	[ "$status" -eq 3 ]
@@ -188,6 +183,14 @@ wait_for() {
 	run shoal wait ticker
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ ^[0-9]+$ ]]
+	# killed by a signal: 128 + the signal, as docker
+	shoal run -d --name victim "$IMAGE" sleep 300
+	shoal kill -s KILL victim
+	run shoal wait victim
+	[ "$output" = 137 ]
+	run shoal inspect -f '{{.State.ExitCode}}' victim
+	[ "$output" = 137 ]
+	shoal rm victim
 	# the stopped container's logs are still there, and start brings it back
 	run shoal start ticker
 	[ "$output" = ticker ]
@@ -223,8 +226,7 @@ wait_for() {
 	run shoal ps -aq
 	[ -z "$output" ]
 	# a failed start with --rm is removed too
-	run shoal run --rm "$IMAGE" /no/such/cmd
-	[ "$status" -eq 127 ]
+	run -127 shoal run --rm "$IMAGE" /no/such/cmd
 	wait_for bash -c "[ -z \"\$('$SHOAL_BIN' -H 'unix://$W/shoal.sock' ps -aq)\" ]"
 	wait_leftovers "$before"
 }
@@ -276,8 +278,7 @@ wait_for() {
 	[ "$stderr" = b ]
 	run bash -c "echo piped | '$SHOAL_BIN' -H 'unix://$W/shoal.sock' exec -i box cat"
 	[ "$output" = piped ]
-	run shoal exec box /no/such/cmd
-	[ "$status" -eq 127 ]
+	run -127 shoal exec box /no/such/cmd
 	run script -qec "'$SHOAL_BIN' -H 'unix://$W/shoal.sock' exec -t box tty" /dev/null
 	[ "$status" -eq 0 ]
 	[[ "$output" == */dev/pts/* ]]
@@ -322,7 +323,8 @@ wait_for() {
 	run shoal create --name cfgd -e X=1 -l role=db cfg/img:1
 	[ "$status" -eq 0 ]
 	run shoal inspect -f '{{json .Config.Env}} {{.Config.WorkingDir}} {{json .Config.Entrypoint}} {{json .Config.Labels}}' cfgd
-	[[ "$output" == *'"X=1"'*'"IMGVAR=fromimage"'*' /data ["/bin/sh","-c"] {"role":"db"}' ]]
+	# image env first, then the flags' (docker's order)
+	[[ "$output" == '["PATH='*'"IMGVAR=fromimage","X=1"] /data ["/bin/sh","-c"] {"role":"db"}' ]]
 }
 
 @test "ps: running only by default, -a, -q, -n/-l, --filter, --format, --no-trunc, table" {
@@ -562,22 +564,22 @@ mh_teardown() {
 		hs $k load -i "$CTR_IMG" >/dev/null
 		ovl_create $k
 	done
-	hs 1 run -d --name a --network ov --ip 10.0.9.2 "$IMAGE" sleep 300
-	hs 2 run -d --name b --network ov --ip 10.0.9.3 "$IMAGE" sleep 300
-	mac_a=$(hs 1 inspect -f '{{json .NetworkSettings.Networks}}' a | jq -r .ov.MacAddress)
-	mac_b=$(hs 2 inspect -f '{{json .NetworkSettings.Networks}}' b | jq -r .ov.MacAddress)
+	hs 1 run -d --name ca --network ov --ip 10.0.9.2 "$IMAGE" sleep 300
+	hs 2 run -d --name cb --network ov --ip 10.0.9.3 "$IMAGE" sleep 300
+	mac_a=$(hs 1 inspect -f '{{json .NetworkSettings.Networks}}' ca | jq -r .ov.MacAddress)
+	mac_b=$(hs 2 inspect -f '{{json .NetworkSettings.Networks}}' cb | jq -r .ov.MacAddress)
 	[[ "$mac_a" =~ ^([0-9a-f]{2}:){5}[0-9a-f]{2}$ ]]
 	# peers programmed by hand, both ways (swarm mode would gossip them)
 	peer_add 1 ov 10.0.9.3 "$mac_b" "$UNDERLAY_IP_2" >/dev/null
 	peer_add 2 ov 10.0.9.2 "$mac_a" "$UNDERLAY_IP_1" >/dev/null
-	run hs 1 exec a ping -c 3 -i 0.2 -W 2 10.0.9.3
+	run hs 1 exec ca ping -c 3 -i 0.2 -W 2 10.0.9.3
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"3 packets received"* ]]
-	run hs 2 exec b ping -c 3 -i 0.2 -W 2 10.0.9.2
+	run hs 2 exec cb ping -c 3 -i 0.2 -W 2 10.0.9.2
 	[ "$status" -eq 0 ]
 	# one local and one remote entry on each host
 	[ "$(map_count 1 endpoints)" -eq 2 ]
 	[ "$(map_count 2 endpoints)" -eq 2 ]
-	hs 1 rm -f a
-	hs 2 rm -f b
+	hs 1 rm -f ca
+	hs 2 rm -f cb
 }
