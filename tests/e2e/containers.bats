@@ -11,9 +11,6 @@
 bats_require_minimum_version 1.5.0
 load helpers
 load image_helpers
-if [ -f "$BATS_TEST_DIRNAME/container_helpers.bash" ]; then
-	load container_helpers
-fi
 
 setup_file() {
 	export CTR_IMG="$BATS_FILE_TMPDIR/img.tar"
@@ -65,8 +62,9 @@ ctr_kill_all() {
 
 # One line that changes when a container leaves anything behind: layer
 # dirs of the driver, mounts under $W (the bpffs aside), container netns
-# bind mounts, host-side veths, endpoint map entries, state rows.
-leftovers() {
+# bind mounts, host-side veths, endpoint map entries, state rows, the
+# container dirs and the shims' bundles.
+ctr_leftovers() {
 	local mounts netns rows eps
 	mounts=$(awk -v w="$W/" 'index($5, w) == 1' /proc/self/mountinfo | grep -vc '/bpffs ' || true)
 	netns=$(find "$W/exec/netns" -mindepth 1 2>/dev/null | wc -l)
@@ -74,14 +72,15 @@ leftovers() {
 	eps=$(sqlite3 "$W/data/shoal.db" 'SELECT count(*) FROM endpoints' 2>/dev/null || echo 0)
 	echo "layers=$(layer_dirs) mounts=$mounts netns=$netns veths=$(host_veths | wc -l)" \
 		"map=$(map_count endpoints 2>/dev/null || echo 0) rows=$rows endpoints=$eps" \
-		"ctrdirs=$(find "$W/data/containers" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)"
+		"ctrdirs=$(find "$W/data/containers" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" \
+		"bundles=$(find "$W/exec/containers" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)"
 }
 
-# wait_leftovers LINE: until leftovers prints LINE (5 s); shows both if not.
+# wait_leftovers LINE: until ctr_leftovers prints LINE (5 s); shows both if not.
 wait_leftovers() {
 	local now
 	for _ in $(seq 1 50); do
-		now=$(leftovers)
+		now=$(ctr_leftovers)
 		[ "$now" = "$1" ] && return 0
 		sleep 0.1
 	done
@@ -211,7 +210,7 @@ wait_for() {
 @test "--rm leaves nothing behind: layer dirs, mounts, netns, veths, map entries, rows" {
 	# the default network exists once a container used it
 	shoal run --rm "$IMAGE" true
-	before=$(leftovers)
+	before=$(ctr_leftovers)
 	note "before: $before"
 	run shoal run --rm "$IMAGE" sh -c 'echo hi > /tmp/x; cat /tmp/x'
 	[ "$status" -eq 0 ]
@@ -219,7 +218,7 @@ wait_for() {
 	wait_leftovers "$before"
 	# detached, stopped from outside: removed once it exits
 	id=$(shoal run -d --rm "$IMAGE" sleep 60)
-	[ "$(leftovers)" != "$before" ]
+	[ "$(ctr_leftovers)" != "$before" ]
 	shoal stop -t 1 "$id"
 	wait_for bash -c "! '$SHOAL_BIN' -H 'unix://$W/shoal.sock' inspect --type container $id >/dev/null 2>&1"
 	wait_leftovers "$before"
@@ -480,7 +479,7 @@ wait_for() {
 
 @test "50 create/start/rm cycles leave no mount, veth, netns, map entry or row behind" {
 	shoal run --rm "$IMAGE" true
-	before=$(leftovers)
+	before=$(ctr_leftovers)
 	note "before: $before"
 	t0=$(date +%s%N)
 	for i in $(seq 1 50); do
@@ -500,7 +499,7 @@ wait_for() {
 @test "bad input: unknown image, duplicate name, bad name, bad port spec, bad env, bad mount: clear error, nothing created" {
 	shoal run --rm "$IMAGE" true
 	shoal create --name taken "$IMAGE" true >/dev/null
-	before=$(leftovers)
+	before=$(ctr_leftovers)
 	run shoal run --rm no/such:img true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"no/such:img"* ]]
@@ -537,7 +536,7 @@ wait_for() {
 	run shoal run --bogus "$IMAGE"
 	[ "$status" -eq 125 ]
 	[[ "$output" == "unknown flag: --bogus"* ]]
-	[ "$(leftovers)" = "$before" ]
+	[ "$(ctr_leftovers)" = "$before" ]
 	run shoal ps -a --format '{{.Names}}'
 	[ "$output" = taken ]
 }
