@@ -30,7 +30,44 @@
  *    "mounts": [{"type":"bind"|"tmpfs","source":"...","destination":"/x",
  *                "options":["rbind","ro","nosuid",...]}],   in order
  *    "log_path": "/var/lib/shoal/containers/<id>/<id>-json.log",
- *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | ""}
+ *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | "",
+ *    optional [ext]:
+ *    "readonly_rootfs": false,              Docker's --read-only
+ *    "cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"|"CHOWN"]}
+ *                          names with or without CAP_, any case; applied
+ *                          to Docker's default set as Docker does (ALL in
+ *                          cap_add: every capability minus the drops;
+ *                          ALL in cap_drop: only the adds). An unknown
+ *                          name: "error 125 unknown capability: \"X\"".
+ *                          exec'd processes get the same set.
+ *    "seccomp": true,      false = unconfined. The default filter is the
+ *                          part of Docker's default profile capabilities
+ *                          do not cover (keyrings, user and other new
+ *                          namespaces via clone/unshare, userfaultfd,
+ *                          io_uring, NUMA policy, perf, bpf, mount API,
+ *                          modules, kexec, clocks...; allowed again with
+ *                          the capability Docker ties each to), EPERM;
+ *                          clone3 ENOSYS; i386/x32 syscalls refused.
+ *    "resources": {"memory": B, "memory_swap": B|-1, "nano_cpus": N,
+ *                  "cpu_shares": N, "pids_limit": N}
+ *                          Docker's HostConfig names; written to
+ *                          memory.max, memory.swap.max (default = memory,
+ *                          as Docker), cpu.max, cpu.weight (runc's
+ *                          conversion), pids.max before the container
+ *                          runs. memory < 6 MB: "error 125 Minimum memory
+ *                          limit allowed is 6MB". A controller the cgroup
+ *                          lacks (or no cgroup): warning in shim.log,
+ *                          limit discarded, container runs (Docker's
+ *                          "Limitation discarded").
+ *    "ulimits": [{"name":"nofile","soft":N,"hard":N}]   Docker's --ulimit
+ *                          names; set for init and exec'd processes.
+ *    "oom_score_adj": 0    Docker's --oom-score-adj (-1000..1000). The
+ *                          shim itself asks for -998 (needs
+ *                          CAP_SYS_RESOURCE; a warning in shim.log if not).
+ *    "shm_size": B         /dev/shm size (Docker's --shm-size), 64 MiB.
+ *    "privileged": false   Docker's --privileged: every capability the
+ *                          shim has, no seccomp, no masked/ro paths,
+ *                          /sys rw, copies of the host's device nodes.
  *
  * Spawning: shoald runs `shoal-shim <bundle>` with stdin/stdout/stderr on
  * /dev/null and fd SHIM_READY_FD the write end of a pipe. The shim
@@ -60,6 +97,11 @@
  *                        {"ok":false,"exit_code":126|127|125,"message":..}
  *                        then frames; the last frame is SHIM_FRAME_EXIT.
  *   {"op":"resize","pid":0|exec-pid,"height":H,"width":W}   tty size.
+ *   [ext] {"op":"pause"} / {"op":"resume"}   freeze / thaw the container:
+ *                        cgroup.freeze with a cgroup v2, else SIGSTOP /
+ *                        SIGCONT to every process of its pid namespace.
+ *                        Reply {"ok":true,"paused":B}; errors "container
+ *                        is already paused" / "container is not paused".
  *
  * Frames (shim -> client, always, tty or not): Docker's multiplexed
  * stream header {type, 0, 0, 0, uint32 big-endian payload length}
@@ -70,6 +112,46 @@
  *   {"log":"text\n","stream":"stdout","time":"2026-11-28T01:02:03.123456789Z"}
  * one line per output line (a partial line is flushed when 16 KiB
  * accumulate or the stream ends).
+ *
+ * Details of the implementation (user/shim, user/runtime) the daemon
+ * may rely on; compatible extensions are marked [ext]:
+ * - Times (log "time", finished_at) always have nine fraction digits.
+ * - "hostname": "" = the first 12 characters of "id" as in Docker
+ *   (netns "host": the host's name).
+ * - The log file's directory is created (0700) if missing.
+ * - wait reply [ext]: also "signal" (0 or S) and "oom_killed" (memory
+ *   controller's oom_kill count, cgroup v2 only). A container that has
+ *   finished has no shim.sock any more: read exit.json instead.
+ * - kill: "signal" defaults to 9. After init exited:
+ *   {"ok":false,"message":"container is not running"}. pid 1 ignores
+ *   signals it has no handler for (SIGTERM to `sleep`), as in Docker.
+ * - attach: only output frames (no SHIM_FRAME_EXIT); the connection is
+ *   closed once init's output is drained. "stdin" is ignored unless the
+ *   config has open_stdin. A client that falls 8 MiB behind is dropped.
+ *   With a tty, stdin EOF (stdin_once) is sent as ^D.
+ * - exec: "env" is used as given (the daemon merges the container's env
+ *   into it); PATH and HOME are added when missing, as runc does. "cwd"
+ *   / "user" "" mean the container's. On {"ok":false,...} no frames
+ *   follow and the connection is closed. Output after the process has
+ *   exited is read for 200 ms at most (background children may hold
+ *   the pipe).
+ * - Mount order: /proc, /sys (ro), /dev (tmpfs + null zero full random
+ *   urandom tty, pts, shm, mqueue, fd/stdin/stdout/stderr/ptmx/core links)
+ *   first, then "mounts" in order (so /etc/hosts or /dev/shm binds
+ *   override), then pivot_root and Docker's masked / read-only /proc and
+ *   /sys paths. Mount options: ro rw nosuid suid nodev dev noexec exec
+ *   bind rbind noatime relatime strictatime and the propagation names;
+ *   anything else is filesystem data (tmpfs "size=64m", "mode=1777").
+ *   "rbind"+"ro" makes submounts read-only too (mount_setattr).
+ *   Destinations resolve symlinks inside the rootfs only.
+ * - With a cgroup: the container gets its own cgroup namespace rooted
+ *   there and cgroup2 read-only on /sys/fs/cgroup (Docker on v2); exec'd
+ *   processes join the cgroup and the namespace.
+ * - tty: init's pty slave is also bound on /dev/console (as runc).
+ * - A container whose setup does not finish in 60 s is killed and
+ *   reported as "error 125 container setup timed out".
+ * - Files the shim leaves: shim.log (its own messages), exit.json,
+ *   shim.pid, init.pid. On "error" shim.pid/init.pid are removed.
  */
 #ifndef SHOAL_SHIM_H
 #define SHOAL_SHIM_H

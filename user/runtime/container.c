@@ -7,8 +7,8 @@
  * joins the configured network namespace, builds its filesystem
  * (fs.c) and execs (process.c).
  *
- * exec: a child of the shim setns()es into init's ipc, uts, net, pid and
- * mnt namespaces and forks (the pid namespace applies to children only);
+ * exec: a child of the shim setns()es into init's cgroup, ipc, uts, net,
+ * pid and mnt namespaces and forks (the pid namespace applies to children only);
  * the grandchild is the process, re-parented to the shim (a subreaper).
  * The middle child reports the grandchild's pid ("I<pid>") and exits.
  */
@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,27 +118,43 @@ static void wait_go(int sync)
 }
 
 __attribute__((noreturn)) static void init_child(const struct rt_config *cfg, struct rt_pipes *p,
-						  int netns_fd)
+						  int netns_fd, bool cgroupns)
 {
 	struct shoal_err err = { 0 };
 	struct rt_child c = {
 		.sync = p->sync[1], .args = cfg->args, .env = cfg->env, .cwd = cfg->cwd,
-		.user = cfg->user, .tty = cfg->tty,
+		.user = cfg->user, .tty = cfg->tty, .caps = cfg->caps, .seccomp = cfg->seccomp,
+		.console = cfg->tty, .rlimits = cfg->rlimits, .n_rlimits = cfg->n_rlimits,
 		.in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 	};
 
 	c.sync = p->sync[1];
 	wait_go(c.sync);
+	/* Not the shim's protected score (the host's /proc still). */
+	if (rt_oom_score_adj(cfg->oom_score_adj, &err) < 0)
+		rt_child_fail(c.sync, 125, &err);
 	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
 		err_set(&err, errno, "join network namespace %s: %s", cfg->netns, strerror(errno));
 		rt_child_fail(c.sync, 125, &err);
 	}
 	if (!cfg->netns[0] && lo_up(&err) < 0)
 		rt_child_fail(c.sync, 125, &err);
-	if (rt_fs_setup(cfg, &err) < 0)
+	if (netns_fd >= 0)
+		lo_up(&err);    /* as CNI does; the daemon may have done it */
+	/* In its cgroup now: a cgroup namespace rooted there, so the
+	 * container's /sys/fs/cgroup is its own cgroup (Docker on v2). */
+	if (cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
+		err_set(&err, errno, "cgroup namespace: %s", strerror(errno));
+		rt_child_fail(c.sync, 125, &err);
+	}
+	if (rt_fs_setup(cfg, cgroupns, &err) < 0)
 		rt_child_fail(c.sync, 125, &err);
 	rt_child_exec(&c);
 }
+
+/* A container whose setup hangs (a hostile image, a dead NFS bind
+ * source) is killed and reported instead of blocking the shim. */
+static const struct timeval setup_timeout = { .tv_sec = 60 };
 
 /* Shim side after the child exists: cgroup, go, wait for its report. */
 static int start_finish(struct rt_pipes *p, pid_t pid, const char *cgroup, struct rt_proc *out,
@@ -151,6 +168,9 @@ static int start_finish(struct rt_pipes *p, pid_t pid, const char *cgroup, struc
 	close_fd(&p->err[1]);
 	if (cgroup && cgroup[0])
 		ret = rt_cgroup_add(cgroup, pid, err);
+	if (ret == 0 && setsockopt(p->sync[0], SOL_SOCKET, SO_RCVTIMEO, &setup_timeout,
+				   sizeof(setup_timeout)) < 0)
+		ret = err_set(err, errno, "setsockopt: %s", strerror(errno));
 	if (ret == 0 && send(p->sync[0], "G", 1, MSG_NOSIGNAL) != 1)
 		ret = err_set(err, errno, "start container process: %s", strerror(errno));
 	if (ret == 0)
@@ -198,7 +218,7 @@ int rt_container_start(const struct rt_config *cfg, const char *cgroup, struct r
 	}
 	if (pid == 0) {
 		close_fd(&p.sync[0]);
-		init_child(cfg, &p, netns_fd);
+		init_child(cfg, &p, netns_fd, cgroup && cgroup[0]);
 	}
 	ret = start_finish(&p, pid, cgroup, out, code, err);
 out:
@@ -211,7 +231,7 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 						  const struct rt_exec_spec *spec, struct rt_pipes *p)
 {
 	static const struct { const char *name; int type; } nss[] = {
-		{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
+		{ "cgroup", CLONE_NEWCGROUP }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
 		{ "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },
 	};
 	int fds[ARRAY_SIZE(nss)], sync = p->sync[1];
@@ -219,6 +239,8 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 	char path[64], msg[32];
 	pid_t pid;
 
+	if (rt_oom_score_adj(cfg->oom_score_adj, &err) < 0)
+		rt_child_fail(sync, 125, &err);
 	for (size_t i = 0; i < ARRAY_SIZE(nss); i++) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)init_pid, nss[i].name);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
@@ -244,7 +266,9 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 			.sync = sync, .args = spec->args, .env = spec->env,
 			.cwd = spec->cwd && spec->cwd[0] ? spec->cwd : cfg->cwd,
 			.user = spec->user && spec->user[0] ? spec->user : cfg->user,
-			.tty = spec->tty, .in = p->in[0], .out = p->out[1], .errfd = p->err[1],
+			.tty = spec->tty, .caps = cfg->caps, .seccomp = cfg->seccomp,
+			.rlimits = cfg->rlimits, .n_rlimits = cfg->n_rlimits,
+			.in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 		};
 
 		wait_go(sync);
@@ -279,9 +303,12 @@ int rt_exec_start(const struct rt_config *cfg, pid_t init_pid, const struct rt_e
 		exec_middle(cfg, init_pid, spec, &p);
 	}
 	close_fd(&p.sync[1]);
+	setsockopt(p.sync[0], SOL_SOCKET, SO_RCVTIMEO, &setup_timeout, sizeof(setup_timeout));
 	do
 		n = recv(p.sync[0], msg, sizeof(msg) - 1, 0);
 	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		kill(mid, SIGKILL);
 	while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
 		;
 	if (n <= 0 || msg[0] != 'I') {

@@ -10,6 +10,7 @@
  * exited and its output is drained. Its own errors go to <bundle>/shim.log.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -122,6 +123,10 @@ static void detach(void)
 	setsid();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warn("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	/* Under memory pressure the containers go first, not their parent
+	 * (which holds their stdio and exit status). */
+	if (rt_oom_score_adj(-998, NULL) < 0)
+		log_warn("oom_score_adj -998: %s", strerror(errno));
 }
 
 /* The cgroup if usable, else NULL after saying why once. */
@@ -132,10 +137,27 @@ static const char *cgroup_prepare(const struct rt_config *cfg)
 	if (!cfg->cgroup[0])
 		return NULL;
 	if (rt_cgroup_create(cfg->cgroup, &err) < 0) {
-		log_warn("no cgroup for the container, stats without cpu/memory: %s", err.msg);
+		log_warn("no cgroup for the container, stats without cpu/memory%s: %s",
+			 rt_resources_set(&cfg->res) ? ", resource limits discarded" : "", err.msg);
 		return NULL;
 	}
 	return cfg->cgroup;
+}
+
+/* Limits go in before the container runs. A controller the host does
+ * not give us is skipped with a warning (Docker: "Limitation
+ * discarded"); a value the kernel refuses fails the start. */
+static int cgroup_limits(const struct rt_config *cfg, const char *cgroup, struct shoal_err *err)
+{
+	char skipped[256];
+	int ret;
+
+	if (!cgroup || !rt_resources_set(&cfg->res))
+		return 0;
+	ret = rt_cgroup_limits(cgroup, &cfg->res, skipped, sizeof(skipped), err);
+	if (ret == 0 && skipped[0])
+		log_warn("cgroup %s has no %s: limitation discarded", cgroup, skipped);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -150,6 +172,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: shoal-shim BUNDLE\n");
 		return 2;
 	}
+	/* A spawner that stopped reading fd 3 must not kill us by SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	if (chdir(argv[1]) < 0) {
 		ready("error 125 bundle %s: %s", argv[1], strerror(errno));
 		return 1;
@@ -167,7 +191,6 @@ int main(int argc, char **argv)
 		unlink("shim.pid");
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -182,11 +205,22 @@ int main(int argc, char **argv)
 		unlink("shim.pid");
 		return 1;
 	}
+	if (shim.cfg.log_path[0]) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", shim.cfg.log_path);
+		if (strrchr(dir, '/') && strrchr(dir, '/') != dir) {
+			*strrchr(dir, '/') = '\0';
+			util_mkdir_p(dir, 0700);
+		}
+	}
 	if (jlog_open(&shim.log, shim.cfg.log_path) < 0)
 		log_error("log %s: %s; container output is not logged", shim.cfg.log_path,
 			  strerror(errno));
 	shim.cgroup = cgroup_prepare(&shim.cfg);
-	if (rt_container_start(&shim.cfg, shim.cgroup, &init, &code, &err) < 0) {
+	code = 125;
+	if (cgroup_limits(&shim.cfg, shim.cgroup, &err) < 0 ||
+	    rt_container_start(&shim.cfg, shim.cgroup, &init, &code, &err) < 0) {
 		log_error("start container: %s", err.msg);
 		ready("error %d %s", code, err.msg);
 		unlink("shim.sock");
