@@ -33,6 +33,7 @@ static char rt_shim[PATH_MAX];          /* build/shoal-shim */
 static pid_t rt_pids[RT_MAX_PIDS];      /* shims and inits we started */
 static char rt_netns[64];               /* ip netns we added */
 static char rt_cgroup[128];             /* cgroup parent we made */
+static char rt_mnt[128];                /* host tmpfs under a bind source */
 static int rt_seq;
 
 /* Is pid still a process of ours (a shim of our bundles, or a
@@ -81,6 +82,11 @@ static void runtime_suite_cleanup(void)
 			kill(rt_pids[i], SIGKILL);
 		rt_pids[i] = 0;
 	}
+	if (rt_mnt[0]) {
+		if (umount2(rt_mnt, 0) < 0)
+			umount2(rt_mnt, MNT_DETACH);
+		rt_mnt[0] = '\0';
+	}
 	if (rt_netns[0]) {
 		sh("ip netns del %s 2>/dev/null", rt_netns);
 		rt_netns[0] = '\0';
@@ -95,8 +101,11 @@ static void runtime_suite_cleanup(void)
 		rt_cgroup[0] = '\0';
 	}
 	if (rt_root[0]) {
-		usleep(100000);         /* killed shims release their files */
-		fsutil_rm_rf(rt_root);
+		/* Killed shims may still be writing their last files. */
+		for (int i = 0, r; i < 20 && (r = fsutil_rm_rf(rt_root)) < 0 && r != -ENOENT; i++)
+			usleep(50000);
+		if (access(rt_root, F_OK) == 0)
+			printf("# could not remove %s\n", rt_root);
 		rt_root[0] = '\0';
 	}
 }
@@ -303,12 +312,18 @@ static bool rt_ok(json_t *r)
 	return r && json_is_true(json_object_get(r, "ok"));
 }
 
-/* {"op":"wait"}: the exit code, -1 on failure. */
+static int rt_exit_json(const char *bundle);
+
+/* {"op":"wait"}: the exit code, -1 on failure. A container that already
+ * finished has no socket left: its exit.json answers. */
 static int rt_wait(const char *bundle)
 {
 	json_t *r = rt_request(bundle, "{\"op\":\"wait\"}", NULL);
-	int code = rt_ok(r) ? (int)json_integer_value(json_object_get(r, "exit_code")) : -1;
+	int code;
 
+	if (!r)
+		return rt_exit_json(bundle);
+	code = rt_ok(r) ? (int)json_integer_value(json_object_get(r, "exit_code")) : -1;
 	json_decref(r);
 	return code;
 }
@@ -422,6 +437,21 @@ static bool rt_wait_file(const char *bundle, const char *name)
 	return false;
 }
 
+static int rt_exit_json(const char *bundle)
+{
+	char path[PATH_MAX + 64];
+	json_t *ex;
+	int code;
+
+	if (!rt_wait_file(bundle, "exit.json"))
+		return -1;
+	snprintf(path, sizeof(path), "%s/exit.json", bundle);
+	ex = json_load_file(path, 0, NULL);
+	code = ex ? (int)json_integer_value(json_object_get(ex, "exit_code")) : -1;
+	json_decref(ex);
+	return code;
+}
+
 static bool rt_pid_gone(pid_t pid)
 {
 	for (int i = 0; i < 500; i++) {
@@ -466,28 +496,50 @@ static json_t *rt_args(const char *script)
 TEST(runtime_exit_code)
 {
 	char b[256], path[PATH_MAX + 16];
+	int wfd = -1, afd = -1;
 	pid_t init, shim;
-	json_t *ex;
+	json_t *ex, *r;
 
-	if (rt_run(b, sizeof(b), rt_args("exit 7"), &init) < 0) {
+	/* Exits 7 once its stdin closes, so the waiter is surely first. */
+	if (rt_run(b, sizeof(b), json_pack("{s[sss]sbsb}", "args", "/bin/sh", "-c",
+					   "read x; exit 7", "open_stdin", 1, "stdin_once", 1),
+		   &init) < 0) {
 		CHECK(0, "container starts");
 		return;
 	}
 	shim = rt_read_pid(b, "shim.pid");
 	CHECK(shim > 0, "shim.pid written");
 	CHECK_EQ(rt_read_pid(b, "init.pid"), init, "init.pid = the pid of the ok line");
-	CHECK_EQ(rt_wait(b), 7, "wait: exit code of sh -c 'exit 7'");
+	wfd = rt_connect(b);
+	CHECK(wfd >= 0 && write(wfd, "{\"op\":\"wait\"}\n", 14) == 14, "wait sent");
+	usleep(50000);
+	CHECK_EQ(kill(init, 0), 0, "still running while waited for");
+	r = rt_request(b, "{\"op\":\"attach\",\"stdin\":true}", &afd);
+	CHECK(rt_ok(r), "attach");
+	json_decref(r);
+	if (afd >= 0) {
+		shutdown(afd, SHUT_WR);         /* stdin EOF: read fails, exit 7 */
+		close(afd);
+	}
+	r = wfd >= 0 ? rt_read_reply(wfd) : NULL;
+	CHECK(rt_ok(r), "wait answered");
+	CHECK_EQ(json_integer_value(json_object_get(r, "exit_code")), 7,
+		 "wait: exit code of sh -c 'exit 7'");
+	CHECK(json_string_value(json_object_get(r, "finished_at")), "wait: finished_at");
+	json_decref(r);
+	if (wfd >= 0)
+		close(wfd);
 	CHECK(rt_wait_file(b, "exit.json"), "exit.json written");
 	snprintf(path, sizeof(path), "%s/exit.json", b);
 	ex = json_load_file(path, 0, NULL);
 	CHECK_EQ(json_integer_value(json_object_get(ex, "exit_code")), 7, "exit.json exit_code");
 	CHECK_EQ(json_integer_value(json_object_get(ex, "signal")), 0, "exit.json signal");
 	CHECK(json_string_value(json_object_get(ex, "finished_at")), "exit.json finished_at");
+	CHECK(json_is_false(json_object_get(ex, "oom_killed")), "exit.json oom_killed");
 	json_decref(ex);
 	CHECK(rt_pid_gone(shim), "the shim exits after the container");
 	snprintf(path, sizeof(path), "%s/shim.sock", b);
 	CHECK(access(path, F_OK) < 0, "shim.sock removed");
-	/* A late waiter finds exit.json instead of a socket. */
 	CHECK(rt_connect(b) < 0, "no control socket after exit");
 }
 
@@ -571,20 +623,71 @@ TEST(runtime_identity)
 	      "user by name: uid, gid, groups from the rootfs, no capabilities");
 	printf("# stdout: %s", out);
 
-	x = rt_args("id -u; id -g");
+	x = rt_args("id -u; id -g; hostname");
 	json_object_set_new(x, "user", json_string("4242:77"));
+	json_object_set_new(x, "hostname", json_string(""));
 	if (rt_run(b, sizeof(b), x, NULL) < 0) {
 		CHECK(0, "container starts as 4242:77");
 		return;
 	}
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	rt_log(b, "stdout", out, sizeof(out));
-	CHECK(!strcmp(out, "4242\n77\n"), "numeric uid:gid not in passwd");
+	CHECK(!strcmp(out, "4242\n77\n0123456789ab\n"),
+	      "numeric uid:gid not in passwd; default hostname = short id");
+}
+
+TEST(runtime_caps_readonly)
+{
+	char b[256], out[4096], line[1024];
+	json_t *x;
+
+	x = rt_args("grep -E 'CapEff|CapBnd' /proc/self/status; chown 1 /etc/passwd || echo no-chown");
+	json_object_set_new(x, "cap_add", json_pack("[ss]", "NET_ADMIN", "cap_sys_ptrace"));
+	json_object_set_new(x, "cap_drop", json_pack("[s]", "CHOWN"));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	/* default a80425fb - CHOWN (bit 0) + NET_ADMIN (12) + SYS_PTRACE (19) */
+	CHECK(!strcmp(out, "CapEff:\t00000000a80c35fa\nCapBnd:\t00000000a80c35fa\nno-chown\n"),
+	      "cap_add / cap_drop change effective and bounding sets");
+	printf("# caps: %s", out);
+
+	x = rt_args("grep CapEff /proc/self/status");
+	json_object_set_new(x, "cap_drop", json_pack("[s]", "ALL"));
+	json_object_set_new(x, "cap_add", json_pack("[s]", "KILL"));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "CapEff:\t0000000000000020\n"), "cap_drop ALL + cap_add KILL");
+
+	x = json_pack("{s[s]s[s]}", "args", "true", "cap_add", "NOPE");
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 unknown capability: \"NOPE\"\n"),
+	      "unknown capability refused by name");
+
+	x = rt_args("touch /x || echo ro-root; echo ok > /tmp/f && cat /tmp/f");
+	json_object_set_new(x, "readonly_rootfs", json_true());
+	json_object_set_new(x, "mounts", json_pack("[{ss ss s[]}]", "type", "tmpfs",
+						   "destination", "/tmp", "options"));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "ro-root\nok\n"), "readonly_rootfs: / refuses writes, a tmpfs on it works");
 }
 
 TEST(runtime_mounts)
 {
-	char b[256], src[PATH_MAX], f[PATH_MAX + 16], out[8192], err[4096];
+	char b[256], src[100], f[PATH_MAX + 16], out[8192], err[4096];
 	int before = 0, after = 0;
 	json_t *x;
 
@@ -592,10 +695,21 @@ TEST(runtime_mounts)
 	mkdir(src, 0755);
 	snprintf(f, sizeof(f), "%s/hostfile", src);
 	rt_write(f, "from host\n");
+	/* A submount: "rbind,ro" makes it read-only too. */
+	snprintf(rt_mnt, sizeof(rt_mnt), "%s/sub", src);
+	mkdir(rt_mnt, 0755);
+	if (mount("tmpfs", rt_mnt, "tmpfs", 0, "size=1m") < 0) {
+		rt_mnt[0] = '\0';
+		CHECK(0, "host tmpfs for the submount");
+		return;
+	}
 	sh_out(out, sizeof(out), "grep -c %s /proc/self/mountinfo", rt_root);
 	before = atoi(out);
+
 	x = rt_args("cat /ro/hostfile; echo x > /ro/new || echo ro-bind-refused; "
 		    "echo y > /rw/new && echo rw-ok; "
+		    "echo z > /ro/sub/f || echo ro-submount-refused; "
+		    "echo z > /rw/sub/f && echo rw-submount-ok; "
 		    "stat -f -c %T /scratch; grep ' /scratch ' /proc/mounts | grep -c size=1024k; "
 		    "touch /sys/x || echo sys-refused; "
 		    "echo 1 > /proc/sys/kernel/domainname || echo procsys-refused; "
@@ -624,6 +738,8 @@ TEST(runtime_mounts)
 	CHECK(strstr(out, "ro-bind-refused\n"), "write to a ro bind fails");
 	CHECK(strstr(err, "Read-only file system"), "with EROFS");
 	CHECK(strstr(out, "rw-ok\n"), "write to a rw bind works");
+	CHECK(strstr(out, "ro-submount-refused\n"), "rbind,ro: submounts are read-only too");
+	CHECK(strstr(out, "rw-submount-ok\n"), "rbind: submounts are there");
 	snprintf(f, sizeof(f), "%s/new", src);
 	CHECK(access(f, F_OK) == 0, "and lands on the host");
 	CHECK(strstr(out, "tmpfs\n1\n"), "tmpfs mount with its size option");
@@ -637,6 +753,8 @@ TEST(runtime_mounts)
 	CHECK(strstr(out, "escape-stayed-inside\n"), "a symlink target resolves inside the rootfs");
 	sh_out(out, sizeof(out), "grep -c %s /proc/self/mountinfo", rt_root);
 	after = atoi(out);
+	umount2(rt_mnt, MNT_DETACH);
+	rt_mnt[0] = '\0';
 	CHECK_EQ(after, before, "no mount leaked to the host");
 	snprintf(f, sizeof(f), "%s/rootfs/tmp/mnt", rt_root);
 	CHECK(access(f, F_OK) == 0, "the escaping symlink's target was made in the rootfs");
@@ -830,6 +948,49 @@ TEST(runtime_tty)
 	      "output through the container's own pty (pts/0, CRLF)");
 }
 
+TEST(runtime_tty_resize_exec)
+{
+	char b[256], out[4096], err[1024];
+	int fd, afd, code;
+	json_t *r, *x;
+
+	/* Waits (at most 5 s) for a window size, prints it. */
+	x = rt_args("i=0; s=; while [ -z \"$s\" ] || [ \"$s\" = '0 0' ]; do "
+		    "[ $i -ge 100 ] && break; sleep 0.05; i=$((i+1)); "
+		    "s=$(stty size 2>/dev/null); done; echo size $s; read line; echo got $line");
+	json_object_set_new(x, "tty", json_true());
+	json_object_set_new(x, "open_stdin", json_true());
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	r = rt_request(b, "{\"op\":\"exec\",\"args\":[\"tty\"],\"env\":[],\"tty\":true}", &fd);
+	CHECK(rt_ok(r), "exec with a tty accepted");
+	json_decref(r);
+	if (fd >= 0) {
+		rt_frames(fd, out, sizeof(out), err, sizeof(err), &code);
+		close(fd);
+		CHECK(!strcmp(out, "/dev/pts/1\r\n") && code == 0, "exec gets its own pty");
+		printf("# exec tty: %s", out);
+	}
+	r = rt_request(b, "{\"op\":\"attach\",\"stdin\":true,\"stdout\":true,\"stderr\":true}",
+		       &afd);
+	CHECK(rt_ok(r), "attach");
+	json_decref(r);
+	r = rt_request(b, "{\"op\":\"resize\",\"pid\":0,\"height\":40,\"width\":100}", NULL);
+	CHECK(rt_ok(r), "resize accepted");
+	json_decref(r);
+	if (afd < 0)
+		return;
+	CHECK_EQ(write(afd, "hello\n", 6), 6, "type into the tty");
+	rt_frames(afd, out, sizeof(out), err, sizeof(err), &code);
+	close(afd);
+	printf("# attach tty: %s", out);
+	CHECK(strstr(out, "size 40 100\r\n") != NULL, "the container sees the new size");
+	CHECK(strstr(out, "got hello\r\n") != NULL, "stdin typed through attach");
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+}
+
 TEST(runtime_netns)
 {
 	char b[256], out[4096], path[128];
@@ -862,6 +1023,21 @@ TEST(runtime_netns)
 	rt_log(b, "stdout", out, sizeof(out));
 	CHECK(!strcmp(out, "lo rtveth0 rtveth1 "), "netns path: the container sees that namespace's links");
 	printf("# netns path: %s\n", out);
+
+	x = rt_args("ls /sys/class/net | tr '\\n' ' '");
+	json_object_set_new(x, "netns", json_string("host"));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts in the host netns");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	{
+		char host[4096];
+
+		sh_out(host, sizeof(host), "ls /sys/class/net | tr '\\n' ' '");
+		CHECK(!strcmp(out, host), "netns host: the host's links");
+	}
 
 	x = rt_args("true");
 	json_object_set_new(x, "netns", json_string("/run/netns/shoal-rt-missing"));
@@ -929,6 +1105,7 @@ static void runtime_suite(void)
 	RUN(runtime_not_found);
 	RUN(runtime_not_executable);
 	RUN(runtime_identity);
+	RUN(runtime_caps_readonly);
 	RUN(runtime_mounts);
 	RUN(runtime_log_json);
 	RUN(runtime_attach_stdin);
@@ -936,6 +1113,7 @@ static void runtime_suite(void)
 	RUN(runtime_kill);
 	RUN(runtime_outlives_spawner);
 	RUN(runtime_tty);
+	RUN(runtime_tty_resize_exec);
 	RUN(runtime_netns);
 	RUN(runtime_cgroup);
 	runtime_suite_cleanup();

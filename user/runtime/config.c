@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* config.c - the bundle's config.json (see include/shoal_shim.h). */
+#include <linux/capability.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -43,6 +45,82 @@ static char **dup_strv(json_t *a, const char *what, struct shoal_err *err)
 		v[i] = strdup(json_string_value(s));
 	}
 	return v;
+}
+
+static const char *const cap_names[] = {
+	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID",
+	"SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST",
+	"NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO",
+	"SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+	"SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE",
+	"AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
+	"BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+};
+
+#define CAPS_ALL ((1ULL << (sizeof(cap_names) / sizeof(cap_names[0]))) - 1)
+
+uint64_t rt_caps_default(void)
+{
+	/* moby oci/caps/defaults.go */
+	static const int caps[] = {
+		CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,           CAP_FOWNER,
+		CAP_MKNOD,   CAP_NET_RAW,      CAP_SETGID,           CAP_SETUID,
+		CAP_SETFCAP, CAP_SETPCAP,      CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
+		CAP_KILL,    CAP_AUDIT_WRITE,
+	};
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		m |= 1ULL << caps[i];
+	return m;
+}
+
+/* "NET_ADMIN", "CAP_NET_ADMIN", "net_admin" -> bit; "ALL" -> every bit. */
+static int cap_mask(const char *name, uint64_t *m)
+{
+	if (!strncasecmp(name, "CAP_", 4))
+		name += 4;
+	if (!strcasecmp(name, "ALL")) {
+		*m = CAPS_ALL;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+		if (!strcasecmp(name, cap_names[i])) {
+			*m = 1ULL << i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* Docker's TweakCapabilities: ALL in cap_add = every capability (minus
+ * the drops); ALL in cap_drop = only the adds; else default + add - drop. */
+static int load_caps(json_t *root, struct rt_config *cfg, struct shoal_err *err)
+{
+	const char *keys[] = { "cap_add", "cap_drop" };
+	uint64_t set[2] = { 0, 0 }, m;
+
+	for (int k = 0; k < 2; k++) {
+		json_t *a = json_object_get(root, keys[k]), *v;
+		size_t i;
+
+		if (a && !json_is_array(a))
+			return err_set(err, EINVAL, "config: %s must be an array of strings", keys[k]);
+		json_array_foreach(a, i, v) {
+			const char *name = json_string_value(v);
+
+			if (!name || cap_mask(name, &m) < 0)
+				return err_set(err, EINVAL, "unknown capability: \"%s\"",
+					       name ? name : "(not a string)");
+			set[k] |= m;
+		}
+	}
+	if (set[0] == CAPS_ALL)
+		cfg->caps = CAPS_ALL & ~(set[1] == CAPS_ALL ? 0 : set[1]);
+	else if (set[1] == CAPS_ALL)
+		cfg->caps = set[0];
+	else
+		cfg->caps = (rt_caps_default() | set[0]) & ~set[1];
+	return 0;
 }
 
 static void free_strv(char **v)
@@ -113,6 +191,13 @@ int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *er
 	cfg->tty = get_bool(root, "tty");
 	cfg->open_stdin = get_bool(root, "open_stdin");
 	cfg->stdin_once = get_bool(root, "stdin_once");
+	cfg->readonly_rootfs = get_bool(root, "readonly_rootfs");
+	/* Docker's default hostname: the short id (the host's own name is
+	 * kept with the host's network namespace). */
+	if (!cfg->hostname[0] && strcmp(cfg->netns, "host") && strlen(cfg->id) >= 12) {
+		free(cfg->hostname);
+		cfg->hostname = strndup(cfg->id, 12);
+	}
 	if (!cfg->cwd[0]) {
 		free(cfg->cwd);
 		cfg->cwd = strdup("/");
@@ -140,7 +225,9 @@ int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *er
 		ret = err_set(err, EINVAL, "config: cwd \"%s\" must be an absolute path", cfg->cwd);
 		goto out;
 	}
-	ret = load_mounts(json_object_get(root, "mounts"), cfg, err);
+	ret = load_caps(root, cfg, err);
+	if (!ret)
+		ret = load_mounts(json_object_get(root, "mounts"), cfg, err);
 out:
 	json_decref(root);
 	if (ret < 0)

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -122,7 +123,7 @@ __attribute__((noreturn)) static void init_child(const struct rt_config *cfg, st
 	struct shoal_err err = { 0 };
 	struct rt_child c = {
 		.sync = p->sync[1], .args = cfg->args, .env = cfg->env, .cwd = cfg->cwd,
-		.user = cfg->user, .tty = cfg->tty,
+		.user = cfg->user, .tty = cfg->tty, .caps = cfg->caps,
 		.in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 	};
 
@@ -139,6 +140,10 @@ __attribute__((noreturn)) static void init_child(const struct rt_config *cfg, st
 	rt_child_exec(&c);
 }
 
+/* A container whose setup hangs (a hostile image, a dead NFS bind
+ * source) is killed and reported instead of blocking the shim. */
+static const struct timeval setup_timeout = { .tv_sec = 60 };
+
 /* Shim side after the child exists: cgroup, go, wait for its report. */
 static int start_finish(struct rt_pipes *p, pid_t pid, const char *cgroup, struct rt_proc *out,
 			int *code, struct shoal_err *err)
@@ -151,6 +156,9 @@ static int start_finish(struct rt_pipes *p, pid_t pid, const char *cgroup, struc
 	close_fd(&p->err[1]);
 	if (cgroup && cgroup[0])
 		ret = rt_cgroup_add(cgroup, pid, err);
+	if (ret == 0 && setsockopt(p->sync[0], SOL_SOCKET, SO_RCVTIMEO, &setup_timeout,
+				   sizeof(setup_timeout)) < 0)
+		ret = err_set(err, errno, "setsockopt: %s", strerror(errno));
 	if (ret == 0 && send(p->sync[0], "G", 1, MSG_NOSIGNAL) != 1)
 		ret = err_set(err, errno, "start container process: %s", strerror(errno));
 	if (ret == 0)
@@ -244,7 +252,7 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 			.sync = sync, .args = spec->args, .env = spec->env,
 			.cwd = spec->cwd && spec->cwd[0] ? spec->cwd : cfg->cwd,
 			.user = spec->user && spec->user[0] ? spec->user : cfg->user,
-			.tty = spec->tty, .in = p->in[0], .out = p->out[1], .errfd = p->err[1],
+			.tty = spec->tty, .caps = cfg->caps, .in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 		};
 
 		wait_go(sync);
@@ -279,9 +287,12 @@ int rt_exec_start(const struct rt_config *cfg, pid_t init_pid, const struct rt_e
 		exec_middle(cfg, init_pid, spec, &p);
 	}
 	close_fd(&p.sync[1]);
+	setsockopt(p.sync[0], SOL_SOCKET, SO_RCVTIMEO, &setup_timeout, sizeof(setup_timeout));
 	do
 		n = recv(p.sync[0], msg, sizeof(msg) - 1, 0);
 	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		kill(mid, SIGKILL);
 	while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
 		;
 	if (n <= 0 || msg[0] != 'I') {

@@ -152,6 +152,18 @@ static int remount_flags(const char *dst, unsigned long extra, struct shoal_err 
 	return do_mount(NULL, dst, NULL, flags, NULL, err);
 }
 
+/* "rbind,ro": the submounts too (Docker >= 25 does the same when the
+ * kernel has mount_setattr, 5.12+). Older kernels: only the top is ro. */
+static int ro_recursive(const char *dst, struct shoal_err *err)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+	if (mount_setattr(AT_FDCWD, dst, AT_RECURSIVE, &attr, sizeof(attr)) == 0 ||
+	    errno == ENOSYS)
+		return 0;
+	return err_set(err, errno, "make %s read-only recursively: %s", dst, strerror(errno));
+}
+
 struct mount_opt {
 	const char *name;
 	unsigned long set, clear;
@@ -220,6 +232,8 @@ static int mount_one(const char *root, const struct rt_mount *m, struct shoal_er
 		if (ret < 0)
 			return ret;
 		ret = do_mount(m->source, dst, NULL, MS_BIND | (flags & MS_REC), NULL, err);
+		if (!ret && (flags & MS_REC) && (flags & MS_RDONLY))
+			ret = ro_recursive(dst, err);
 		if (!ret && (flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)))
 			ret = remount_flags(dst, flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC),
 					    err);
@@ -403,6 +417,8 @@ int rt_fs_setup(const struct rt_config *cfg, struct shoal_err *err)
 		ret = mount_dev(root, err);
 	for (size_t i = 0; !ret && i < cfg->n_mounts; i++)
 		ret = mount_one(root, &cfg->mounts[i], err);
+	if (!ret && cfg->readonly_rootfs)
+		ret = remount_flags(root, MS_RDONLY, err);
 	if (!ret)
 		ret = pivot(root, err);
 	if (!ret)

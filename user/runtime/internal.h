@@ -45,6 +45,7 @@ struct rt_child {
 	const char *cwd;
 	const char *user;
 	bool tty;
+	uint64_t caps;          /* bounding set; root also gets them */
 	int in, out, errfd;     /* stdio to install when !tty */
 };
 

@@ -26,14 +26,6 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* Docker's default capabilities (moby oci/caps/defaults.go). */
-static const int default_caps[] = {
-	CAP_CHOWN,      CAP_DAC_OVERRIDE, CAP_FSETID,           CAP_FOWNER,
-	CAP_MKNOD,      CAP_NET_RAW,      CAP_SETGID,           CAP_SETUID,
-	CAP_SETFCAP,    CAP_SETPCAP,      CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
-	CAP_KILL,       CAP_AUDIT_WRITE,
-};
-
 /* Go's wording: "no such file or directory", "permission denied". */
 static const char *lc_strerror(int e)
 {
@@ -90,6 +82,8 @@ int rt_sync_wait(int sync, int *master, int *code, struct shoal_err *err)
 			continue;
 		if (n < 0) {
 			*code = 125;
+			if (errno == EAGAIN)
+				return err_set(err, ETIMEDOUT, "container setup timed out");
 			return err_set(err, errno, "container setup: %s", strerror(errno));
 		}
 		if (n == 0)
@@ -177,35 +171,26 @@ static int last_cap(void)
 	return v;
 }
 
-static bool cap_default(int cap)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(default_caps); i++)
-		if (default_caps[i] == cap)
-			return true;
-	return false;
-}
-
-static int drop_bounding(struct shoal_err *err)
+static int drop_bounding(uint64_t caps, struct shoal_err *err)
 {
 	int last = last_cap();
 
 	for (int cap = 0; cap <= last; cap++)
-		if (!cap_default(cap) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+		if (!(cap < 64 && (caps & (1ULL << cap))) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			return err_set(err, errno, "drop capability %d: %s", cap, strerror(errno));
 	return 0;
 }
 
-/* For root: permitted, effective and inheritable = the default set. */
-static int set_caps(struct shoal_err *err)
+/* For root: permitted, effective and inheritable = the container's set. */
+static int set_caps(uint64_t caps, struct shoal_err *err)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2] = { { 0 } };
+	int last = last_cap();
 
-	for (size_t i = 0; i < ARRAY_SIZE(default_caps); i++) {
-		int cap = default_caps[i];
-
-		d[cap / 32].permitted |= 1u << (cap % 32);
-	}
+	for (int cap = 0; cap <= last && cap < 64; cap++)
+		if (caps & (1ULL << cap))
+			d[cap / 32].permitted |= 1u << (cap % 32);
 	for (int i = 0; i < 2; i++)
 		d[i].effective = d[i].inheritable = d[i].permitted;
 	if (syscall(SYS_capset, &h, d) < 0)
@@ -213,7 +198,7 @@ static int set_caps(struct shoal_err *err)
 	return 0;
 }
 
-static int switch_user(const struct rt_ids *ids, struct shoal_err *err)
+static int switch_user(const struct rt_ids *ids, uint64_t caps, struct shoal_err *err)
 {
 	if (setgroups(ids->ngroups, ids->groups) < 0)
 		return err_set(err, errno, "setgroups: %s", strerror(errno));
@@ -221,7 +206,7 @@ static int switch_user(const struct rt_ids *ids, struct shoal_err *err)
 		return err_set(err, errno, "setgid %u: %s", ids->gid, strerror(errno));
 	if (setuid(ids->uid) < 0)
 		return err_set(err, errno, "setuid %u: %s", ids->uid, strerror(errno));
-	return ids->uid == 0 ? set_caps(err) : 0;
+	return ids->uid == 0 ? set_caps(caps, err) : 0;
 }
 
 static bool env_has(char *const *env, const char *key)
@@ -327,7 +312,7 @@ void rt_child_exec(const struct rt_child *c)
 			strerror(errno));
 		rt_child_fail(c->sync, 125, &err);
 	}
-	if (drop_bounding(&err) < 0 || switch_user(&ids, &err) < 0)
+	if (drop_bounding(c->caps, &err) < 0 || switch_user(&ids, c->caps, &err) < 0)
 		rt_child_fail(c->sync, 125, &err);
 	env = build_env(c->env, &ids);
 	if (!env) {

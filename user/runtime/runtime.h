@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../common/err.h"
@@ -35,7 +36,13 @@ struct rt_config {
 	size_t n_mounts;
 	char *log_path;
 	char *cgroup;           /* "" = none */
+	bool readonly_rootfs;   /* [ext] Docker's --read-only */
+	uint64_t caps;          /* bit per capability: Docker's default set
+				 * with [ext] cap_add / cap_drop applied */
 };
+
+/* Docker's default capability set as a mask. */
+uint64_t rt_caps_default(void);
 
 int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *err);
 void rt_config_free(struct rt_config *cfg);

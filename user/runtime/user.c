@@ -5,11 +5,34 @@
  * user.GetExecUser does: a numeric uid need not exist (gid 0 then), a
  * name must; supplementary groups are the groups listing the user.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
+
+/* The image's file, only if it is a regular file: a FIFO planted as
+ * /etc/passwd must not hang the container's start. */
+static FILE *open_etc(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (!f)
+		close(fd);
+	return f;
+}
 
 /* Split a colon-separated line into at most n fields, in place. */
 static int split(char *line, char **f, int n)
@@ -45,7 +68,7 @@ static bool parse_id(const char *s, unsigned int *out)
 static bool find_passwd(const char *name, const unsigned int *uid, struct rt_ids *ids,
 			char *uname, size_t ulen)
 {
-	FILE *f = fopen("/etc/passwd", "re");
+	FILE *f = open_etc("/etc/passwd");
 	char line[1024], *fl[7];
 	bool found = false;
 	unsigned int u, g;
@@ -71,7 +94,7 @@ static bool find_passwd(const char *name, const unsigned int *uid, struct rt_ids
  * uname. */
 static bool scan_groups(const char *gname, gid_t *gid, const char *uname, struct rt_ids *ids)
 {
-	FILE *f = fopen("/etc/group", "re");
+	FILE *f = open_etc("/etc/group");
 	char line[4096], *fl[4];
 	bool found = false;
 	unsigned int g;

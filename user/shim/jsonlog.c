@@ -108,7 +108,17 @@ int json_escape(struct buf *b, const char *str, size_t n)
 
 	for (size_t i = 0; i < n && !ret;) {
 		unsigned char c = s[i];
-		size_t l;
+		size_t l, run = i;
+
+		/* Plain ASCII goes in one copy. */
+		while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' &&
+		       s[run] != '\\' && s[run] != '<' && s[run] != '>' && s[run] != '&')
+			run++;
+		if (run > i) {
+			ret = buf_add(b, s + i, run - i);
+			i = run;
+			continue;
+		}
 
 		switch (c) {
 		case '"': ret = buf_add(b, "\\\"", 2); i++; continue;
@@ -152,62 +162,82 @@ int jlog_open(struct jlog *l, const char *path)
 	return l->fd < 0 ? -errno : 0;
 }
 
-static void jlog_line(struct jlog *l, int stream, const char *data, size_t n)
+/* Write the lines formatted so far in one go (one syscall per read of
+ * container output, not per line). */
+static void jlog_commit(struct jlog *l)
 {
-	struct buf line = { 0 };
-	char when[40];
 	size_t off = 0;
 
-	shim_time_now(when);
-	buf_add(&line, "{\"log\":\"", 8);
-	json_escape(&line, data, n);
-	buf_add(&line, "\",\"stream\":\"", 12);
-	buf_add(&line, l->s[stream].name, strlen(l->s[stream].name));
-	buf_add(&line, "\",\"time\":\"", 10);
-	buf_add(&line, when, strlen(when));
-	buf_add(&line, "\"}\n", 3);
-	while (off < line.len) {
-		ssize_t w = write(l->fd, line.data + off, line.len - off);
+	while (off < l->out.len) {
+		ssize_t w = write(l->fd, l->out.data + off, l->out.len - off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			log_error("write log: %s", strerror(errno));
+			/* Once per failure streak: a full disk must not fill shim.log. */
+			if (!l->failing)
+				log_error("write log: %s; lines are lost until it works again",
+					  strerror(errno));
+			l->failing = true;
 			break;
 		}
 		off += (size_t)w;
 	}
-	buf_free(&line);
+	if (off == l->out.len)
+		l->failing = false;
+	l->out.len = 0;
+}
+
+static void jlog_line(struct jlog *l, int stream, const char *data, size_t n, const char *when)
+{
+	struct buf *b = &l->out;
+
+	buf_add(b, "{\"log\":\"", 8);
+	json_escape(b, data, n);
+	buf_add(b, "\",\"stream\":\"", 12);
+	buf_add(b, l->s[stream].name, strlen(l->s[stream].name));
+	buf_add(b, "\",\"time\":\"", 10);
+	buf_add(b, when, strlen(when));
+	buf_add(b, "\"}\n", 3);
 }
 
 void jlog_write(struct jlog *l, int stream, const char *data, size_t n)
 {
 	struct buf *p = &l->s[stream].pending;
+	size_t off = 0;
+	char when[40];
 
 	if (l->fd < 0)
 		return;
+	shim_time_now(when);
 	buf_add(p, data, n);
-	while (p->len) {
-		char *nl = memchr(p->data, '\n', p->len);
+	while (p->len - off) {
+		char *nl = memchr(p->data + off, '\n', p->len - off);
 		size_t len;
 
 		if (nl)
-			len = (size_t)(nl - p->data) + 1;
-		else if (p->len >= JLOG_PARTIAL)
+			len = (size_t)(nl - (p->data + off)) + 1;
+		else if (p->len - off >= JLOG_PARTIAL)
 			len = JLOG_PARTIAL;
 		else
 			break;
-		jlog_line(l, stream, p->data, len);
-		buf_drop(p, len);
+		jlog_line(l, stream, p->data + off, len, when);
+		off += len;
 	}
+	buf_drop(p, off);
+	jlog_commit(l);
 }
 
 void jlog_flush(struct jlog *l, int stream)
 {
 	struct buf *p = &l->s[stream].pending;
+	char when[40];
 
-	if (l->fd >= 0 && p->len)
-		jlog_line(l, stream, p->data, p->len);
+	if (l->fd >= 0 && p->len) {
+		shim_time_now(when);
+		jlog_line(l, stream, p->data, p->len, when);
+		jlog_commit(l);
+	}
 	p->len = 0;
 }
 
@@ -217,6 +247,7 @@ void jlog_close(struct jlog *l)
 		jlog_flush(l, i);
 		buf_free(&l->s[i].pending);
 	}
+	buf_free(&l->out);
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;

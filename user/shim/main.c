@@ -10,6 +10,7 @@
  * exited and its output is drained. Its own errors go to <bundle>/shim.log.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -150,6 +151,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: shoal-shim BUNDLE\n");
 		return 2;
 	}
+	/* A spawner that stopped reading fd 3 must not kill us by SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	if (chdir(argv[1]) < 0) {
 		ready("error 125 bundle %s: %s", argv[1], strerror(errno));
 		return 1;
@@ -167,7 +170,6 @@ int main(int argc, char **argv)
 		unlink("shim.pid");
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -181,6 +183,15 @@ int main(int argc, char **argv)
 		ready("error 125 %s", err.msg);
 		unlink("shim.pid");
 		return 1;
+	}
+	if (shim.cfg.log_path[0]) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", shim.cfg.log_path);
+		if (strrchr(dir, '/') && strrchr(dir, '/') != dir) {
+			*strrchr(dir, '/') = '\0';
+			util_mkdir_p(dir, 0700);
+		}
 	}
 	if (jlog_open(&shim.log, shim.cfg.log_path) < 0)
 		log_error("log %s: %s; container output is not logged", shim.cfg.log_path,

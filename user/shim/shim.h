@@ -34,6 +34,8 @@ struct jlog_stream {
 
 struct jlog {
 	int fd;                 /* -1: no log */
+	bool failing;           /* last write failed (logged once) */
+	struct buf out;         /* formatted lines not yet written */
 	struct jlog_stream s[2];
 };
 
