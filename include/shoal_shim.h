@@ -65,6 +65,10 @@
  *                          shim itself asks for -998 (needs
  *                          CAP_SYS_RESOURCE; a warning in shim.log if not).
  *    "shm_size": B         /dev/shm size (Docker's --shm-size), 64 MiB.
+ *    "log_max_size": B, "log_max_files": N   json-file max-size/max-file:
+ *                          past B bytes the log becomes <log>.1 (older
+ *                          ones shift up to <log>.(N-1), the oldest is
+ *                          dropped); N = 1 (default): truncated instead.
  *    "privileged": false   Docker's --privileged: every capability the
  *                          shim has, no seccomp, no masked/ro paths,
  *                          /sys rw, copies of the host's device nodes.
