@@ -123,6 +123,10 @@ static void detach(void)
 	setsid();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warn("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	/* Under memory pressure the containers go first, not their parent
+	 * (which holds their stdio and exit status). */
+	if (rt_oom_score_adj(-998, NULL) < 0)
+		log_warn("oom_score_adj -998: %s", strerror(errno));
 }
 
 /* The cgroup if usable, else NULL after saying why once. */
@@ -210,7 +214,7 @@ int main(int argc, char **argv)
 			util_mkdir_p(dir, 0700);
 		}
 	}
-	if (jlog_open(&shim.log, shim.cfg.log_path) < 0)
+	if (jlog_open(&shim.log, shim.cfg.log_path, shim.cfg.log_max_size, shim.cfg.log_max_files) < 0)
 		log_error("log %s: %s; container output is not logged", shim.cfg.log_path,
 			  strerror(errno));
 	shim.cgroup = cgroup_prepare(&shim.cfg);
