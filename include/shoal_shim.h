@@ -125,7 +125,9 @@
  * - The log file's directory is created (0700) if missing.
  * - wait reply [ext]: also "signal" (0 or S) and "oom_killed" (memory
  *   controller's oom_kill count, cgroup v2 only). A container that has
- *   finished has no shim.sock any more: read exit.json instead.
+ *   finished has no shim.sock any more: read exit.json instead. A
+ *   connection racing the shim's exit may be reset (EPIPE/ECONNRESET:
+ *   clients send with MSG_NOSIGNAL) and then exit.json is there.
  * - kill: "signal" defaults to 9. After init exited:
  *   {"ok":false,"message":"container is not running"}. pid 1 ignores
  *   signals it has no handler for (SIGTERM to `sleep`), as in Docker.
