@@ -923,6 +923,7 @@ TEST(runtime_log_json)
 
 	if (rt_run(b, sizeof(b),
 		   rt_args("printf 'a\"b\\\\c\\t<&>\\001\\n'; printf 'to err\\n' >&2; "
+			   "printf 'caf\\303\\251 \\377x \\342\\200\\250\\n'; "
 			   "printf 'no newline'"), NULL) < 0) {
 		CHECK(0, "container starts");
 		return;
@@ -930,10 +931,12 @@ TEST(runtime_log_json)
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	CHECK_EQ(rt_log(b, "stdout", out, sizeof(out)), 0, "every log line is Docker's JSON");
 	rt_log(b, "stderr", err, sizeof(err));
-	CHECK(!strcmp(out, "a\"b\\c\t<&>\001\nno newline"), "stdout text exact");
+	CHECK(!strcmp(out, "a\"b\\c\t<&>\001\ncaf\303\251 \357\277\275x \342\200\250\n"
+			   "no newline"), "stdout text exact (invalid UTF-8 as U+FFFD)");
 	CHECK(!strcmp(err, "to err\n"), "stderr text exact");
 	sh_out(out, sizeof(out), "cat %s/ctr.log", b);
 	CHECK(strstr(out, "\\u003c\\u0026\\u003e\\u0001"), "escaped as Go does");
+	CHECK(strstr(out, "caf\303\251 \\ufffdx \\u2028\\n"), "UTF-8 kept, bad bytes and U+2028 escaped");
 }
 
 TEST(runtime_log_rotation)
