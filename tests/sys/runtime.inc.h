@@ -1300,6 +1300,32 @@ TEST(runtime_cgroup)
 	}
 	CHECK(rt_log_wait(b, "stdout", "cgro\n"), "the script ran");
 	{
+		/* An exec whose setup cannot progress (its cgroup frozen behind
+		 * the shim's back) does not stop the shim serving others. */
+		char f[PATH_MAX], eo[256], ee[256];
+		json_t *r;
+		int fd = -1, code;
+
+		snprintf(f, sizeof(f), "%s/cgroup.freeze", cg);
+		CHECK_EQ(rt_write(f, "1"), 0, "freeze");
+		fd = rt_connect(b);
+		CHECK(fd >= 0 && send(fd, "{\"op\":\"exec\",\"args\":[\"echo\",\"late\"],"
+					 "\"env\":[]}\n", 46, MSG_NOSIGNAL) == 46, "exec sent");
+		usleep(200000);
+		r = rt_request(b, "{\"op\":\"nope\"}", NULL);
+		CHECK(r && !rt_ok(r), "the shim answers while an exec is being set up");
+		json_decref(r);
+		CHECK_EQ(rt_write(f, "0"), 0, "thaw");
+		r = fd >= 0 ? rt_read_reply(fd) : NULL;
+		CHECK(rt_ok(r), "then the exec starts");
+		json_decref(r);
+		if (fd >= 0) {
+			rt_frames(fd, eo, sizeof(eo), ee, sizeof(ee), &code);
+			close(fd);
+			CHECK(!strcmp(eo, "late\n") && code == 0, "and runs to its end");
+		}
+	}
+	{
 		char ev[256];
 		json_t *r = rt_request(b, "{\"op\":\"pause\"}", NULL);
 
