@@ -159,6 +159,9 @@ node_stat() {
 	[ "$(cat "$W/cl.out")" = ping ]
 	[ "$(node_stat nat_snat_packets)" -ge 3 ]
 	[ "$(node_stat nat_revsnat_packets)" -ge 2 ]
+	# ping too (ICMP echo, the identifier as the port)
+	run ip netns exec "$P-c1" ping -c 2 -W 2 192.168.77.2
+	[ "$status" -eq 0 ]
 }
 
 @test "--ip-masq=false: no masquerade, the client cannot answer" {
