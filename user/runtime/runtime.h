@@ -52,6 +52,8 @@ struct rt_config {
 	struct rt_mount *mounts;
 	size_t n_mounts;
 	char *log_path;
+	int64_t log_max_size;   /* [ext] json-file max-size (0: no rotation) */
+	int log_max_files;      /* [ext] json-file max-file (default 1) */
 	char *cgroup;           /* "" = none */
 	struct rt_resources res;
 	struct rt_rlimit rlimits[RT_MAX_RLIMITS];
@@ -118,7 +120,8 @@ void rt_cgroup_remove(const char *path);
 /* Write /proc/self/oom_score_adj. */
 int rt_oom_score_adj(int v, struct shoal_err *err);
 
-/* Signal every process whose pid namespace is init_pid's. */
+/* Signal every process whose pid namespace is init_pid's; the number
+ * signalled. sig 0: the number of them not stopped (yet). */
 int rt_kill_all(pid_t init_pid, int sig);
 
 #endif

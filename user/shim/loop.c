@@ -451,6 +451,10 @@ static void op_pause(struct shim *s, struct client *c, bool pause)
 	} else if (rt_kill_all(init->rp.pid, pause ? SIGSTOP : SIGCONT) < 0) {
 		client_error(c, "cannot signal the container's processes");
 		return;
+	} else {
+		/* Paused means stopped when we answer (1 s at most). */
+		for (int i = 0; pause && i < 100 && rt_kill_all(init->rp.pid, 0) > 0; i++)
+			usleep(10000);
 	}
 	s->paused = pause;
 	client_reply(c, json_pack("{sbsb}", "ok", 1, "paused", pause));
