@@ -25,12 +25,15 @@ DEB_PKGS := gcc make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-
 	    libsqlite3-dev sqlite3 libcurl4-openssl-dev iproute2 iputils-ping \
 	    bats jq busybox-static iperf3 sockperf tcpdump util-linux procps \
 	    bridge-utils ethtool netcat-openbsd curl \
-	    libarchive-dev zstd btrfs-progs xfsprogs docker-registry skopeo docker.io libsodium-dev
+	    libarchive-dev zstd btrfs-progs xfsprogs docker-registry skopeo docker.io libsodium-dev \
+	    etcd-server etcd-client
 
 COMMON_SRC  := $(wildcard user/common/*.c)
-LIB_SRC     := $(COMMON_SRC) $(wildcard user/state/*.c user/config/*.c user/ipam/*.c)
+# user/kv/url.c (the cluster-store URL) is needed by config validation everywhere.
+LIB_SRC     := $(COMMON_SRC) $(wildcard user/state/*.c user/config/*.c user/ipam/*.c) user/kv/url.c
 STORE_SRC   := $(wildcard user/storage/*.c user/archive/*.c user/image/*.c)
-DAEMON_SRC  := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c user/daemon/*.c user/gossip/*.c user/kv/*.c)
+DAEMON_SRC  := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c user/daemon/*.c user/gossip/*.c) \
+	       $(filter-out user/kv/url.c,$(wildcard user/kv/*.c))
 CLI_SRC     := $(COMMON_SRC) $(wildcard user/cli/*.c)
 UNIT_SRC    := $(LIB_SRC) $(STORE_SRC) $(wildcard tests/unit/*.c user/gossip/*.c)
 BPFTEST_SRC := $(COMMON_SRC) $(wildcard tests/bpf/*.c)

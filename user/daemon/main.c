@@ -168,6 +168,9 @@ int main(int argc, char **argv)
 	ret = swarm_open(&d, &err);
 	if (ret < 0)
 		goto fail;
+	ret = kvdisc_open(&d, &err);
+	if (ret < 0)
+		goto fail;
 	ret = http_start(&d, &mhd, &err);
 	if (ret < 0)
 		goto fail;
@@ -183,6 +186,7 @@ int main(int argc, char **argv)
 	log_info("signal %d: shutting down (the data plane keeps running)", sig);
 	http_stop(mhd);
 	unlink(d.sock_path);
+	kvdisc_close(&d);
 	swarm_close(&d);
 	image_store_close(d.images);
 	storage_close(d.storage);
@@ -193,6 +197,7 @@ int main(int argc, char **argv)
 fail:
 	log_error("%s", err.msg);
 	fprintf(stderr, "shoald: %s\n", err.msg);
+	kvdisc_close(&d);
 	swarm_close(&d);
 	if (d.bpf.skel)
 		loader_close(&d.bpf);
