@@ -64,23 +64,56 @@ teardown() {
 	[[ "$output" != *"${ips[2]}"* ]]
 }
 
-@test "kv: one network name, two hosts: the second adopts it or gets a clear error" {
+@test "kv: one network created on two hosts at once: they agree; conflicts are clear errors" {
 	kv_up 2
-	# no subnet given: host 2 adopts what host 1 registered
-	hs 1 network create -d overlay --subnet 10.0.77.0/24 --opt vni=4200 shared >/dev/null
-	run hs 2 network create -d overlay shared
-	[ "$status" -eq 0 ]
-	[ "$(hs 2 network inspect shared | jq -r '.[0].IPAM.Config[0].Subnet')" = 10.0.77.0/24 ]
-	# a different subnet for the same name: refused, naming the store's
-	run hs 2 network create -d overlay --subnet 10.0.78.0/24 other-name-ok
-	[ "$status" -eq 0 ]
+	# host 1 already uses the first default pool locally, so the two hosts
+	# pick different default subnets for "shared". Created on both at once,
+	# the store's compare-and-swap decides: the loser adopts the winner's
+	# subnet and VNI, is told it already exists (learnt meanwhile), or, if
+	# the winner's subnet overlaps one of its local networks, gets an
+	# error saying so. Never two versions of one network.
+	hs 1 network create --subnet 172.17.0.0/16 localonly >/dev/null
+	hs 1 network create -d overlay shared >"$W/c1.out" 2>&1 &
+	local p1=$!
+	hs 2 network create -d overlay shared >"$W/c2.out" 2>&1 &
+	local p2=$! r1=0 r2=0
+	wait "$p1" || r1=$?
+	wait "$p2" || r2=$?
+	cat "$W/c1.out" "$W/c2.out"
+	[ "$r1" -eq 0 ] || [ "$r2" -eq 0 ]
+	! grep -i error "$W/c1.out" "$W/c2.out" | grep -v -e "already exists" -e "overlaps with the local network localonly" || false
+	local store k s
+	store=$(etcdctl_ get --print-value-only /shoal/v1/networks/shared | jq -c '[.Subnet, (.VNI|tostring)]')
+	for k in 1 2; do
+		net_on "$k" shared || continue
+		s=$(hs "$k" network inspect shared | jq -c '.[0] | [.IPAM.Config[0].Subnet, .Options["com.docker.network.driver.overlay.vxlanid_list"]]')
+		echo "host $k: $s store: $store"
+		[ "$s" = "$store" ]
+	done
+	# a network learnt from the store is not created twice
+	hs 1 network create -d overlay --subnet 10.0.76.0/24 learnt >/dev/null
+	wait_for 5 net_on 2 learnt
+	run hs 2 network create -d overlay learnt
+	echo "$output"; [ "$status" -ne 0 ]
+	[[ "$output" == *"already exists"* ]]
+	hs 1 network create -d overlay --subnet 10.0.77.0/24 --opt vni=4200 vni4200 >/dev/null
+	# the store's subnet for a name wins over a different one asked for
+	# (host 2 could not learn "clash": its subnet overlaps a local network)
+	hs 2 network create --subnet 10.0.79.0/25 loc2 >/dev/null
 	hs 1 network create -d overlay --subnet 10.0.79.0/24 clash >/dev/null
-	wait_for 5 net_on 2 clash
-	hs 2 network rm clash >/dev/null
+	sleep 0.5
+	! net_on 2 clash || false
 	run hs 2 network create -d overlay --subnet 10.0.80.0/24 clash
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"already exists in the cluster store with subnet 10.0.79.0/24"* ]]
+	# removing a network nobody else uses removes it from the store and
+	# from every host
+	hs 1 network rm vni4200 >/dev/null
+	wait_for 5 store_lacks networks/vni4200
+	store_lacks vnis/4200
+	wait_for 5 not_net_on 2 vni4200
+	hs 1 network create -d overlay --subnet 10.0.77.0/24 --opt vni=4200 vni4200 >/dev/null
 	# a VNI another network holds
 	run hs 2 network create -d overlay --subnet 10.0.81.0/24 --opt vni=4200 third
 	echo "$output"

@@ -88,3 +88,7 @@ map_has_all() {
 	echo "host $1 lacks $missing of the addresses"
 	return 1
 }
+
+# store_lacks PATTERN: no key under /shoal/v1/ contains PATTERN.
+store_lacks() { ! kv_keys | grep -qF "$1"; }
+not_net_on() { ! net_on "$@"; }

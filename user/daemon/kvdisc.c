@@ -883,6 +883,30 @@ static bool overlay_on(struct daemon *d, const struct st_network *n)
 	return K(d)->active && strcmp(n->driver, "overlay") == 0;
 }
 
+/* Adopting the store's record r: no local network may hold its VNI or subnet. */
+static int check_local_conflict(struct daemon *d, const struct net_rec *r, struct shoal_err *err)
+{
+	struct st_network *nets = NULL;
+	size_t nn = 0;
+	char a[16];
+	int ret;
+
+	ret = state_network_list(d->st, &nets, &nn, err);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < nn && ret == 0; i++) {
+		if (nets[i].net_id == r->vni && strcmp(nets[i].driver, "overlay") == 0)
+			ret = err_set(err, EEXIST, "network %s in the cluster store has VNI %u, which the "
+				      "local network %s uses", r->name, r->vni, nets[i].name);
+		else if (ipam_overlaps(nets[i].subnet, nets[i].prefix, r->subnet, r->prefix))
+			ret = err_set(err, EEXIST, "network %s in the cluster store has subnet %s/%u, "
+				      "which overlaps with the local network %s", r->name,
+				      util_ipv4_str(r->subnet, a), r->prefix, nets[i].name);
+	}
+	st_network_list_free(nets, nn);
+	return ret;
+}
+
 int kvdisc_network_claim(struct daemon *d, json_t *req, struct st_network *n,
 			 struct shoal_err *err)
 {
@@ -896,6 +920,14 @@ int kvdisc_network_claim(struct daemon *d, json_t *req, struct st_network *n,
 	k->claimed_net[0] = k->claimed_vni[0] = '\0';
 	if (!overlay_on(d, n) || k->applying)
 		return 0;
+	{
+		struct st_network cur = { 0 };
+
+		if (state_network_get(d->st, n->name, &cur, NULL) == 0) {
+			st_network_free(&cur);
+			return err_set(err, EEXIST, "network with name %s already exists", n->name);
+		}
+	}
 	for (int tries = 0; tries < 64; tries++) {
 		char nk[KVD_KEY_LEN], vk[KVD_KEY_LEN], *v = net_value(d, n), a[16], b[16];
 		struct kv_op ops[2] = { { nk, v, 0 }, { vk, n->name, 0 } };
@@ -927,6 +959,9 @@ int kvdisc_network_claim(struct daemon *d, json_t *req, struct st_network *n,
 					       "with subnet %s/%u and VNI %u (created by node %s)",
 					       n->name, util_ipv4_str(r.subnet, a), r.prefix, r.vni,
 					       r.creator);
+			ret = check_local_conflict(d, &r, err);
+			if (ret < 0)
+				return ret;
 			n->subnet = r.subnet;
 			n->prefix = r.prefix;
 			n->gateway = r.gateway;
