@@ -70,5 +70,6 @@ int main(void)
 	unit_image_tests();
 	unit_keyring_tests();
 	unit_gossip_tests();
+	unit_kv_tests();
 	return tap_done();
 }
