@@ -37,10 +37,10 @@ DAEMON_SRC  := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*
 CLI_SRC     := $(COMMON_SRC) $(wildcard user/cli/*.c)
 UNIT_SRC    := $(LIB_SRC) $(STORE_SRC) $(wildcard tests/unit/*.c user/gossip/*.c)
 BPFTEST_SRC := $(COMMON_SRC) $(wildcard tests/bpf/*.c)
-SYSTEST_SRC := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c tests/sys/*.c)
-SIM_SRC     := $(COMMON_SRC) $(wildcard user/gossip/*.c) tools/gossip-sim.c
 # The container runtime (namespaces, mounts, exec) and the per-container shim.
 RUNTIME_SRC := $(wildcard user/runtime/*.c)
+SYSTEST_SRC := $(LIB_SRC) $(STORE_SRC) $(RUNTIME_SRC) $(wildcard user/netlink/*.c user/loader/*.c tests/sys/*.c)
+SIM_SRC     := $(COMMON_SRC) $(wildcard user/gossip/*.c) tools/gossip-sim.c
 SHIM_SRC    := $(COMMON_SRC) $(RUNTIME_SRC) $(wildcard user/shim/*.c)
 
 BPF_SRC  := $(wildcard bpf/*.bpf.c)

@@ -7,7 +7,9 @@
  *
  *   from_container  TC ingress, host end of a container veth
  *   to_container    TC egress,  host end of a container veth
- *   from_underlay   TC ingress, underlay device
+ *   from_underlay   TC ingress, underlay device (VXLAN, then as from_external)
+ *   from_external   TC ingress, the host's other external interfaces:
+ *                   published ports and masquerade replies (lib/nat.h)
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -19,6 +21,7 @@
 #include "lib/stats.h"
 #include "lib/lxc.h"
 #include "lib/underlay.h"
+#include "lib/nat.h"
 
 SEC("tc")
 int from_container(struct __sk_buff *ctx)
@@ -59,10 +62,22 @@ int from_underlay(struct __sk_buff *ctx)
 {
 	struct shoal_node_cfg *cfg = node_cfg_get();
 
-	/* No underlay configured: single host, nothing here is ours. */
-	if (!cfg || !cfg->underlay_ifindex)
-		return TC_ACT_OK;
-	return underlay_handle(ctx, cfg);
+	int ret;
+
+	/* No underlay configured: single host, no VXLAN here. */
+	if (cfg && cfg->underlay_ifindex) {
+		ret = underlay_handle(ctx, cfg);
+		if (ret != TC_ACT_OK)
+			return ret;
+	}
+	/* Not VXLAN for us: the underlay is an external interface too. */
+	return nat_ingress(ctx);
+}
+
+SEC("tc")
+int from_external(struct __sk_buff *ctx)
+{
+	return nat_ingress(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

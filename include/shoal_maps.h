@@ -21,6 +21,9 @@
 #define SHOAL_MAX_IFACES 16384    /* local container veths (host ends) */
 #define SHOAL_MAX_NETWORKS 4096
 #define SHOAL_MAX_NODES 4096      /* peer nodes whose underlay MAC is cached */
+#define SHOAL_MAX_PORTS 16384     /* published ports (bindings), all containers */
+#define SHOAL_MAX_NAT_CT 131072   /* NAT conntrack entries (LRU) */
+#define SHOAL_MAX_EXT_IFACES 64   /* external interfaces (publish/masquerade) */
 
 /*
  * Network identifiers. Overlay networks use their VXLAN VNI (4096..2^24-1,
@@ -45,7 +48,10 @@ enum shoal_drop_reason {
 	SHOAL_DROP_NO_UNDERLAY = 5, /* remote endpoint, no underlay configured */
 	SHOAL_DROP_REDIRECT = 6,    /* redirect/encap helper failed */
 	SHOAL_DROP_UNSUPPORTED = 7, /* protocol the data path does not forward */
-	SHOAL_DROP_MAX = 8,
+	SHOAL_DROP_NAT_NO_PORT = 8, /* masquerade: no free source port */
+	SHOAL_DROP_NAT_CT_FULL = 9, /* NAT conntrack entry could not be written */
+	SHOAL_DROP_NAT_FAILED = 10, /* NAT rewrite (store/checksum helper) failed */
+	SHOAL_DROP_MAX = 11,
 };
 
 /* endpoints: {network id, IP} -> where that endpoint lives. */
@@ -88,6 +94,7 @@ struct shoal_net_val {
 
 /* node_config: array map, one entry (key 0). */
 #define SHOAL_CFG_ACCOUNTING (1U << 0) /* per-endpoint counters on */
+#define SHOAL_CFG_MASQUERADE (1U << 1) /* SNAT containers' outbound traffic (ip-masq) */
 
 struct shoal_node_cfg {
 	__u32 underlay_ifindex; /* 0 = single host, no overlay */
@@ -141,6 +148,95 @@ struct shoal_node_stats {
 	__u64 rx_vxlan_bytes;
 	__u64 tx_vxlan_packets; /* packets encapsulated and sent */
 	__u64 tx_vxlan_bytes;
+	__u64 nat_dnat_packets;   /* published port: client -> container rewritten */
+	__u64 nat_revdnat_packets; /* published port: container reply rewritten */
+	__u64 nat_snat_packets;   /* masquerade: container -> outside rewritten */
+	__u64 nat_revsnat_packets; /* masquerade: reply -> container rewritten */
+};
+
+/*
+ * Published ports and masquerade (bpf/lib/nat.h has the data path).
+ *
+ * ports: HASH {host IP or 0 = any, host port, proto} -> container
+ * ip:port and the host end of its veth (MACs and ep_id come from ifaces).
+ * Looked up by the destination of a packet arriving on an external
+ * interface: exact host IP first, then the wildcard 0.
+ */
+struct shoal_port_key {
+	__u32 host_ip;   /* NBO; 0 = every address of the host */
+	__u16 host_port; /* NBO */
+	__u8 proto;      /* IPPROTO_TCP | IPPROTO_UDP */
+	__u8 pad;
+};
+
+struct shoal_port_val {
+	__u32 ctr_ip;   /* NBO */
+	__u16 ctr_port; /* NBO */
+	__u16 pad;
+	__u32 ifindex;  /* host end of the container's veth (key of ifaces) */
+};
+
+/*
+ * nat_ct: LRU hash, a 5-tuple as a packet carries it at the point of
+ * lookup -> how to rewrite it. Four kinds of entry:
+ *   REV_DNAT  key = container reply {ctr ip:port -> client ip:port};
+ *             written by the published-port DNAT on ingress; from_container
+ *             rewrites the source back to nat_addr:nat_port (the address
+ *             the client used) and sends it out of ifindex.
+ *   SNAT      key = container -> outside, before translation; the
+ *             masquerade source nat_addr:nat_port to use (stable per flow).
+ *   REV_SNAT  key = outside reply {remote -> ext ip:nat port}; ingress
+ *             rewrites the destination to nat_addr:nat_port (the
+ *             container) and delivers into ifindex (its veth).
+ * No TCP state machine: entries live until the LRU evicts them.
+ */
+enum shoal_ct_type {
+	SHOAL_CT_REV_DNAT = 1,
+	SHOAL_CT_SNAT = 2,
+	SHOAL_CT_REV_SNAT = 3,
+};
+
+struct shoal_ct_key {
+	__u32 saddr; /* NBO */
+	__u32 daddr; /* NBO */
+	__u16 sport; /* NBO */
+	__u16 dport; /* NBO */
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct shoal_ct_val {
+	__u32 nat_addr; /* NBO: the address to write */
+	__u16 nat_port; /* NBO: the port to write */
+	__u8 type;      /* enum shoal_ct_type */
+	__u8 pad;
+	__u32 ifindex;  /* where the rewritten packet goes */
+	__u32 pad2;
+	__u64 seen_ns;  /* bpf_ktime_get_coarse_ns() of the last packet */
+};
+
+/* Masquerade source ports: above Linux's default ephemeral range
+ * (32768-60999), so the host's own connections rarely share one. */
+#define SHOAL_SNAT_PORT_MIN 61000
+#define SHOAL_SNAT_PORT_MAX 65535
+
+/*
+ * ext_ifaces: HASH ifindex -> an interface where ports are published and
+ * containers are masqueraded to (the underlay device and the host's other
+ * external interfaces). from_container SNATs traffic the FIB routes out of
+ * one of them to its address.
+ */
+#define SHOAL_EXT_MASQUERADE (1U << 0)
+
+struct shoal_ext_val {
+	__u32 addr;  /* NBO: first IPv4 address of the interface */
+	__u32 flags; /* SHOAL_EXT_* */
+};
+
+/* sock_config: ARRAY, one entry: the socket-LB programs act only in the
+ * network namespace whose cookie is here (0 = nowhere). */
+struct shoal_sock_cfg {
+	__u64 netns_cookie;
 };
 
 #endif /* SHOAL_MAPS_H */

@@ -30,7 +30,16 @@
  *    "mounts": [{"type":"bind"|"tmpfs","source":"...","destination":"/x",
  *                "options":["rbind","ro","nosuid",...]}],   in order
  *    "log_path": "/var/lib/shoal/containers/<id>/<id>-json.log",
- *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | ""}
+ *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | "",
+ *    optional [ext]:
+ *    "readonly_rootfs": false,              Docker's --read-only
+ *    "cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"|"CHOWN"]}
+ *                          names with or without CAP_, any case; applied
+ *                          to Docker's default set as Docker does (ALL in
+ *                          cap_add: every capability minus the drops;
+ *                          ALL in cap_drop: only the adds). An unknown
+ *                          name: "error 125 unknown capability: \"X\"".
+ *                          exec'd processes get the same set.
  *
  * Spawning: shoald runs `shoal-shim <bundle>` with stdin/stdout/stderr on
  * /dev/null and fd SHIM_READY_FD the write end of a pipe. The shim
@@ -70,6 +79,42 @@
  *   {"log":"text\n","stream":"stdout","time":"2026-11-28T01:02:03.123456789Z"}
  * one line per output line (a partial line is flushed when 16 KiB
  * accumulate or the stream ends).
+ *
+ * Details of the implementation (user/shim, user/runtime) the daemon
+ * may rely on; compatible extensions are marked [ext]:
+ * - Times (log "time", finished_at) always have nine fraction digits.
+ * - "hostname": "" = the first 12 characters of "id" as in Docker
+ *   (netns "host": the host's name).
+ * - The log file's directory is created (0700) if missing.
+ * - wait reply [ext]: also "signal" (0 or S) and "oom_killed" (memory
+ *   controller's oom_kill count, cgroup v2 only). A container that has
+ *   finished has no shim.sock any more: read exit.json instead.
+ * - kill: "signal" defaults to 9. After init exited:
+ *   {"ok":false,"message":"container is not running"}. pid 1 ignores
+ *   signals it has no handler for (SIGTERM to `sleep`), as in Docker.
+ * - attach: only output frames (no SHIM_FRAME_EXIT); the connection is
+ *   closed once init's output is drained. "stdin" is ignored unless the
+ *   config has open_stdin. A client that falls 8 MiB behind is dropped.
+ *   With a tty, stdin EOF (stdin_once) is sent as ^D.
+ * - exec: "env" is used as given (the daemon merges the container's env
+ *   into it); PATH and HOME are added when missing, as runc does. "cwd"
+ *   / "user" "" mean the container's. On {"ok":false,...} no frames
+ *   follow and the connection is closed. Output after the process has
+ *   exited is read for 200 ms at most (background children may hold
+ *   the pipe).
+ * - Mount order: /proc, /sys (ro), /dev (tmpfs + null zero full random
+ *   urandom tty, pts, shm, mqueue, fd/stdin/stdout/stderr/ptmx/core links)
+ *   first, then "mounts" in order (so /etc/hosts or /dev/shm binds
+ *   override), then pivot_root and Docker's masked / read-only /proc and
+ *   /sys paths. Mount options: ro rw nosuid suid nodev dev noexec exec
+ *   bind rbind noatime relatime strictatime and the propagation names;
+ *   anything else is filesystem data (tmpfs "size=64m", "mode=1777").
+ *   "rbind"+"ro" makes submounts read-only too (mount_setattr).
+ *   Destinations resolve symlinks inside the rootfs only.
+ * - A container whose setup does not finish in 60 s is killed and
+ *   reported as "error 125 container setup timed out".
+ * - Files the shim leaves: shim.log (its own messages), exit.json,
+ *   shim.pid, init.pid. On "error" shim.pid/init.pid are removed.
  */
 #ifndef SHOAL_SHIM_H
 #define SHOAL_SHIM_H

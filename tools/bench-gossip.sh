@@ -71,7 +71,20 @@ GOSSIP_FAIL=${GOSSIP_FAIL:-3}
 GOSSIP_BW=${GOSSIP_BW:-10}
 GOSSIP_SEED=${GOSSIP_SEED:-1}
 GOSSIP_ML=${GOSSIP_ML:-run}
-ML_DIR=${ML_DIR:-$(cd "$ROOT/.." && pwd)/shared/bench/memberlist}
+# ../shared next to the checkout; for a linked worktree or a clone elsewhere,
+# next to the main repository (git's common dir), then /work/shared.
+find_ml_dir() {
+	local c common
+	common=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+	for c in "$ROOT/../shared" ${common:+"$common/../../shared"} /work/shared; do
+		if [ -d "$c/bench/memberlist" ]; then
+			(cd "$c/bench/memberlist" && pwd)
+			return
+		fi
+	done
+	echo "$ROOT/../shared/bench/memberlist"
+}
+ML_DIR=${ML_DIR:-$(find_ml_dir)}
 ML_TIME_LIMIT=${ML_TIME_LIMIT:-300}
 SIM=${SIM:-build/shoal-gossip-sim}
 KEEP_LOGS=${KEEP_LOGS:-0}

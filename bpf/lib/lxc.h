@@ -22,6 +22,7 @@
 #include "lib/ipv4.h"
 #include "lib/vxlan.h"
 #include "lib/nodes.h"
+#include "lib/nat.h"
 
 static __always_inline int lxc_drop(struct shoal_ep_stats *st, enum shoal_drop_reason reason)
 {
@@ -97,9 +98,10 @@ static __always_inline int lxc_ipv4(struct __sk_buff *ctx, const struct shoal_no
 		return lxc_drop(st, SHOAL_DROP_NOT_ALLOWED);
 
 	daddr = ip->daddr;
-	/* Routed traffic (gateway, outside the subnet) is the host's. */
+	/* Routed traffic (gateway, outside the subnet) is the host's,
+	 * unless NAT owns it: a published port's reply, masquerade. */
 	if ((daddr & net->mask) != net->subnet || daddr == net->gateway)
-		return TC_ACT_OK;
+		return nat_from_container(ctx, cfg);
 
 	key.net_id = iface->net_id;
 	key.ip = daddr;

@@ -97,6 +97,10 @@ int hx_reset(void)
 	err = err ?: hash_clear(m->networks, sizeof(__u32));
 	err = err ?: hash_clear(m->ep_stats, sizeof(__u32));
 	err = err ?: hash_clear(m->nodes, sizeof(__u32));
+	err = err ?: hash_clear(m->ports, sizeof(struct shoal_port_key));
+	err = err ?: hash_clear(m->nat_ct, sizeof(struct shoal_ct_key));
+	err = err ?: hash_clear(m->ext_ifaces, sizeof(__u32));
+	err = err ?: hash_clear(m->host_addrs, sizeof(__u32));
 	err = err ?: array_zero(m->node_config, sizeof(struct shoal_node_cfg), 0);
 	err = err ?: array_zero(m->node_stats, sizeof(struct shoal_node_stats), 1);
 	return err;
@@ -208,6 +212,10 @@ int hx_node_stats(struct shoal_node_stats *sum)
 		sum->rx_vxlan_bytes += v[c].rx_vxlan_bytes;
 		sum->tx_vxlan_packets += v[c].tx_vxlan_packets;
 		sum->tx_vxlan_bytes += v[c].tx_vxlan_bytes;
+		sum->nat_dnat_packets += v[c].nat_dnat_packets;
+		sum->nat_revdnat_packets += v[c].nat_revdnat_packets;
+		sum->nat_snat_packets += v[c].nat_snat_packets;
+		sum->nat_revsnat_packets += v[c].nat_revsnat_packets;
 	}
 out:
 	free(v);

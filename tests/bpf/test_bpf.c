@@ -1233,6 +1233,8 @@ TEST(vxlan_encap_then_decap_round_trip)
 	CHECK_MEM(out, in, n, "the frame the container sent");
 }
 
+#include "nat_tests.inc.h"
+
 int main(void)
 {
 	int err;
@@ -1278,6 +1280,15 @@ int main(void)
 	RUN(decap_learns_the_peer_mac);
 	RUN(decap_learns_nothing_unless_ours_delivered_and_on_link);
 	RUN(vxlan_encap_then_decap_round_trip);
+	RUN(published_tcp_port_is_dnated_into_the_container);
+	RUN(container_reply_is_reverse_translated);
+	RUN(published_udp_port_both_ways);
+	RUN(unpublished_or_not_for_the_host_passes_untouched);
+	RUN(exact_host_ip_binding_wins_over_wildcard);
+	RUN(binding_to_a_vanished_veth_is_dropped_and_counted);
+	RUN(underlay_still_decapsulates_vxlan_and_publishes_ports);
+	RUN(masquerade_established_flow_both_ways);
+	RUN(masquerade_off_leaves_routed_traffic_to_the_host);
 
 	hx_teardown();
 	return tap_done();

@@ -355,3 +355,95 @@ ovl_swarm() {
 	[ "$output" = "Node left the swarm." ]
 	wait_for 5 node_is 2 "$NODE_1" Down left
 }
+
+@test "two managers: tokens rotated on one reach the other; the init node leaves, the other leads and rotates; a late joiner still learns its network; workers cannot view the swarm" {
+	swarm_hosts 4 --key-rotation-interval 3s --gossip-push-pull-interval 2s
+	swarm_init
+	manager_token=$(hs 1 swarm join-token -q manager)
+	# an interface name where an address goes, as Docker takes it
+	run hs 2 swarm join --token "$manager_token" --advertise-addr "$UNDERLAY_IF" "$UNDERLAY_IP_1:2377"
+	[ "$status" -eq 0 ]
+	[ "$output" = "This node joined a swarm as a manager." ]
+	run hs 3 swarm join --token "$WORKER_TOKEN" --advertise-addr "$UNDERLAY_IF:2377" "$UNDERLAY_IP_1:2377"
+	[ "$status" -eq 0 ]
+	[ "$output" = "This node joined a swarm as a worker." ]
+	for k in 1 2 3; do
+		wait_for 10 nodes_are $k "$(all_nodes 3 "Ready alive")"
+	done
+	# h2 advertises its underlay address, found from the interface name
+	[ "$(hs 1 node ls --format json | jq -r --arg n "$NODE_2" 'select(.Hostname == $n) | .Addr')" = "$UNDERLAY_IP_2" ]
+	run hs 4 swarm join --token "$WORKER_TOKEN" --advertise-addr nosuchif0 "$UNDERLAY_IP_1:2377"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'no interface "nosuchif0" with an IPv4 address'* ]]
+
+	# a worker cannot view or change the cluster (Docker's 503)
+	run hapi 3 GET /v1.41/swarm
+	[ "${lines[-1]}" = "HTTP 503" ]
+	[[ "$output" == *"Worker nodes can't be used to view or modify cluster state"* ]]
+	run hs 3 swarm join-token worker
+	[ "$status" -eq 1 ]
+	[ "$(hs 2 node ls --format json | jq -r 'select(.ManagerStatus == "Leader") | .Hostname')" = "$NODE_1" ]
+
+	hs 1 network create -d overlay --subnet "$OV_SUBNET" ov >/dev/null
+	wait_for 5 net_on 2 ov
+	wait_for 5 net_on 3 ov
+	ep_connect 2 "$P-e2"
+	ip2=$(ep_ip "$P-e2")
+
+	# the worker token rotated on h2 reaches h1: h1 prints the new one and
+	# refuses the old one
+	run hs 2 swarm join-token --rotate worker
+	[ "$status" -eq 0 ]
+	new=$(hs 2 swarm join-token -q worker)
+	[ "$new" != "$WORKER_TOKEN" ]
+	[ "$(hs 1 swarm join-token -q worker)" = "$new" ]
+	run hs 4 swarm join --token "$WORKER_TOKEN" --advertise-addr "$UNDERLAY_IP_4" "$UNDERLAY_IP_1:2377"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"invalid join token"* ]]
+	# a manager that was down during a rotation catches up: the leader
+	# re-sends the secrets every push-pull interval (2 s here)
+	"$HOSTS" kill --workdir "$HW" 2 KILL 3>&-
+	wait_for 10 node_is 1 "$NODE_2" Down dead
+	run hs 1 swarm join-token --rotate worker
+	[ "$status" -eq 0 ]
+	new=$(hs 1 swarm join-token -q worker)
+	"$HOSTS" restart --workdir "$HW" 2 3>&-
+	wait_for 15 nodes_are 1 "$(all_nodes 3 "Ready alive")"
+	t0=$(now_ms)
+	wait_for 10 bash -c "[ \"\$('$SHOAL_BIN' -H unix://$(sock_of 2) swarm join-token -q worker)\" = '$new' ]"
+	note "h2, down during a token rotation, had the new token $(($(now_ms) - t0)) ms after it was back"
+
+	# h1 (init node, leader, the network's creator) leaves; with h2 still a
+	# manager it needs no --force
+	key_before=$(primary_key 2)
+	run hs 1 swarm leave
+	[ "$status" -eq 0 ]
+	[ "$output" = "Node left the swarm." ]
+	wait_for 5 node_is 2 "$NODE_1" Down left
+	wait_for 5 bash -c "[ \"\$('$SHOAL_BIN' -H unix://$(sock_of 2) node ls --format json | jq -r 'select(.ManagerStatus == \"Leader\") | .Hostname')\" = '$NODE_2' ]"
+	# h2 now rotates the gossip key on the 3 s schedule
+	t0=$(now_ms)
+	wait_for 15 bash -c "[ \"\$('$SHOAL_BIN' -H unix://$(sock_of 2) swarm keys --format '{{.Primary}} {{.Fingerprint}}' | awk '\$1 == \"*\" {print \$2}')\" != '$key_before' ]"
+	note "h2 took over key rotation $(($(now_ms) - t0)) ms after h1 left"
+	wait_for 10 primaries_agree 2 3
+
+	# h4 joins through h2 after the creator of "ov" left: it still learns ov
+	run hs 4 swarm join --token "$new" --advertise-addr "$UNDERLAY_IP_4" "$UNDERLAY_IP_2:2377"
+	[ "$status" -eq 0 ]
+	t0=$(now_ms)
+	wait_for 10 net_on 4 ov
+	note "late joiner learnt ov $(($(now_ms) - t0)) ms after joining"
+	# from h2, the alive node with the lowest name among those holding ov
+	grep -q "network ov has no live publisher; this node adopts it" "$HW/h2/shoald.log"
+	! grep -q "adopts it" "$HW/h3/shoald.log" || false
+	[ "$(hs 4 network inspect ov | jq -r '.[0].IPAM.Config[0].Subnet')" = "$OV_SUBNET" ]
+	ep_connect 4 "$P-e4"
+	wait_for 5 pings "$P-e4" "$ip2"
+
+	# an explicit --ip inside h2's address block is refused on h4
+	IFS=. read -r a b c d <<<"$ip2"
+	netns_add "$P-x4"
+	run hs 4 network connect ov --netns "$P-x4" --ip "$a.$b.$c.$((d + 1))"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"which node $NODE_2 allocates from"* ]]
+}

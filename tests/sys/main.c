@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * main.c - system tests of user/netlink, user/loader, user/archive and
- * user/storage against the real kernel: they need root, create network
+ * main.c - system tests of user/netlink, user/loader, user/archive,
+ * user/storage and user/runtime + shoal-shim against the real kernel: they need root, create network
  * namespaces, veths, dummies, a private bpffs, loop-mounted btrfs and xfs
  * images and overlay mounts, and remove all of it at the end, failed or
  * not. SHOAL_SYS_SUITES="archive storage" runs only the suites named.
@@ -86,6 +86,7 @@ static ino_t g_home_ns;
 #include "archive.inc.h"
 #include "storage.inc.h"
 #include "image.inc.h"
+#include "runtime.inc.h"
 
 static void cleanup_all(void)
 {
@@ -93,6 +94,7 @@ static void cleanup_all(void)
 	loader_suite_cleanup();
 	storage_suite_cleanup();
 	archive_suite_cleanup();
+	runtime_suite_cleanup();
 }
 
 /* Run suite name unless SHOAL_SYS_SUITES lists others only. */
@@ -133,5 +135,7 @@ int main(void)
 		storage_suite();
 	if (suite_on("image"))
 		image_suite();
+	if (suite_on("runtime"))
+		runtime_suite();
 	return tap_done();
 }

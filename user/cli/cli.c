@@ -40,7 +40,7 @@ void cli_parse_init(struct cli_parse *p, const struct cli_usage *u, int argc,
 	 * options may follow arguments even under POSIXLY_CORRECT, as with
 	 * pflag; ':': report a missing value as ':' rather than '?'.
 	 */
-	p->sopts[s++] = '-';
+	p->sopts[s++] = u->no_interspersed ? '+' : '-';
 	p->sopts[s++] = ':';
 	for (const struct cli_opt *o = u->opts; o && o->id && n < CLI_MAX_OPTS;
 	     o++, n++) {
@@ -108,7 +108,8 @@ int cli_next(struct cli_parse *p, const char **val)
 		return 0;
 	}
 	cur = (optind > 0 && optind <= p->argc) ? p->argv[optind - 1] : "";
-	if (c == CLI_OPT_HELP || c == 'h') {
+	/* -h is --help unless the verb has its own -h (run --hostname). */
+	if (c == CLI_OPT_HELP || (c == 'h' && !opt_by_id(p->u, 'h'))) {
 		cli_help(p->u, stdout);
 		p->rc = 0;
 		return -1;

@@ -20,7 +20,7 @@
 
 #define CLI_PROG "shoal"
 #define CLI_DEFAULT_HOST "unix:///run/shoal/shoal.sock"
-#define CLI_MAX_OPTS 32
+#define CLI_MAX_OPTS 40
 
 struct cli_ctx {
 	const char *host; /* daemon address as the user gave it */
@@ -55,6 +55,9 @@ struct cli_usage {
 	const char *aliases; /* "shoal network rm, shoal network remove" */
 	const char *extra; /* free text printed after Options, or NULL */
 	const struct cli_cmd *cmds; /* sub-commands of a group, or NULL */
+	/* Options end at the first positional (pflag's SetInterspersed(false)):
+	 * `run IMAGE CMD -x` passes -x to CMD. */
+	bool no_interspersed;
 };
 
 struct cli_parse {

@@ -13,27 +13,45 @@
 
 #include "../common/names.h"
 #include "cli.h"
+#include "container_cmd.h"
 #include "image_cmd.h"
 #include "swarm_cmd.h"
 
 static int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
 
 static const struct cli_cmd commands[] = {
+	{ "attach", cmd_attach, "Attach local standard input, output, and error streams to a running container", NULL },
+	{ "container", cmd_container, "Manage containers", NULL },
+	{ "create", cmd_create, "Create a new container", NULL },
+	{ "exec", cmd_exec, "Execute a command in a running container", NULL },
 	{ "help", cmd_help, "Show help for shoal or one of its commands", NULL },
 	{ "image", cmd_image, "Manage images", NULL },
 	{ "images", cmd_images, "List images", NULL },
 	{ "import", cmd_import, "Import the contents from a tarball to create a filesystem image", NULL },
 	{ "info", cmd_info, "Display system-wide information", NULL },
+	{ "inspect", cmd_inspect, "Return low-level information on shoal objects", NULL },
+	{ "kill", cmd_kill, "Kill one or more running containers", NULL },
 	{ "load", cmd_load, "Load an image from a tar archive or STDIN", NULL },
+	{ "logs", cmd_logs, "Fetch the logs of a container", NULL },
 	{ "network", cmd_network, "Manage networks", NULL },
 	{ "node", cmd_node, "Manage Swarm nodes", NULL },
+	{ "port", cmd_port, "List port mappings or a specific mapping for the container", NULL },
+	{ "ps", cmd_ps, "List containers", NULL },
 	{ "pull", cmd_pull, "Download an image from a registry", NULL },
+	{ "rename", cmd_rename, "Rename a container", NULL },
+	{ "restart", cmd_restart, "Restart one or more containers", NULL },
+	{ "rm", cmd_rm, "Remove one or more containers", NULL },
 	{ "rmi", cmd_rmi, "Remove one or more images", NULL },
+	{ "run", cmd_run, "Create and run a new container from an image", NULL },
 	{ "save", cmd_save, "Save one or more images to a tar archive (streamed to STDOUT by default)", NULL },
+	{ "start", cmd_start, "Start one or more stopped containers", NULL },
 	{ "stats", cmd_stats, "Display a live stream of endpoint network statistics", NULL },
+	{ "stop", cmd_stop, "Stop one or more running containers", NULL },
 	{ "swarm", cmd_swarm, "Manage Swarm", NULL },
 	{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", NULL },
+	{ "top", cmd_top, "Display the running processes of a container", NULL },
 	{ "version", cmd_version, "Show the shoal version information", NULL },
+	{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
 

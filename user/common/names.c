@@ -11,4 +11,7 @@ const char *const shoal_drop_names[SHOAL_DROP_MAX] = {
 	[SHOAL_DROP_NO_UNDERLAY] = "no_underlay",
 	[SHOAL_DROP_REDIRECT] = "redirect_failed",
 	[SHOAL_DROP_UNSUPPORTED] = "unsupported",
+	[SHOAL_DROP_NAT_NO_PORT] = "nat_no_port",
+	[SHOAL_DROP_NAT_CT_FULL] = "nat_ct_full",
+	[SHOAL_DROP_NAT_FAILED] = "nat_failed",
 };

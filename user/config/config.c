@@ -79,6 +79,8 @@ static const struct opt opts[] = {
 	{ "advertise-addr", "advertise-addr", K_STR, F(advertise_addr) },
 	{ "vxlan-port", "vxlan-port", K_PORT, F(vxlan_port) },
 	{ "accounting", "accounting", K_BOOL, F(accounting) },
+	{ "ip-masq", "ip-masq", K_BOOL, F(ip_masq) },
+	{ "publish-interfaces", "publish-interfaces", K_STR, F(publish_interfaces) },
 	{ "gossip-probe-interval", "gossip-probe-interval", K_DURMS, F(gossip_probe_interval_ms) },
 	{ "gossip-probe-timeout", "gossip-probe-timeout", K_DURMS, F(gossip_probe_timeout_ms) },
 	{ "gossip-interval", "gossip-interval", K_DURMS, F(gossip_interval_ms) },
@@ -358,6 +360,7 @@ void config_defaults(struct shoal_config *c)
 	c->mtu = 0;
 	c->vxlan_port = SHOAL_VXLAN_PORT;
 	c->accounting = true;
+	c->ip_masq = true;
 	c->gossip_probe_interval_ms = 1000;
 	c->gossip_probe_timeout_ms = 500;
 	c->gossip_interval_ms = 200;
@@ -504,9 +507,9 @@ static int apply_flag(struct shoal_config *c, const struct opt *o, const char *v
 		return apply_int(c, o, &from, v, n, err);
 	case K_BOOL:
 		if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
-			c->accounting = true;
+			*(bool *)((char *)c + o->off) = true;
 		else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
-			c->accounting = false;
+			*(bool *)((char *)c + o->off) = false;
 		else
 			return bad_value(err, o, &from, v, "expected true or false");
 		return 0;
@@ -562,6 +565,9 @@ static void usage(FILE *out)
 	      "      --advertise-addr string         Address advertised to other nodes\n"
 	      "      --vxlan-port int                VXLAN UDP port (default 4789)\n"
 	      "      --accounting[=true|false]       Per-container traffic accounting (default true)\n"
+	      "      --ip-masq[=true|false]          Masquerade containers' outbound traffic (default true)\n"
+	      "      --publish-interfaces string     Comma-separated interfaces published ports listen on\n"
+	      "                                      (default: every interface with an IPv4 address)\n"
 	      "      --gossip-probe-interval string  Gossip probe interval (default \"1s\")\n"
 	      "      --gossip-probe-timeout string   Gossip probe timeout (default \"500ms\")\n"
 	      "      --gossip-interval string        Gossip round interval (default \"200ms\")\n"

@@ -8,6 +8,7 @@
  * cluster-advertise (IP:PORT or IFACE:PORT), cluster-store-ttl (duration),
  * gossip-port, key-rotation-interval (Go-style duration "12h", "90s"),
  * mtu, underlay-interface, advertise-addr, vxlan-port, accounting (bool),
+ * ip-masq (bool), publish-interfaces (comma-separated interface names),
  * gossip-probe-interval, gossip-probe-timeout, gossip-interval,
  * gossip-push-pull-interval (millisecond durations: "100ms", "2s"),
  * gossip-suspicion-mult (integer 1..64).
@@ -45,6 +46,8 @@ struct shoal_config {
 	char advertise_addr[64];
 	int vxlan_port;                    /* 4789 */
 	bool accounting;                   /* true */
+	bool ip_masq;                      /* true: SNAT containers' outbound traffic */
+	char publish_interfaces[256];      /* "" = every external interface */
 	/* Gossip timings (milliseconds; daemon.json durations such as "100ms"). */
 	int64_t gossip_probe_interval_ms;     /* 1s */
 	int64_t gossip_probe_timeout_ms;      /* 500ms */

@@ -16,6 +16,10 @@
 #define NOT_MANAGER                                                                             \
 	"This node is not a swarm manager. Use \"shoal swarm init\" or \"shoal swarm join\" to "  \
 	"connect this node to swarm and try again."
+#define NOT_MANAGER_VIEW                                                                        \
+	"This node is not a swarm manager. Worker nodes can't be used to view or modify cluster " \
+	"state. Please run this command on a manager node or promote the current node to a "      \
+	"manager."
 #define MANAGER_LEAVE                                                                           \
 	"You are attempting to leave the swarm on a node that is participating as a manager. "    \
 	"Removing the last manager erases all current state of the swarm. Use `--force` to "      \
@@ -54,7 +58,7 @@ static json_t *swarm_json(struct daemon *d)
 		      updated, "Spec", "Name", "default", "Labels", "EncryptionConfig",
 		      "AutoLockManagers", 0, "KeyRotationInterval", (json_int_t)sw->rotation_s,
 		      "GossipAddr", gaddr, "Role", sw->role == SW_WORKER ? "worker" : "manager",
-		      "NodeID", sw->node_id, "Leader", sw->role == SW_LEADER);
+		      "NodeID", sw->node_id, "Leader", swarm_is_leader(d));
 	if (sw->role != SW_WORKER) {
 		swarm_token(sw, false, wt);
 		swarm_token(sw, true, mt);
@@ -103,9 +107,9 @@ void api_swarm(const struct api_req *q, struct reply *r)
 		if (!get)
 			return api_reply_msg(r, 405, "method not allowed");
 		pthread_mutex_lock(&d->lock);
-		if (!sw->active) {
+		if (!sw->active || sw->role == SW_WORKER) {
 			pthread_mutex_unlock(&d->lock);
-			return api_reply_msg(r, 503, NOT_IN_SWARM);
+			return api_reply_msg(r, 503, sw->active ? NOT_MANAGER_VIEW : NOT_IN_SWARM);
 		}
 		r->json = swarm_json(d);
 		pthread_mutex_unlock(&d->lock);
@@ -158,9 +162,17 @@ void api_swarm(const struct api_req *q, struct reply *r)
 			pthread_mutex_unlock(&sw->op);
 			return api_reply_msg(r, 503, NOT_IN_SWARM);
 		}
+		/* No raft quorum to lose: only the last manager needs --force. */
 		if (sw->role != SW_WORKER && !force) {
-			pthread_mutex_unlock(&sw->op);
-			return api_reply_msg(r, 409, MANAGER_LEAVE);
+			int others;
+
+			pthread_mutex_lock(&d->lock);
+			others = swarm_other_managers(d);
+			pthread_mutex_unlock(&d->lock);
+			if (others == 0) {
+				pthread_mutex_unlock(&sw->op);
+				return api_reply_msg(r, 409, MANAGER_LEAVE);
+			}
 		}
 		ret = swarm_leave(d, &err);
 		pthread_mutex_unlock(&sw->op);
@@ -174,20 +186,17 @@ void api_swarm(const struct api_req *q, struct reply *r)
 		bool rm = api_query_bool(q, "rotateManagerToken", false);
 
 		pthread_mutex_lock(&sw->op);
-		pthread_mutex_lock(&d->lock);
 		if (!sw->active || sw->role == SW_WORKER) {
-			pthread_mutex_unlock(&d->lock);
 			pthread_mutex_unlock(&sw->op);
 			return api_reply_msg(r, 503, sw->active ? NOT_MANAGER : NOT_IN_SWARM);
 		}
-		if (rw)
-			swarm_new_secret(sw->worker_secret);
-		if (rm)
-			swarm_new_secret(sw->manager_secret);
-		sw->updated = time(NULL);
-		swarm_mark_dirty(d);
-		pthread_mutex_unlock(&d->lock);
+		if (rw || rm)
+			ret = swarm_rotate_tokens(d, rw, rm, &err);
+		else
+			ret = 0;
 		pthread_mutex_unlock(&sw->op);
+		if (ret < 0)
+			return reply_swarm_err(r, ret, &err);
 		r->status = 200;
 		return;
 	}

@@ -136,6 +136,10 @@ void swarm_endpoint_disconnected(struct daemon *d, const struct st_network *n,
  */
 int swarm_alloc_ip(struct daemon *d, const struct st_network *n, const uint32_t *used,
 		   size_t n_used, uint32_t *ip, struct shoal_err *err);
+/* An explicit address for a local endpoint of overlay n: refused when it
+ * lies in another node's address block (that node allocates there). */
+int swarm_check_ip(struct daemon *d, const struct st_network *n, uint32_t ip,
+		   struct shoal_err *err);
 json_t *swarm_info_json(struct daemon *d);
 json_t *swarm_gossip_counters_json(struct daemon *d);
 

@@ -194,6 +194,8 @@ int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
 		goto fail;
 	}
 	ret = ep_prepare(d, &n, ip_str, &e, err);
+	if (ret == 0 && ip_str && *ip_str)
+		ret = swarm_check_ip(d, &n, e.ip, err);
 	if (ret < 0)
 		goto fail;
 	snprintf(e.netns, sizeof(e.netns), "%s", netns);

@@ -26,6 +26,7 @@
 #include "../image/image.h"
 #include "../storage/storage.h"
 #include "daemon.h"
+#include "ports.h"
 
 static int lock_data_root(struct daemon *d, struct shoal_err *err)
 {
@@ -162,6 +163,8 @@ int main(int argc, char **argv)
 		goto fail;
 	pthread_mutex_lock(&d.lock);
 	ret = daemon_reconcile(&d, &err);
+	if (ret == 0)
+		ret = ports_setup_external(&d, &err);
 	pthread_mutex_unlock(&d.lock);
 	if (ret < 0)
 		goto fail;

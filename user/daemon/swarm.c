@@ -80,6 +80,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sodium.h>
@@ -148,7 +150,38 @@ void swarm_token(const struct swarm *sw, bool manager, char out[80])
 		 manager ? sw->manager_secret : sw->worker_secret);
 }
 
-/* "IP", "IP:PORT" or ":PORT" (IP 0 then). */
+/*
+ * Docker accepts an interface name where an address goes
+ * (--advertise-addr eth0:2377): its first IPv4 address, in shoald's
+ * network namespace.
+ */
+static int iface_ipv4(const char *name, uint32_t *ip, struct shoal_err *err, const char *what,
+		      const char *s)
+{
+	struct ifaddrs *ifa, *i;
+	int n = 0;
+
+	if (strlen(name) >= IFNAMSIZ || getifaddrs(&ifa) < 0)
+		return err_set(err, EINVAL, "invalid %s \"%s\": expected IPv4[:PORT] or "
+			       "INTERFACE[:PORT]", what, s);
+	for (i = ifa; i; i = i->ifa_next) {
+		if (strcmp(i->ifa_name, name) != 0 || !i->ifa_addr ||
+		    i->ifa_addr->sa_family != AF_INET)
+			continue;
+		if (n++ == 0)
+			*ip = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+	}
+	freeifaddrs(ifa);
+	if (n == 0)
+		return err_set(err, EINVAL, "invalid %s \"%s\": not an IPv4 address, and no "
+			       "interface \"%s\" with an IPv4 address", what, s, name);
+	if (n > 1)
+		return err_set(err, EINVAL, "interface %s has more than one IPv4 address; pass the "
+			       "one to use as %s", name, what);
+	return 0;
+}
+
+/* "IP", "IP:PORT", "IFACE[:PORT]" or ":PORT" (IP 0 then). */
 static int parse_hostport(const char *s, uint32_t *ip, uint16_t *port, struct shoal_err *err,
 			  const char *what)
 {
@@ -170,8 +203,8 @@ static int parse_hostport(const char *s, uint32_t *ip, uint16_t *port, struct sh
 			return err_set(err, EINVAL, "invalid %s \"%s\": bad port", what, s);
 		*port = (uint16_t)p;
 	}
-	if (buf[0] && util_parse_ipv4(buf, ip) < 0)
-		return err_set(err, EINVAL, "invalid %s \"%s\": expected IPv4[:PORT]", what, s);
+	if (buf[0] && util_parse_ipv4(buf, ip) < 0 && iface_ipv4(buf, ip, err, what, s) < 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -211,6 +244,27 @@ static void set_owned(struct swarm *sw, const char *net, bool own)
 	}
 	if (own && sw->n_owned < SW_MAX_NETS)
 		snprintf(sw->owned[sw->n_owned++], GOSSIP_NAME_MAX, "%s", net);
+}
+
+static bool name_in(char list[][GOSSIP_NAME_MAX], size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void set_removed(struct swarm *sw, const char *net, bool removed)
+{
+	for (size_t i = 0; i < sw->n_removed; i++) {
+		if (strcmp(sw->removed[i], net) == 0) {
+			if (!removed)
+				memmove(sw->removed[i], sw->removed[--sw->n_removed], GOSSIP_NAME_MAX);
+			return;
+		}
+	}
+	if (removed && sw->n_removed < SW_MAX_NETS)
+		snprintf(sw->removed[sw->n_removed++], GOSSIP_NAME_MAX, "%s", net);
 }
 
 static void add_addr(char list[][32], size_t *n, const char *a)
@@ -272,7 +326,7 @@ static json_t *sw_to_json(struct daemon *d)
 	for (size_t i = 0; i < sw->n_owned; i++)
 		json_array_append_new(oa, json_string(sw->owned[i]));
 	j = json_pack("{s:s, s:s, s:i, s:s, s:i, s:i, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:I,"
-		      " s:o, s:o, s:o, s:o, s:o}",
+		      " s:I, s:o, s:o, s:o, s:o, s:o}",
 		      "ClusterID", sw->cluster_id, "NodeID", sw->node_id, "Role", sw->role,
 		      "AdvertiseIP", util_ipv4_str(sw->adv_ip, a), "GossipPort", sw->gossip_port,
 		      "AdvertiseJoinPort", sw->adv_join_port, "ListenIP",
@@ -281,7 +335,8 @@ static json_t *sw_to_json(struct daemon *d)
 		      "JoinSecret", sw->join_secret, "CreatedAt", (json_int_t)sw->created,
 		      "UpdatedAt", (json_int_t)sw->updated, "KeyRotationInterval",
 		      (json_int_t)sw->rotation_s, "LastRotation", (json_int_t)sw->last_rotation,
-		      "Keys", ka, "Members", ma, "JoinAddrs", ja, "Blocks", ba, "OwnedNetworks", oa);
+		      "SecretsUpdated", (json_int_t)sw->secrets_updated_ms, "Keys", ka, "Members", ma,
+		      "JoinAddrs", ja, "Blocks", ba, "OwnedNetworks", oa);
 	return j;
 }
 
@@ -340,6 +395,79 @@ static struct sw_node *node_by_name(struct swarm *sw, const char *name, bool cre
 	memset(&sw->nodes[sw->n_nodes], 0, sizeof(sw->nodes[0]));
 	snprintf(sw->nodes[sw->n_nodes].name, GOSSIP_NAME_MAX, "%s", name);
 	return &sw->nodes[sw->n_nodes++];
+}
+
+/* Role of member name as this node knows it (its own, or its NODE record). */
+static int member_role(struct swarm *sw, const char *name)
+{
+	struct sw_node *nd;
+
+	if (strcmp(name, gossip_name(sw->g)) == 0)
+		return sw->role;
+	nd = node_by_name(sw, name, false);
+	return nd ? nd->role : SW_WORKER;
+}
+
+/*
+ * The acting leader among members ms (d->lock held): the node that ran
+ * `swarm init` while it is alive, else the alive manager with the lowest
+ * name. Every node computes the same answer from the same membership, so
+ * exactly one manager rotates the keys, and a new one takes over when the
+ * leader dies or leaves. out = "" when no manager is alive.
+ */
+static void leader_of(struct swarm *sw, const struct gossip_member *ms, size_t n,
+		      char out[GOSSIP_NAME_MAX])
+{
+	bool init_alive = false;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int role = member_role(sw, ms[i].name);
+
+		if (role == SW_WORKER ||
+		    (ms[i].state != GOSSIP_ALIVE && ms[i].state != GOSSIP_SUSPECT))
+			continue;
+		if (role == SW_LEADER && (!init_alive || strcmp(ms[i].name, out) < 0)) {
+			snprintf(out, GOSSIP_NAME_MAX, "%s", ms[i].name);
+			init_alive = true;
+		} else if (!init_alive && (!out[0] || strcmp(ms[i].name, out) < 0)) {
+			snprintf(out, GOSSIP_NAME_MAX, "%s", ms[i].name);
+		}
+	}
+}
+
+bool swarm_is_leader(struct daemon *d)
+{
+	struct swarm *sw = d->sw;
+	struct gossip_member *ms = NULL;
+	char leader[GOSSIP_NAME_MAX];
+	size_t n = 0;
+
+	if (!swarm_active(d) || !sw->g || sw->role == SW_WORKER)
+		return false;
+	if (gossip_members(sw->g, &ms, &n) < 0)
+		return sw->role == SW_LEADER;
+	leader_of(sw, ms, n, leader);
+	free(ms);
+	return strcmp(leader, gossip_name(sw->g)) == 0;
+}
+
+int swarm_other_managers(struct daemon *d)
+{
+	struct swarm *sw = d->sw;
+	struct gossip_member *ms = NULL;
+	size_t n = 0;
+	int others = 0;
+
+	if (!swarm_active(d) || !sw->g || gossip_members(sw->g, &ms, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ms[i].name, gossip_name(sw->g)) != 0 &&
+		    member_role(sw, ms[i].name) != SW_WORKER &&
+		    (ms[i].state == GOSSIP_ALIVE || ms[i].state == GOSSIP_SUSPECT))
+			others++;
+	free(ms);
+	return others;
 }
 
 /* ------------------------------------------------------------ publishing */
@@ -576,6 +704,7 @@ static void unapply_network(struct daemon *d, const struct gossip_entry *e)
 		log_info("swarm: network %s: its owner %s is gone; keeping it", e->network, e->owner);
 		return;
 	}
+	set_removed(d->sw, e->network, true);
 	if (state_network_get(d->st, e->network, &n, NULL) < 0)
 		return;
 	if (n.subnet != e->ip || n.net_id != e->vni) {
@@ -737,6 +866,7 @@ static void cb_entry(void *ctx, const struct gossip_entry *e, bool deleted)
 		if (deleted) {
 			unapply_network(d, e);
 		} else {
+			set_removed(sw, e->network, false);
 			apply_network(d, e);
 			sync_all(d); /* its endpoints may have arrived first */
 		}
@@ -838,6 +968,7 @@ void swarm_network_created(struct daemon *d, const struct st_network *n)
 		return;
 	if (!d->sw->applying)
 		publish_network(d, n);
+	set_removed(d->sw, n->name, false);
 	ensure_block(d, n);
 }
 
@@ -918,6 +1049,36 @@ int swarm_alloc_ip(struct daemon *d, const struct st_network *n, const uint32_t 
 		       n->name);
 }
 
+int swarm_check_ip(struct daemon *d, const struct st_network *n, uint32_t ip,
+		   struct shoal_err *err)
+{
+	struct swarm *sw = d->sw;
+	struct gossip_entry *es = NULL;
+	size_t nes = 0;
+	int ret = 0;
+
+	if (!swarm_active(d) || !sw->g || strcmp(n->driver, "overlay") != 0 || !net_in_swarm(d, n))
+		return 0;
+	if (gossip_table_snapshot(sw->g, &es, &nes) < 0)
+		return 0;
+	for (size_t i = 0; i < nes && ret == 0; i++) {
+		const struct gossip_entry *b = &es[i];
+		char a[16], blk[16];
+
+		if (b->kind != GOSSIP_BLOCK || strcmp(b->network, n->name) != 0 ||
+		    b->subnet != n->subnet || strcmp(b->owner, gossip_name(sw->g)) == 0 ||
+		    !ipam_contains(b->ip, b->prefix, ip))
+			continue;
+		ret = err_set(err, EADDRINUSE,
+			      "address %s is in block %s/%u of network %s, which node %s allocates "
+			      "from; choose an address outside other nodes' blocks or omit --ip",
+			      util_ipv4_str(ip, a), util_ipv4_str(b->ip, blk), b->prefix, n->name,
+			      b->owner);
+	}
+	free(es);
+	return ret;
+}
+
 /* ------------------------------------------------------------ join protocol */
 
 static int set_timeouts(int fd, int ms)
@@ -981,7 +1142,7 @@ static int frame_read(int fd, uint8_t *type, uint8_t **body, size_t *len)
 	if (ret < 0)
 		return ret;
 	l = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
-	if ((h[0] != 'S' && h[0] != 'E') || l > JOIN_MAX_FRAME)
+	if (!strchr("SEUK", h[0]) || !h[0] || l > JOIN_MAX_FRAME)
 		return -EPROTO;
 	*body = malloc(l + 1);
 	if (!*body)
@@ -1050,6 +1211,78 @@ out:
 	return j;
 }
 
+static bool valid_secret(const char *s)
+{
+	if (!s || strlen(s) != SW_SECRET_LEN - 1)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!strchr("0123456789abcdef", *p))
+			return false;
+	return true;
+}
+
+/*
+ * Manager side: another manager rotated the join tokens ('U' frame,
+ * sealed with a key derived from the manager secret both held before).
+ * Last writer wins on SecretsUpdated, so crossed rotations converge.
+ */
+static void serve_secrets(struct daemon *d, int fd, const uint8_t *body, size_t len,
+			  const char *peer)
+{
+	struct swarm *sw = d->sw;
+	char secret[SW_SECRET_LEN], cluster[SW_ID_LEN], sender[KEYRING_SENDER_MAX + 1] = "";
+	uint8_t k[KEYRING_KEY_LEN];
+	const char *ws, *ms;
+	json_int_t upd;
+	json_t *j = NULL;
+	bool applied = false;
+
+	pthread_mutex_lock(&d->lock);
+	if (!sw->active || sw->role == SW_WORKER) {
+		pthread_mutex_unlock(&d->lock);
+		frame_write(fd, 'E', "not a manager", 13);
+		return;
+	}
+	memcpy(secret, sw->manager_secret, SW_SECRET_LEN);
+	memcpy(cluster, sw->cluster_id, SW_ID_LEN);
+	pthread_mutex_unlock(&d->lock);
+	derive_join_key(secret, k);
+	sodium_memzero(secret, sizeof(secret));
+	j = open_json(k, cluster, body, len, sender);
+	sodium_memzero(k, sizeof(k));
+	ws = json_string_value(json_object_get(j, "WorkerSecret"));
+	ms = json_string_value(json_object_get(j, "ManagerSecret"));
+	upd = json_integer_value(json_object_get(j, "SecretsUpdated"));
+	if (!j || !valid_secret(ws) || !valid_secret(ms) || upd <= 0) {
+		pthread_mutex_lock(&d->lock);
+		sw->join_rejects++;
+		pthread_mutex_unlock(&d->lock);
+		log_warn("swarm: join-token update from %s refused: not sealed with this cluster's "
+			 "manager secret", peer);
+		frame_write(fd, 'E', "invalid manager secret", 22);
+		goto out;
+	}
+	pthread_mutex_lock(&d->lock);
+	if (sw->active && upd > sw->secrets_updated_ms) {
+		snprintf(sw->worker_secret, sizeof(sw->worker_secret), "%s", ws);
+		snprintf(sw->manager_secret, sizeof(sw->manager_secret), "%s", ms);
+		sw->secrets_updated_ms = upd;
+		sw->updated = time(NULL);
+		sw->dirty = true;
+		applied = true;
+	}
+	pthread_mutex_unlock(&d->lock);
+	frame_write(fd, 'K', "", 0);
+	if (applied)
+		log_info("swarm: join tokens rotated by manager %s", sender);
+out:
+	if (j) {
+		json_object_del(j, "WorkerSecret");
+		json_object_del(j, "ManagerSecret");
+	}
+	json_decref(j);
+}
+
 /* Manager side: one join request on fd. */
 static void serve_join(struct daemon *d, int fd, const char *peer)
 {
@@ -1062,7 +1295,14 @@ static void serve_join(struct daemon *d, int fd, const char *peer)
 	ssize_t n;
 
 	set_timeouts(fd, JOIN_TIMEOUT_MS);
-	if (frame_read(fd, &type, &body, &len) < 0 || type != 'S')
+	if (frame_read(fd, &type, &body, &len) < 0)
+		goto refuse;
+	if (type == 'U') {
+		serve_secrets(d, fd, body, len, peer);
+		free(body);
+		return;
+	}
+	if (type != 'S')
 		goto refuse;
 	pthread_mutex_lock(&d->lock);
 	if (!sw->active || sw->role == SW_WORKER) {
@@ -1105,6 +1345,8 @@ static void serve_join(struct daemon *d, int fd, const char *peer)
 		if (role == SW_MANAGER) {
 			json_object_set_new(rep, "WorkerSecret", json_string(sw->worker_secret));
 			json_object_set_new(rep, "ManagerSecret", json_string(sw->manager_secret));
+			json_object_set_new(rep, "SecretsUpdated",
+					    json_integer((json_int_t)sw->secrets_updated_ms));
 		}
 		sw->join_accepts++;
 		pthread_mutex_unlock(&d->lock);
@@ -1456,9 +1698,11 @@ static void reset_fields(struct swarm *sw)
 	sw->pending_tries = 0;
 	sw->cluster_id[0] = sw->node_id[0] = '\0';
 	sw->n_join_addrs = sw->n_members = sw->n_nodes = sw->n_blocks = sw->n_owned = 0;
+	sw->n_removed = 0;
 	sw->saved_fps[0] = '\0';
 	sw->need_join = false;
 	sw->role = SW_WORKER;
+	sw->secrets_updated_ms = 0;
 }
 
 /* The advertise address: explicit, else the underlay's. */
@@ -1588,6 +1832,7 @@ static void apply_reply(struct swarm *sw, json_t *rep)
 		snprintf(sw->manager_secret, sizeof(sw->manager_secret), "%s", ms);
 	if (ri > 0)
 		sw->rotation_s = ri;
+	sw->secrets_updated_ms = json_integer_value(json_object_get(rep, "SecretsUpdated"));
 }
 
 int swarm_join(struct daemon *d, const char *listen, const char *advertise,
@@ -1711,6 +1956,119 @@ int swarm_leave(struct daemon *d, struct shoal_err *err)
 	return ret;
 }
 
+/* ------------------------------------------------------------ join tokens */
+
+/* Push the current secrets to manager at addr; 0 when it took them. */
+static int push_secrets_to(struct daemon *d, const char *addr, const uint8_t k[KEYRING_KEY_LEN],
+			   const char *cluster, json_t *msg)
+{
+	struct shoal_err err = { 0 };
+	uint8_t *out = NULL, *body = NULL, type = 0;
+	size_t len;
+	ssize_t n;
+	int fd, ret;
+
+	fd = connect_timeout(addr, 2000, &err);
+	if (fd < 0)
+		return fd;
+	n = seal_json(k, cluster, d->cfg.node_name, msg, &out);
+	ret = n < 0 ? (int)n : frame_write(fd, 'U', out, (size_t)n);
+	if (ret == 0)
+		ret = frame_read(fd, &type, &body, &len);
+	if (ret == 0 && type != 'K')
+		ret = -EACCES;
+	close(fd);
+	free(out);
+	free(body);
+	return ret;
+}
+
+/*
+ * sw->op held, d->lock not: give the current token secrets to every other
+ * alive manager, sealed with a key derived from seal_secret (the manager
+ * secret they hold; NULL = the current one). Returns how many took them.
+ */
+static int push_secrets(struct daemon *d, const char *seal_secret, size_t *asked, bool quiet)
+{
+	struct swarm *sw = d->sw;
+	char sealer[SW_SECRET_LEN], cluster[SW_ID_LEN], addrs[SW_MAX_NODES][32], a[16];
+	uint8_t k[KEYRING_KEY_LEN];
+	size_t n = 0;
+	int ok = 0;
+	json_t *msg;
+
+	pthread_mutex_lock(&d->lock);
+	if (!sw->active || !sw->g || sw->role == SW_WORKER) {
+		pthread_mutex_unlock(&d->lock);
+		*asked = 0;
+		return 0;
+	}
+	snprintf(sealer, sizeof(sealer), "%s", seal_secret ? seal_secret : sw->manager_secret);
+	memcpy(cluster, sw->cluster_id, SW_ID_LEN);
+	msg = json_pack("{s:s, s:s, s:I}", "WorkerSecret", sw->worker_secret, "ManagerSecret",
+			sw->manager_secret, "SecretsUpdated", (json_int_t)sw->secrets_updated_ms);
+	for (size_t i = 0; i < sw->n_nodes && n < SW_MAX_NODES; i++)
+		if (sw->nodes[i].role != SW_WORKER && member_alive(sw, sw->nodes[i].name) &&
+		    strcmp(sw->nodes[i].name, gossip_name(sw->g)) != 0)
+			snprintf(addrs[n++], 32, "%s:%u", util_ipv4_str(sw->nodes[i].ip, a),
+				 sw->nodes[i].join_port ? sw->nodes[i].join_port
+							: SW_DEFAULT_JOIN_PORT);
+	pthread_mutex_unlock(&d->lock);
+	derive_join_key(sealer, k);
+	sodium_memzero(sealer, sizeof(sealer));
+	for (size_t i = 0; i < n; i++) {
+		int ret = push_secrets_to(d, addrs[i], k, cluster, msg);
+		if (ret == 0)
+			ok++;
+		else if (quiet)
+			log_debug("swarm: token sync with the manager at %s: %s", addrs[i],
+				  strerror(-ret));
+		else
+			log_warn("swarm: could not pass the new join tokens to the manager at %s: %s",
+				 addrs[i], strerror(-ret));
+	}
+	sodium_memzero(k, sizeof(k));
+	json_object_del(msg, "WorkerSecret");
+	json_object_del(msg, "ManagerSecret");
+	json_decref(msg);
+	*asked = n;
+	return ok;
+}
+
+/* sw->op held, d->lock not. */
+int swarm_rotate_tokens(struct daemon *d, bool rotate_worker, bool rotate_manager,
+			struct shoal_err *err)
+{
+	struct swarm *sw = d->sw;
+	char old[SW_SECRET_LEN];
+	struct timespec ts;
+	size_t asked;
+	int ok;
+
+	pthread_mutex_lock(&d->lock);
+	if (!sw->active || sw->role == SW_WORKER) {
+		pthread_mutex_unlock(&d->lock);
+		return err_set(err, ENOTCONN, "%s", sw->active ? "This node is not a swarm manager"
+							       : "This node is not part of a swarm");
+	}
+	memcpy(old, sw->manager_secret, SW_SECRET_LEN);
+	if (rotate_worker)
+		swarm_new_secret(sw->worker_secret);
+	if (rotate_manager)
+		swarm_new_secret(sw->manager_secret);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sw->secrets_updated_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	sw->updated = time(NULL);
+	sw->dirty = true;
+	pthread_mutex_unlock(&d->lock);
+	ok = push_secrets(d, old, &asked, false);
+	sodium_memzero(old, sizeof(old));
+	log_info("swarm: join tokens rotated (%s%s%s); %d of %zu other managers updated",
+		 rotate_worker ? "worker" : "", rotate_worker && rotate_manager ? ", " : "",
+		 rotate_manager ? "manager" : "", ok, asked);
+	return 0;
+}
+
 /* ------------------------------------------------------------ key rotation */
 
 /* sw->op held, d->lock not. */
@@ -1803,6 +2161,7 @@ static int restore(struct daemon *d, json_t *j, struct shoal_err *err)
 	sw->updated = JI("UpdatedAt");
 	sw->rotation_s = JI("KeyRotationInterval");
 	sw->last_rotation = JI("LastRotation");
+	sw->secrets_updated_ms = JI("SecretsUpdated");
 	if (sw->role == SW_LEADER)
 		sw->rotation_s = d->cfg.key_rotation_interval_s;
 	json_array_foreach(json_object_get(j, "Members"), i, v)
@@ -1894,6 +2253,98 @@ joined:
 	return 0;
 }
 
+/*
+ * Overlay networks outlive the node that created them (d->lock held).
+ * A network record is visible only while its owner is alive, so when the
+ * owner dies or leaves for good, a node that still has the network
+ * re-publishes it under its own name and nodes that join later still
+ * learn it. Among the nodes holding an address block in the network (the
+ * nodes that have it), the alive one with the lowest name adopts it; when
+ * an older record shows up again (its creator came back) the copy is
+ * withdrawn, so one record per network remains and `network rm` by its
+ * owner still removes it everywhere.
+ */
+static void adopt_networks(struct daemon *d)
+{
+	struct swarm *sw = d->sw;
+	struct gossip_entry *es = NULL, w;
+	struct st_network *nets = NULL;
+	size_t nes = 0, nn = 0;
+	const char *me = gossip_name(sw->g);
+
+	if (state_network_list(d->st, &nets, &nn, NULL) < 0)
+		return;
+	if (gossip_table_snapshot(sw->g, &es, &nes) < 0)
+		goto out;
+	for (size_t i = 0; i < nn; i++) {
+		const struct st_network *n = &nets[i];
+		bool lowest = true, holds = false;
+
+		if (strcmp(n->driver, "overlay") != 0 || strlen(n->name) >= GOSSIP_NAME_MAX ||
+		    name_in(sw->removed, sw->n_removed, n->name))
+			continue;
+		if (gossip_table_lookup(sw->g, GOSSIP_NETWORK, n->name, n->subnet, &w) == 0) {
+			if (strcmp(w.owner, me) != 0 && is_owned(sw, n->name)) {
+				log_info("swarm: network %s is published by node %s again; withdrawing "
+					 "this node's copy", n->name, w.owner);
+				gossip_table_delete(sw->g, GOSSIP_NETWORK, n->name, n->subnet);
+				set_owned(sw, n->name, false);
+				sw->dirty = true;
+			}
+			continue;
+		}
+		for (size_t j = 0; j < nes; j++) {
+			if (es[j].kind != GOSSIP_BLOCK || strcmp(es[j].network, n->name) != 0 ||
+			    es[j].subnet != n->subnet)
+				continue;
+			if (strcmp(es[j].owner, me) == 0)
+				holds = true;
+			else if (strcmp(es[j].owner, me) < 0 && member_alive(sw, es[j].owner))
+				lowest = false;
+		}
+		if (holds && lowest) {
+			log_info("swarm: network %s has no live publisher; this node adopts it",
+				 n->name);
+			publish_network(d, n);
+		}
+	}
+	free(es);
+out:
+	st_network_list_free(nets, nn);
+}
+
+/*
+ * Is a key rotation due here? Only the acting leader rotates. Its clock
+ * is the later of its own last rotation and the primary key's install
+ * time, so a manager that takes over from a dead leader continues the
+ * schedule from the last rotation it saw rather than starting at once.
+ */
+static bool rotation_due(struct daemon *d, int64_t now)
+{
+	struct swarm *sw = d->sw;
+	struct keyring_info ki[KEYRING_MAX_KEYS];
+	int64_t since;
+	bool leader;
+	int n;
+
+	pthread_mutex_lock(&d->lock);
+	leader = swarm_is_leader(d);
+	since = sw->last_rotation;
+	n = sw->kr ? keyring_list(sw->kr, ki) : 0;
+	for (int i = 0; i < n; i++)
+		if (ki[i].primary && ki[i].installed > since)
+			since = ki[i].installed;
+	pthread_mutex_unlock(&d->lock);
+	return leader && now - since >= sw->rotation_s;
+}
+
+static int64_t secrets_sync_s(struct daemon *d)
+{
+	int64_t ms = d->cfg.gossip_push_pull_interval_ms;
+
+	return ms <= 0 ? 30 : ms < 1000 ? 1 : ms / 1000;
+}
+
 static void tick(struct daemon *d)
 {
 	struct swarm *sw = d->sw;
@@ -1907,9 +2358,25 @@ static void tick(struct daemon *d)
 		goto out;
 	if (sw->need_join && (now % 2) == 0)
 		rejoin(d);
-	if (sw->role == SW_LEADER && sw->rotation_s > 0 && now - sw->last_rotation >= sw->rotation_s &&
-	    swarm_rotate_key(d, &err) < 0 && err.msg[0])
+	if (sw->rotation_s > 0 && rotation_due(d, now) && swarm_rotate_key(d, &err) < 0 &&
+	    err.msg[0])
 		log_debug("swarm: key rotation: %s", err.msg);
+	/*
+	 * A manager that was down during a token rotation catches up here:
+	 * the leader re-sends the secrets at the push-pull interval (the
+	 * membership's anti-entropy period, 30 s by default).
+	 */
+	if (now - sw->last_secrets_sync >= secrets_sync_s(d)) {
+		size_t asked;
+		bool leader;
+
+		pthread_mutex_lock(&d->lock);
+		leader = swarm_is_leader(d);
+		pthread_mutex_unlock(&d->lock);
+		sw->last_secrets_sync = now;
+		if (leader && sw->secrets_updated_ms > 0)
+			push_secrets(d, NULL, &asked, true);
+	}
 	sw_fps(sw->kr, fps, sizeof(fps));
 	pthread_mutex_lock(&d->lock);
 	if (strcmp(fps, sw->saved_fps) != 0) {
@@ -1918,6 +2385,8 @@ static void tick(struct daemon *d)
 	}
 	if (now - sw->last_sweep >= SWEEP_EVERY_S && !sw->need_join)
 		sync_all(d);
+	if (!sw->need_join && sw->g)
+		adopt_networks(d);
 	if (sw->dirty && sw_save_locked(d, &err) < 0)
 		log_warn("swarm: save state: %s", err.msg);
 	pthread_mutex_unlock(&d->lock);
@@ -2051,8 +2520,11 @@ json_t *swarm_nodes_json(struct daemon *d)
 	size_t n = 0;
 	json_t *arr = json_array();
 
+	char leader[GOSSIP_NAME_MAX];
+
 	if (gossip_members(sw->g, &ms, &n) < 0)
 		return arr;
+	leader_of(sw, ms, n, leader);
 	for (size_t i = 0; i < n; i++) {
 		const struct gossip_member *m = &ms[i];
 		bool self = strcmp(m->name, gossip_name(sw->g)) == 0;
@@ -2072,7 +2544,8 @@ json_t *swarm_nodes_json(struct daemon *d)
 		if (role != SW_WORKER) {
 			snprintf(addr, sizeof(addr), "%s:%u", a, jp ? jp : SW_DEFAULT_JOIN_PORT);
 			json_object_set_new(o, "ManagerStatus",
-					    json_pack("{s:b, s:s, s:s}", "Leader", role == SW_LEADER,
+					    json_pack("{s:b, s:s, s:s}", "Leader",
+						      strcmp(m->name, leader) == 0,
 						      "Reachability", up ? "reachable" : "unreachable",
 						      "Addr", addr));
 		}

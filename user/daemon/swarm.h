@@ -67,6 +67,7 @@ struct swarm {
 	char members[SW_MAX_ADDRS][32];    /* gossip addresses seen, for a rejoin */
 	size_t n_members;
 	int64_t created, updated, rotation_s, last_rotation;
+	int64_t secrets_updated_ms; /* when the token secrets last changed (LWW among managers) */
 	uint8_t pending_key[KEYRING_KEY_LEN]; /* installed, not yet used */
 	int pending_tries;
 	char saved_fps[KEYRING_MAX_KEYS * KEYRING_FP_LEN + 8];
@@ -76,6 +77,9 @@ struct swarm {
 	size_t n_blocks;
 	char owned[SW_MAX_NETS][GOSSIP_NAME_MAX]; /* overlay networks this node published */
 	size_t n_owned;
+	/* networks whose publisher removed them while alive: never adopted */
+	char removed[SW_MAX_NETS][GOSSIP_NAME_MAX];
+	size_t n_removed;
 	uint64_t join_rejects, join_accepts;
 	/* join listener (managers) */
 	int listen_fd;
@@ -86,6 +90,7 @@ struct swarm {
 	bool timer_running, stop;
 	pthread_cond_t cond;
 	int64_t last_sweep;
+	int64_t last_secrets_sync;
 };
 
 /* swarm.c, for api_swarm.c. sw->op held, d->lock not. */
@@ -96,6 +101,15 @@ int swarm_join(struct daemon *d, const char *listen, const char *advertise,
 	       struct shoal_err *err);
 int swarm_leave(struct daemon *d, struct shoal_err *err);
 int swarm_rotate_key(struct daemon *d, struct shoal_err *err);
+/* New token secrets (rotate_worker / rotate_manager), pushed to every
+ * reachable manager over the join port, sealed with the old manager secret. */
+int swarm_rotate_tokens(struct daemon *d, bool rotate_worker, bool rotate_manager,
+			struct shoal_err *err);
+/* d->lock held: is this node the acting leader (rotates keys)? The init
+ * node while it is alive, else the alive manager with the lowest name. */
+bool swarm_is_leader(struct daemon *d);
+/* d->lock held: other alive managers (for `swarm leave`). */
+int swarm_other_managers(struct daemon *d);
 /* d->lock held. */
 void swarm_token(const struct swarm *sw, bool manager, char out[80]);
 int swarm_new_secret(char out[SW_SECRET_LEN]);

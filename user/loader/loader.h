@@ -75,4 +75,31 @@ enum loader_map { LOADER_MAP_NETWORKS, LOADER_MAP_ENDPOINTS, LOADER_MAP_IFACES, 
 int loader_foreach_key(struct loader *l, enum loader_map m,
 		       int (*fn)(const void *key, void *arg), void *arg, struct shoal_err *err);
 
+/*
+ * nat.c: published ports and masquerade (bpf/lib/nat.h). ports: one
+ * binding per key; foreach walks a snapshot of the keys. ext_ifaces and
+ * host_addrs: the external interfaces and the host's addresses on them.
+ */
+int loader_put_port(struct loader *l, const struct shoal_port_key *k,
+		    const struct shoal_port_val *v, struct shoal_err *err);
+int loader_get_port(struct loader *l, const struct shoal_port_key *k, struct shoal_port_val *v);
+int loader_del_port(struct loader *l, const struct shoal_port_key *k, struct shoal_err *err);
+int loader_foreach_port(struct loader *l,
+			int (*fn)(const struct shoal_port_key *k, const struct shoal_port_val *v,
+				  void *arg),
+			void *arg, struct shoal_err *err);
+int loader_put_ext_iface(struct loader *l, uint32_t ifindex, const struct shoal_ext_val *v,
+			 struct shoal_err *err);
+int loader_get_ext(struct loader *l, uint32_t ifindex, struct shoal_ext_val *v);
+int loader_del_ext_iface(struct loader *l, uint32_t ifindex, struct shoal_err *err);
+int loader_put_host_addr(struct loader *l, uint32_t addr, uint32_t ifindex, struct shoal_err *err);
+/* Empty ext_ifaces and host_addrs (start-up re-discovers them). */
+int loader_clear_ext(struct loader *l, struct shoal_err *err);
+/* One conntrack entry; -ENOENT if absent. */
+int loader_get_ct(struct loader *l, const struct shoal_ct_key *k, struct shoal_ct_val *v);
+/* Attach from_external on the ingress of an external interface /
+ * remove it (only if the filter there runs from_external). */
+int loader_attach_external(struct loader *l, int ifindex, struct shoal_err *err);
+int loader_detach_external(struct loader *l, int ifindex, struct shoal_err *err);
+
 #endif

@@ -130,3 +130,28 @@ int loader_detach_underlay(struct loader *l, int ifindex, struct shoal_err *err)
 	return err_set(err, rc, "detach from_underlay from ingress of %s (ifindex %d): %s", name,
 		       ifindex, strerror(-rc));
 }
+
+int loader_attach_external(struct loader *l, int ifindex, struct shoal_err *err)
+{
+	if (!l || !l->skel)
+		return err_set(err, EBADF, "BPF loader is not open");
+	return tc_attach(ifindex, BPF_TC_INGRESS, l->skel->progs.from_external, err);
+}
+
+int loader_detach_external(struct loader *l, int ifindex, struct shoal_err *err)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = SHOAL_TC_HANDLE, .priority = SHOAL_TC_PRIO);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SHOAL_TC_HANDLE, .priority = SHOAL_TC_PRIO);
+	int rc;
+
+	(void)l;
+	rc = bpf_tc_query(&hook, &q);
+	if (rc == -ENOENT || rc == -EINVAL || (rc == 0 && !prog_is(q.prog_id, "from_external")))
+		return 0;
+	rc = bpf_tc_detach(&hook, &opts);
+	if (rc == 0 || rc == -ENOENT || rc == -EINVAL)
+		return 0;
+	return err_set(err, rc, "detach from_external from ingress of ifindex %d: %s", ifindex,
+		       strerror(-rc));
+}

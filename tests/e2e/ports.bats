@@ -1,0 +1,132 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# Published ports and masquerade end to end: shoald in its namespace
+# ($HOSTNS) with an "external" interface ext0 (192.168.77.1/24) joined by
+# a veth to a client namespace (192.168.77.2, no route to any container
+# subnet), an endpoint namespace on net1 (10.88.0.0/24) as the container.
+# The bindings are written into the pinned ports map with bpftool, the
+# way ports_publish() writes them (there is no non-Docker API route for
+# it); containers with -p are tested once `shoal run` exists.
+
+load helpers
+
+setup() {
+	e2e_setup
+	CLIENT=$P-cl
+	netns_add "$CLIENT"
+	ip link add ext0 netns "$HOSTNS" type veth peer name eth0 netns "$CLIENT"
+	ip -n "$HOSTNS" addr add 192.168.77.1/24 dev ext0
+	ip -n "$HOSTNS" link set ext0 up
+	ip -n "$CLIENT" addr add 192.168.77.2/24 dev eth0
+	ip -n "$CLIENT" link set eth0 up
+	start_shoald
+	shoal network create --subnet 10.88.0.0/24 net1 >/dev/null
+	endpoint_ns "$P-c1"
+	shoal network connect net1 --netns "$P-c1"
+	CIP=$(ip -n "$P-c1" -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1)
+	VETH_IFX=$(ip -n "$HOSTNS" -o link show | awk -F': ' '$2 ~ /^shl/ {print $1}' | head -1)
+}
+
+teardown() {
+	e2e_teardown
+}
+
+# bytes of a little-endian u32 / big-endian u16 / IPv4 for bpftool.
+le32() { printf '%d %d %d %d' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+be16() { printf '%d %d' $(($1 >> 8 & 255)) $(($1 & 255)); }
+ip4() { echo "$1" | tr . ' '; }
+
+# publish HOST_IP HOST_PORT PROTO(6|17) CTR_IP CTR_PORT IFINDEX
+publish() {
+	# shellcheck disable=SC2046
+	bpftool map update pinned "$W/bpffs/shoal/$NODE/ports" \
+		key $(ip4 "$1") $(be16 "$2") "$3" 0 \
+		value $(ip4 "$4") $(be16 "$5") 0 0 $(le32 "$6")
+}
+
+# Run a server in the endpoint namespace, its pid recorded for teardown.
+serve_in() {
+	local ns=$1; shift
+	ip netns exec "$ns" "$@" &
+	echo $! >> "$W/pids"
+}
+
+node_stat() {
+	bpftool -j map dump pinned "$W/bpffs/shoal/$NODE/node_stats" |
+		jq --arg f "$1" '[.[0].formatted.values[].value[$f]] | add'
+}
+
+@test "from_external sits on ext0 only; shoal's own devices and lo are left alone" {
+	run in_host tc filter show dev ext0 ingress
+	[[ "$output" == *"from_external"* ]]
+	run in_host tc filter show dev shoal0 ingress
+	[[ "$output" != *"from_external"* ]]
+	run in_host tc filter show dev lo ingress
+	[[ "$output" != *"from_external"* ]]
+	[ "$(in_host cat /proc/sys/net/ipv4/ip_forward)" = 1 ]
+	[ "$(map_count ext_ifaces)" -eq 1 ]
+	[ "$(map_count host_addrs)" -eq 1 ]
+}
+
+@test "published TCP port: the client reaches the endpoint through 192.168.77.1:8080" {
+	publish 0.0.0.0 8080 6 "$CIP" 80 "$VETH_IFX"
+	serve_in "$P-c1" sh -c "echo pong | exec nc -N -l 80 > '$W/srv.out'"
+	sleep 0.3
+	run ip netns exec "$CLIENT" sh -c 'echo ping | nc -N -w 5 192.168.77.1 8080'
+	[ "$status" -eq 0 ]
+	[ "$output" = pong ]
+	[ "$(cat "$W/srv.out")" = ping ]
+	# The container saw the client's real address (no SNAT on the way in).
+	[ "$(map_count nat_ct)" -ge 1 ]
+	bpftool -j map dump pinned "$W/bpffs/shoal/$NODE/nat_ct" | jq -e \
+		--arg s "$(printf '0x%02x' ${CIP##*.})" '.[] | select(.key[3] == $s and .key[7] == "0x02")' >/dev/null
+	[ "$(node_stat nat_dnat_packets)" -ge 3 ]
+	[ "$(node_stat nat_revdnat_packets)" -ge 2 ]
+}
+
+@test "published UDP port: request in, answer back from the published address" {
+	publish 0.0.0.0 5353 17 "$CIP" 53 "$VETH_IFX"
+	# nc -u -l answers the sender of the first datagram with its stdin.
+	serve_in "$P-c1" sh -c "(sleep 1; echo pong) | exec nc -u -l 53 > '$W/srv.out'"
+	sleep 0.3
+	run ip netns exec "$CLIENT" sh -c '(echo ping; sleep 2) | nc -u -w 3 192.168.77.1 5353'
+	[ "$output" = pong ]
+	[ "$(cat "$W/srv.out")" = ping ]
+	[ "$(node_stat nat_dnat_packets)" -ge 1 ]
+	[ "$(node_stat nat_revdnat_packets)" -ge 1 ]
+}
+
+@test "an unpublished port goes to the host stack untouched" {
+	publish 0.0.0.0 8080 6 "$CIP" 80 "$VETH_IFX"
+	in_host sh -c 'exec nc -l 192.168.77.1 9090 > /dev/null' &
+	echo $! >> "$W/pids"
+	sleep 0.3
+	run ip netns exec "$CLIENT" sh -c 'echo x | nc -N -w 3 192.168.77.1 9090'
+	[ "$status" -eq 0 ]
+	# nothing listens on 9091 on the host: refused, not swallowed
+	run ip netns exec "$CLIENT" nc -z -w 2 192.168.77.1 9091
+	[ "$status" -ne 0 ]
+	[ "$(node_stat nat_dnat_packets)" -eq 0 ]
+}
+
+@test "masquerade: the endpoint reaches the client, which has no route back to it" {
+	! ip -n "$CLIENT" route get 10.88.0.2 >/dev/null 2>&1 || false
+	serve_in "$CLIENT" sh -c "echo pong | exec nc -N -l 7000 > '$W/cl.out'"
+	sleep 0.3
+	run ip netns exec "$P-c1" sh -c 'echo ping | nc -N -w 5 192.168.77.2 7000'
+	[ "$status" -eq 0 ]
+	[ "$output" = pong ]
+	[ "$(cat "$W/cl.out")" = ping ]
+	[ "$(node_stat nat_snat_packets)" -ge 3 ]
+	[ "$(node_stat nat_revsnat_packets)" -ge 2 ]
+}
+
+@test "--ip-masq=false: no masquerade, the client cannot answer" {
+	stop_shoald
+	start_shoald --ip-masq=false
+	serve_in "$CLIENT" sh -c "exec nc -l 7000 > '$W/cl.out'"
+	sleep 0.3
+	run ip netns exec "$P-c1" nc -z -w 2 192.168.77.2 7000
+	[ "$status" -ne 0 ]
+	[ "$(node_stat nat_snat_packets)" -eq 0 ]
+}

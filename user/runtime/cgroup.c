@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cgroup.c - the container's cgroup v2 directory: created under a
+ * cgroup2 mount, memory/cpu/pids enabled in every parent from the mount
+ * root down (best effort: a controller taken by v1 stays off), processes
+ * added by pid, removed after the container exited.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <unistd.h>
+
+#include "../common/util.h"
+#include "runtime.h"
+
+static int write_file(const char *path, const char *val)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(val);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, len) != (ssize_t)len)
+		return -errno;
+	return 0;
+}
+
+/* The deepest existing ancestor of path must be on cgroup2. */
+static int check_cgroup2(const char *path, char *mnt_root, size_t len, struct shoal_err *err)
+{
+	char dir[PATH_MAX];
+	struct statfs sfs;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	while (statfs(dir, &sfs) < 0) {
+		char *s = strrchr(dir, '/');
+
+		if (errno != ENOENT || !s || s == dir)
+			return err_set(err, errno, "cgroup %s: %s", dir, strerror(errno));
+		*s = '\0';
+	}
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC)
+		return err_set(err, ENOTSUP, "%s is not on a cgroup2 filesystem", dir);
+	/* Walk up to the top of the cgroup2 mount (where cgroup.controllers
+	 * has no parent on cgroup2). */
+	for (;;) {
+		char up[PATH_MAX], *s;
+
+		snprintf(up, sizeof(up), "%s", dir);
+		s = strrchr(up, '/');
+		if (!s || s == up)
+			break;
+		*s = '\0';
+		if (statfs(up, &sfs) < 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)
+			break;
+		snprintf(dir, sizeof(dir), "%s", up);
+	}
+	snprintf(mnt_root, len, "%s", dir);
+	return 0;
+}
+
+/* "+memory" etc. in the subtree_control of every cgroup from the mount
+ * root down to path's parent; each one that fails is left off. */
+static void enable_controllers(const char *root, const char *path)
+{
+	static const char *ctrls[] = { "+memory", "+cpu", "+pids" };
+	char dir[PATH_MAX], file[PATH_MAX + 32];
+	size_t rlen = strlen(root);
+	const char *p = path + rlen;
+
+	snprintf(dir, sizeof(dir), "%s", root);
+	for (;;) {
+		const char *next = strchr(p + 1, '/');
+
+		if (!next)
+			break;          /* dir is path's parent */
+		snprintf(file, sizeof(file), "%s/cgroup.subtree_control", dir);
+		for (size_t i = 0; i < ARRAY_SIZE(ctrls); i++)
+			write_file(file, ctrls[i]);
+		snprintf(dir, sizeof(dir), "%.*s", (int)(next - path), path);
+		mkdir(dir, 0755);
+		p = next;
+	}
+	snprintf(file, sizeof(file), "%s/cgroup.subtree_control", dir);
+	for (size_t i = 0; i < ARRAY_SIZE(ctrls); i++)
+		write_file(file, ctrls[i]);
+}
+
+int rt_cgroup_create(const char *path, struct shoal_err *err)
+{
+	char root[PATH_MAX];
+	int ret;
+
+	if (path[0] != '/')
+		return err_set(err, EINVAL, "cgroup \"%s\" must be an absolute path", path);
+	ret = check_cgroup2(path, root, sizeof(root), err);
+	if (ret < 0)
+		return ret;
+	if (strncmp(path, root, strlen(root)))
+		return err_set(err, EINVAL, "cgroup %s is outside the cgroup2 mount %s", path, root);
+	enable_controllers(root, path);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return err_set(err, errno, "mkdir %s: %s", path, strerror(errno));
+	if (access(path, W_OK) < 0)
+		return err_set(err, errno, "cgroup %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int rt_cgroup_add(const char *path, pid_t pid, struct shoal_err *err)
+{
+	char file[PATH_MAX + 16], val[16];
+	int ret;
+
+	snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+	snprintf(val, sizeof(val), "%d", (int)pid);
+	ret = write_file(file, val);
+	if (ret < 0)
+		return err_set(err, -ret, "add %d to %s: %s", (int)pid, file, strerror(-ret));
+	return 0;
+}
+
+bool rt_cgroup_oom_killed(const char *path)
+{
+	char file[PATH_MAX + 16], line[128];
+	bool oom = false;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/memory.events", path);
+	f = fopen(file, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		long v;
+
+		if (sscanf(line, "oom_kill %ld", &v) == 1 && v > 0)
+			oom = true;
+	}
+	fclose(f);
+	return oom;
+}
+
+void rt_cgroup_remove(const char *path)
+{
+	/* The last processes can take a moment to leave after init's exit. */
+	for (int i = 0; i < 50; i++) {
+		if (rmdir(path) == 0 || errno == ENOENT)
+			return;
+		if (errno != EBUSY)
+			return;
+		usleep(20000);
+	}
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * runtime.h - the container runtime used by shoal-shim: the bundle's
+ * config.json, a container's init (namespaces, rootfs, mounts, /dev,
+ * pivot_root, capabilities, user, exec) and processes exec'd into a
+ * running container. Everything here runs in the shim; the children it
+ * creates report back over a CLOEXEC socket (an error line, a pty master
+ * by SCM_RIGHTS, or EOF once execve succeeded).
+ */
+#ifndef SHOAL_RUNTIME_H
+#define SHOAL_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../common/err.h"
+
+struct rt_mount {
+	char *type;             /* "bind" | "tmpfs" */
+	char *source;
+	char *destination;      /* absolute, inside the container */
+	char **options;         /* NULL-terminated */
+};
+
+struct rt_config {
+	char *id;
+	char *rootfs;
+	char **args;            /* NULL-terminated, non-empty */
+	char **env;             /* NULL-terminated */
+	char *cwd, *user, *hostname;
+	bool tty, open_stdin, stdin_once;
+	char *netns;            /* path | "" (new, lo up) | "host" */
+	struct rt_mount *mounts;
+	size_t n_mounts;
+	char *log_path;
+	char *cgroup;           /* "" = none */
+	bool readonly_rootfs;   /* [ext] Docker's --read-only */
+	uint64_t caps;          /* bit per capability: Docker's default set
+				 * with [ext] cap_add / cap_drop applied */
+};
+
+/* Docker's default capability set as a mask. */
+uint64_t rt_caps_default(void);
+
+int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *err);
+void rt_config_free(struct rt_config *cfg);
+
+/* What one started process looks like from the shim. */
+struct rt_proc {
+	pid_t pid;              /* host pid */
+	int in_w;               /* write end of its stdin, -1 if none */
+	int out_r, err_r;       /* read ends (tty: out_r is the master) */
+	int master;             /* pty master or -1 (same fd as out_r) */
+};
+
+/* A process to exec into the container (shim "exec" op). */
+struct rt_exec_spec {
+	char **args;            /* NULL-terminated, non-empty */
+	char **env;             /* NULL-terminated */
+	const char *cwd;        /* "" -> the container's */
+	const char *user;       /* "" -> the container's */
+	bool tty, open_stdin;
+};
+
+/*
+ * Start the container's init. cgroup: directory to put it in before it
+ * runs, or NULL. On failure *code is 126 (not executable), 127 (not
+ * found) or 125 (anything else) and err names the problem; nothing is
+ * left running.
+ */
+int rt_container_start(const struct rt_config *cfg, const char *cgroup, struct rt_proc *out,
+		       int *code, struct shoal_err *err);
+
+/* Start a process in the namespaces and root of init_pid. */
+int rt_exec_start(const struct rt_config *cfg, pid_t init_pid, const struct rt_exec_spec *spec,
+		  const char *cgroup, struct rt_proc *out, int *code, struct shoal_err *err);
+
+/* cgroup v2: create path under a cgroup2 mount, enable memory/cpu/pids in
+ * its parents where possible. -errno with a reason when not possible. */
+int rt_cgroup_create(const char *path, struct shoal_err *err);
+int rt_cgroup_add(const char *path, pid_t pid, struct shoal_err *err);
+bool rt_cgroup_oom_killed(const char *path);
+void rt_cgroup_remove(const char *path);
+
+/* Signal every process whose pid namespace is init_pid's. */
+int rt_kill_all(pid_t init_pid, int sig);
+
+#endif
