@@ -54,7 +54,7 @@ BINS := $(O)/shoald $(O)/shoal $(O)/shoal-test-unit $(O)/shoal-test-bpf $(O)/sho
 	$(O)/shoal-gossip-sim $(O)/shoal-shim
 # Benchmark helpers: built by `make bench` only, not by `all`.
 BENCH_SRC  := $(COMMON_SRC) user/archive/archive.c user/archive/fsutil.c tools/bench/extract.c
-BENCH_BINS := $(O)/shoal-bench-extract
+BENCH_BINS := $(O)/shoal-bench-extract $(O)/shoal-bench-mapwatch
 
 .PHONY: all deps check test demo bench clean help format
 .DELETE_ON_ERROR:
@@ -117,6 +117,10 @@ $(O)/shoal-test-sys: $(call obj,$(SYSTEST_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/shoal-bench-extract: $(call obj,$(BENCH_SRC))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Part 5 of make bench: first sight of a key in a pinned endpoints map.
+$(O)/shoal-bench-mapwatch: $(call obj,tools/bench/mapwatch.c)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Regenerate vmlinux.h from the running kernel's BTF (checked in).

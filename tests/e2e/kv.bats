@@ -265,3 +265,35 @@ teardown() {
 	[ "$status" -ne 0 ]
 	[ "$(kv_keys /other/prefix/nodes/)" = "/other/prefix/nodes/$NODE_2" ]
 }
+
+@test "kv: a watch resuming from a compacted revision does a full resync" {
+	KV_TTL=30s
+	kv_up 2
+	ovl_create 1
+	wait_for 5 net_on 2 ov
+	ep_connect 1 "$P-e1"
+	local ip1 ip2 pid2 resyncs
+	ip1=$(ep_ip "$P-e1")
+	wait_for 5 in_map 2 "$ip1"
+	resyncs=$(hapi 2 GET /v1.41/info | head -n -1 | jq -r .Shoal.ClusterStore.Resyncs)
+	# host 2 frozen while etcd restarts (its watch stream breaks, unread),
+	# then it misses an add and a remove, and the history is compacted
+	pid2=$(cat "$DIR_2/shoald.pid")
+	kill -STOP "$pid2"
+	etcd_stop TERM
+	etcd_start
+	ep_connect 1 "$P-e1b"
+	ip2=$(ep_ip "$P-e1b")
+	hs 1 network disconnect ov --netns "$P-e1"
+	local rev
+	rev=$(etcdctl_ get -w json /shoal/v1/ | jq -r .header.revision)
+	etcdctl_ compact "$rev"
+	kill -CONT "$pid2"
+	wait_for 15 in_map 2 "$ip2"
+	wait_for 5 not_in_map 2 "$ip1"
+	grep -q "compacted.*full resync" "$DIR_2/shoald.log"
+	[ "$(hapi 2 GET /v1.41/info | head -n -1 | jq -r .Shoal.ClusterStore.Resyncs)" -gt "$resyncs" ]
+	# and it keeps following the store afterwards
+	hs 1 network disconnect ov --netns "$P-e1b"
+	wait_for 5 not_in_map 2 "$ip2"
+}
