@@ -19,6 +19,8 @@
 #include "lib/common.h"
 #include "lib/maps.h"
 #include "lib/stats.h"
+#include "lib/events.h"
+#include "lib/flow.h"
 #include "lib/lxc.h"
 #include "lib/underlay.h"
 #include "lib/nat.h"
@@ -35,6 +37,7 @@ int from_container(struct __sk_buff *ctx)
 		/* Attached to a veth the maps do not know (yet, or any
 		 * more): nobody to charge, and no policy to apply. */
 		node_count_drop(SHOAL_DROP_UNKNOWN_NETWORK);
+		ev_drop(ctx, SHOAL_DROP_UNKNOWN_NETWORK, SHOAL_SRC_ENTRY, __LINE__, 0);
 		return TC_ACT_SHOT;
 	}
 	cfg = node_cfg_get();
@@ -48,12 +51,17 @@ int to_container(struct __sk_buff *ctx)
 {
 	__u32 ifindex = ctx->ifindex;
 	struct shoal_iface_val *iface;
+	struct shoal_node_cfg *cfg;
 
 	/* Host stack -> container, and our own ARP replies: rx. Frames sent
 	 * with bpf_redirect_peer never pass here (counted by the sender). */
 	iface = bpf_map_lookup_elem(&ifaces, &ifindex);
-	if (iface)
-		ep_count_rx(acct_enabled(node_cfg_get()), iface->ep_id, ctx->len);
+	if (iface) {
+		cfg = node_cfg_get();
+		ep_count_rx(acct_enabled(cfg), iface->ep_id, ctx->len);
+		if (flows_enabled(cfg))
+			flow_account_to_container(ctx, iface->ep_id);
+	}
 	return TC_ACT_OK;
 }
 

@@ -40,6 +40,33 @@
  *                          ALL in cap_drop: only the adds). An unknown
  *                          name: "error 125 unknown capability: \"X\"".
  *                          exec'd processes get the same set.
+ *    "seccomp": true,      false = unconfined. The default filter is the
+ *                          part of Docker's default profile capabilities
+ *                          do not cover (keyrings, user and other new
+ *                          namespaces via clone/unshare, userfaultfd,
+ *                          io_uring, NUMA policy, perf, bpf, mount API,
+ *                          modules, kexec, clocks...; allowed again with
+ *                          the capability Docker ties each to), EPERM;
+ *                          clone3 ENOSYS; i386/x32 syscalls refused.
+ *    "resources": {"memory": B, "memory_swap": B|-1, "nano_cpus": N,
+ *                  "cpu_shares": N, "pids_limit": N}
+ *                          Docker's HostConfig names; written to
+ *                          memory.max, memory.swap.max (default = memory,
+ *                          as Docker), cpu.max, cpu.weight (runc's
+ *                          conversion), pids.max before the container
+ *                          runs. memory < 6 MB: "error 125 Minimum memory
+ *                          limit allowed is 6MB". A controller the cgroup
+ *                          lacks (or no cgroup): warning in shim.log,
+ *                          limit discarded, container runs (Docker's
+ *                          "Limitation discarded").
+ *    "ulimits": [{"name":"nofile","soft":N,"hard":N}]   Docker's --ulimit
+ *                          names; set for init and exec'd processes.
+ *    "oom_score_adj": 0    Docker's --oom-score-adj (-1000..1000). The
+ *                          shim itself asks for -998 (needs
+ *                          CAP_SYS_RESOURCE; a warning in shim.log if not).
+ *    "privileged": false   Docker's --privileged: every capability the
+ *                          shim has, no seccomp, no masked/ro paths,
+ *                          /sys rw, copies of the host's device nodes.
  *
  * Spawning: shoald runs `shoal-shim <bundle>` with stdin/stdout/stderr on
  * /dev/null and fd SHIM_READY_FD the write end of a pipe. The shim
@@ -111,6 +138,10 @@
  *   anything else is filesystem data (tmpfs "size=64m", "mode=1777").
  *   "rbind"+"ro" makes submounts read-only too (mount_setattr).
  *   Destinations resolve symlinks inside the rootfs only.
+ * - With a cgroup: the container gets its own cgroup namespace rooted
+ *   there and cgroup2 read-only on /sys/fs/cgroup (Docker on v2); exec'd
+ *   processes join the cgroup and the namespace.
+ * - tty: init's pty slave is also bound on /dev/console (as runc).
  * - A container whose setup does not finish in 60 s is killed and
  *   reported as "error 125 container setup timed out".
  * - Files the shim leaves: shim.log (its own messages), exit.json,

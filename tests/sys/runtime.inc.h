@@ -423,6 +423,19 @@ static int rt_log(const char *bundle, const char *stream, char *out, size_t len)
 	return bad;
 }
 
+/* Wait (up to 5 s) until the stream's log contains text. */
+static bool rt_log_wait(const char *bundle, const char *stream, const char *text)
+{
+	char out[8192];
+
+	for (int i = 0; i < 500; i++) {
+		if (rt_log(bundle, stream, out, sizeof(out)) == 0 && strstr(out, text))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 /* Wait (up to 5 s) until the file exists / a pid is gone. */
 static bool rt_wait_file(const char *bundle, const char *name)
 {
@@ -581,6 +594,13 @@ TEST(runtime_not_executable)
 	usleep(100000);
 	CHECK(!rt_shim_running(b), "no shim left running");
 
+	rt_bundle(b, sizeof(b), json_pack("{s[s]ss}", "args", "true", "cwd", "/etc/passwd"));
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 chdir to cwd (\"/etc/passwd\") set in config.json failed: "
+			    "not a directory\n"), "cwd on a file: error 125 naming it");
+	if (strncmp(line, "error 125", 9))
+		printf("# got: %s\n", line);
+
 	rt_bundle(b, sizeof(b), json_pack("{s[s]ss}", "args", "true", "user", "nobody"));
 	rt_spawn(b, line, sizeof(line));
 	CHECK(!strncmp(line, "error 125 unable to find user nobody", 36),
@@ -636,6 +656,38 @@ TEST(runtime_identity)
 	      "numeric uid:gid not in passwd; default hostname = short id");
 }
 
+TEST(runtime_ulimits_oom_adj)
+{
+	char b[256], out[1024], line[1024];
+	json_t *x;
+
+	x = rt_args("ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj");
+	json_object_set_new(x, "ulimits", json_pack("[{sssIsI}]", "name", "nofile",
+						     "soft", (json_int_t)100, "hard", (json_int_t)200));
+	json_object_set_new(x, "oom_score_adj", json_integer(500));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "100\n200\n500\n"), "ulimit nofile 100:200 and oom_score_adj 500");
+
+	if (rt_run(b, sizeof(b), rt_args("cat /proc/self/oom_score_adj"), NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "0\n"), "default oom_score_adj 0, not the shim's");
+
+	x = json_pack("{s[s]s[{sssisi}]}", "args", "true", "ulimits", "name", "nofiles", "soft", 1,
+		      "hard", 1);
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 invalid ulimit type: nofiles\n"), "unknown ulimit refused");
+}
+
 TEST(runtime_caps_readonly)
 {
 	char b[256], out[4096], line[1024];
@@ -683,6 +735,60 @@ TEST(runtime_caps_readonly)
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	rt_log(b, "stdout", out, sizeof(out));
 	CHECK(!strcmp(out, "ro-root\nok\n"), "readonly_rootfs: / refuses writes, a tmpfs on it works");
+}
+
+TEST(runtime_seccomp_privileged)
+{
+	char b[256], out[4096], err[4096];
+	const char *script = "unshare -U true && echo userns-ok || echo userns-refused; "
+			     "unshare -r true 2>/dev/null && echo userns2-ok || echo userns2-refused";
+	json_t *x;
+
+	if (rt_run(b, sizeof(b), rt_args(script), NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	rt_log(b, "stderr", err, sizeof(err));
+	CHECK(!strcmp(out, "userns-refused\nuserns2-refused\n"),
+	      "default seccomp: no user namespaces (clone/unshare flags)");
+	CHECK(strstr(err, "Operation not permitted") != NULL, "EPERM");
+	printf("# seccomp: %s", out);
+
+	x = rt_args(script);
+	json_object_set_new(x, "seccomp", json_false());
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strncmp(out, "userns-ok\n", 10), "seccomp false: unconfined, the same works");
+
+	x = rt_args("grep CapEff /proc/self/status; grep -c ' /sys sysfs rw' /proc/mounts; "
+		    "test -c /dev/loop-control && echo host-dev; "
+		    "mkdir -p /m && mount -t tmpfs none /m && echo mount-ok; "
+		    "grep -c ' /proc/keys ' /proc/mounts");
+	json_object_set_new(x, "privileged", json_true());
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "privileged container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 1, "exit 1 (grep -c found no mask)");
+	rt_log(b, "stdout", out, sizeof(out));
+	printf("# privileged: %s", out);
+	{
+		char mine[128], want[160];
+
+		sh_out(mine, sizeof(mine), "grep CapPrm /proc/%d/status", (int)getpid());
+		snprintf(want, sizeof(want), "CapEff:%s1\n", mine + 7);
+		CHECK(!strncmp(out, want, strlen(want)),
+		      "privileged: every capability we have, rw /sys");
+	}
+	if (access("/dev/loop-control", F_OK) == 0)
+		CHECK(strstr(out, "host-dev\n") != NULL, "privileged: the host's devices");
+	CHECK(strstr(out, "mount-ok\n0\n") != NULL, "privileged: mount allowed, /proc not masked");
 }
 
 TEST(runtime_mounts)
@@ -876,11 +982,11 @@ TEST(runtime_kill)
 	json_decref(ex);
 
 	/* sleep as a child of pid 1: kill all TERM ends it; its shell reports 143. */
-	if (rt_run(b, sizeof(b), rt_args("sleep 30 & wait $!"), &init) < 0) {
+	if (rt_run(b, sizeof(b), rt_args("sleep 30 & echo started; wait $!"), &init) < 0) {
 		CHECK(0, "container starts");
 		return;
 	}
-	usleep(100000);
+	CHECK(rt_log_wait(b, "stdout", "started\n"), "sleep started");
 	CHECK_EQ(rt_kill(b, SIGTERM, true), 0, "kill all TERM accepted");
 	CHECK_EQ(rt_wait(b), 143, "sleep killed by SIGTERM -> 143");
 	CHECK(rt_pid_gone(init), "init gone");
@@ -933,7 +1039,8 @@ TEST(runtime_outlives_spawner)
 TEST(runtime_tty)
 {
 	char b[256], out[4096];
-	json_t *x = rt_args("tty; test -t 0 && test -t 1 && echo both-tty; echo hi");
+	json_t *x = rt_args("tty; test -t 0 && test -t 1 && echo both-tty; "
+			    "test -c /dev/console && echo console; echo hi");
 
 	json_object_set_new(x, "tty", json_true());
 	json_object_set_new(x, "user", json_string("1000"));
@@ -944,7 +1051,7 @@ TEST(runtime_tty)
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	rt_log(b, "stdout", out, sizeof(out));
 	printf("# tty stdout: %s", out);
-	CHECK(!strcmp(out, "/dev/pts/0\r\nboth-tty\r\nhi\r\n"),
+	CHECK(!strcmp(out, "/dev/pts/0\r\nboth-tty\r\nconsole\r\nhi\r\n"),
 	      "output through the container's own pty (pts/0, CRLF)");
 }
 
@@ -1063,7 +1170,9 @@ TEST(runtime_cgroup)
 		SKIP("no writable cgroup2 mount");
 	snprintf(rt_cgroup, sizeof(rt_cgroup), "%s/shoal-rt-%s", base, g_tag);
 	snprintf(cg, sizeof(cg), "%s/c1", rt_cgroup);
-	x = json_pack("{s[ss]ss}", "args", "sleep", "30", "cgroup", cg);
+	x = json_pack("{s[sss]ss}", "args", "/bin/sh", "-c",
+		      "grep ^0:: /proc/self/cgroup; test -f /sys/fs/cgroup/cgroup.procs && echo cgfs; "
+		      "touch /sys/fs/cgroup/x || echo cgro; exec sleep 30", "cgroup", cg);
 	if (rt_run(b, sizeof(b), x, &init) < 0) {
 		CHECK(0, "container starts");
 		return;
@@ -1072,10 +1181,86 @@ TEST(runtime_cgroup)
 	sh_out(out, sizeof(out), "grep '^0::' %s", path);
 	printf("# %s", out);
 	CHECK(strstr(out, cg + strlen(base)) != NULL, "init is in the container's cgroup");
+	{
+		int fd, code;
+		char eo[256], ee[256];
+		json_t *r = rt_request(b, "{\"op\":\"exec\",\"args\":[\"grep\",\"^0::\",\"/proc/self/cgroup\"],"
+					  "\"env\":[]}", &fd);
+
+		json_decref(r);
+		if (fd >= 0) {
+			rt_frames(fd, eo, sizeof(eo), ee, sizeof(ee), &code);
+			close(fd);
+			CHECK(!strcmp(eo, "0::/\n"), "an exec joins the cgroup and its namespace");
+		}
+	}
+	CHECK(rt_log_wait(b, "stdout", "cgro\n"), "the script ran");
 	CHECK_EQ(rt_kill(b, SIGKILL, false), 0, "kill");
 	CHECK_EQ(rt_wait(b), 137, "137");
 	CHECK(rt_wait_file(b, "exit.json"), "exit.json");
 	CHECK(access(cg, F_OK) < 0, "the cgroup is removed after exit");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "0::/\ncgfs\ncgro\n"),
+	      "inside: its own cgroup namespace, cgroup2 on /sys/fs/cgroup read-only");
+	printf("# inside: %s", out);
+}
+
+/* A writable cgroup2 mount (v2 or hybrid), else NULL. */
+static const char *rt_cgroup2_base(void)
+{
+	struct statfs sfs;
+
+	if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC &&
+	    access("/sys/fs/cgroup", W_OK) == 0)
+		return "/sys/fs/cgroup";
+	if (statfs("/sys/fs/cgroup/unified", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC &&
+	    access("/sys/fs/cgroup/unified", W_OK) == 0)
+		return "/sys/fs/cgroup/unified";
+	return NULL;
+}
+
+TEST(runtime_limits)
+{
+	char b[256], cg[256], ctrls[256], line[1024], path[PATH_MAX + 64], val[256];
+	const char *base = rt_cgroup2_base();
+	bool mem, pids;
+	json_t *x;
+
+	x = json_pack("{s[s]s{sI}}", "args", "true", "resources", "memory", (json_int_t)1 << 20);
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 Minimum memory limit allowed is 6MB\n"),
+	      "a 1 MiB memory limit is refused as Docker does");
+	if (!base)
+		SKIP("no writable cgroup2 mount");
+	snprintf(rt_cgroup, sizeof(rt_cgroup), "%s/shoal-rt-%s", base, g_tag);
+	snprintf(cg, sizeof(cg), "%s/lim", rt_cgroup);
+	sh_out(ctrls, sizeof(ctrls), "cat %s/cgroup.controllers", base);
+	mem = strstr(ctrls, "memory") != NULL;
+	pids = strstr(ctrls, "pids") != NULL;
+	x = json_pack("{s[sss]sss{sIsI}}", "args", "/bin/sh", "-c",
+		      "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max 2>/dev/null; "
+		      "exec dd if=/dev/zero of=/dev/null bs=64M count=1", "cgroup", cg,
+		      "resources", "memory", (json_int_t)16 << 20, "pids_limit", (json_int_t)10);
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container with limits starts");
+		return;
+	}
+	if (!mem || !pids) {
+		/* The controllers are elsewhere (cgroup v1): Docker discards
+		 * the limits with a warning; so do we, and the container runs. */
+		CHECK_EQ(rt_wait(b), 0, "runs without the limits");
+		snprintf(path, sizeof(path), "%s/shim.log", b);
+		sh_out(line, sizeof(line), "grep -c 'limitation discarded' %s", path);
+		CHECK_EQ(atoi(line), 1, "shim.log says the limits were discarded");
+		SKIP("cgroup2 here has no memory/pids controller (they are on cgroup v1)");
+	}
+	CHECK_EQ(rt_wait(b), 137, "dd of 64 MiB under a 16 MiB limit is OOM-killed");
+	rt_log(b, "stdout", val, sizeof(val));
+	CHECK(!strcmp(val, "10\n16777216\n"), "pids.max and memory.max seen inside");
+	snprintf(path, sizeof(path), "%s/exit.json", b);
+	sh_out(line, sizeof(line), "cat %s", path);
+	CHECK(strstr(line, "\"oom_killed\":true") != NULL, "exit.json oom_killed");
 }
 
 static void runtime_suite(void)
@@ -1105,7 +1290,9 @@ static void runtime_suite(void)
 	RUN(runtime_not_found);
 	RUN(runtime_not_executable);
 	RUN(runtime_identity);
+	RUN(runtime_ulimits_oom_adj);
 	RUN(runtime_caps_readonly);
+	RUN(runtime_seccomp_privileged);
 	RUN(runtime_mounts);
 	RUN(runtime_log_json);
 	RUN(runtime_attach_stdin);
@@ -1116,5 +1303,6 @@ static void runtime_suite(void)
 	RUN(runtime_tty_resize_exec);
 	RUN(runtime_netns);
 	RUN(runtime_cgroup);
+	RUN(runtime_limits);
 	runtime_suite_cleanup();
 }

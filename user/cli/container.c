@@ -36,7 +36,7 @@ static const struct cli_cmd container_cmds[] = {
 	{ "run", cmd_run, "Create and run a new container from an image", NULL },
 	{ "start", cmd_start, "Start one or more stopped containers", NULL },
 	{ "stop", cmd_stop, "Stop one or more running containers", NULL },
-	{ "top", cmd_top, "Display the running processes of a container", NULL },
+	{ "top", cmd_top_ps, "Display the running processes of a container", NULL },
 	{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -391,7 +391,9 @@ static void print_top(json_t *res)
 	free(w);
 }
 
-int cmd_top(struct cli_ctx *ctx, int argc, char **argv)
+/* `shoal top CONTAINER` (Docker's process list); `shoal top` without a
+ * CONTAINER is top_net.c's network rates (cmd_top dispatches). */
+int cmd_top_ps(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct cli_parse p;
 	struct client cl;

@@ -27,6 +27,7 @@
 #include "../image/image.h"
 #include "api.h"
 #include "daemon.h"
+#include "obs.h"
 
 #define MAX_BODY (1 << 20)
 
@@ -323,6 +324,9 @@ static const struct {
 	{ "/images", api_images },
 	{ "/swarm", api_swarm },
 	{ "/nodes", api_nodes },
+	{ "/metrics", api_metrics },       /* obs.h: Prometheus */
+	{ "/shoal/monitor", api_monitor }, /* obs.h: event stream */
+	{ "/shoal/flows", api_flows },     /* obs.h: flow table */
 	{ NULL, NULL },
 };
 

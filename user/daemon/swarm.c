@@ -1645,6 +1645,7 @@ static int gossip_up(struct daemon *d, struct shoal_err *err)
 	c.gossip_interval_ms = (uint32_t)d->cfg.gossip_interval_ms;
 	c.suspicion_mult = (uint32_t)d->cfg.gossip_suspicion_mult;
 	c.push_pull_interval_ms = (uint32_t)d->cfg.gossip_push_pull_interval_ms;
+	c.mtu = (uint32_t)d->cfg.gossip_mtu;
 	if (c.probe_timeout_ms >= c.probe_interval_ms)
 		c.probe_timeout_ms = c.probe_interval_ms / 2 ? c.probe_interval_ms / 2 : 1;
 	ret = gossip_new(&c, &g, err);

@@ -7,8 +7,8 @@
  * joins the configured network namespace, builds its filesystem
  * (fs.c) and execs (process.c).
  *
- * exec: a child of the shim setns()es into init's ipc, uts, net, pid and
- * mnt namespaces and forks (the pid namespace applies to children only);
+ * exec: a child of the shim setns()es into init's cgroup, ipc, uts, net,
+ * pid and mnt namespaces and forks (the pid namespace applies to children only);
  * the grandchild is the process, re-parented to the shim (a subreaper).
  * The middle child reports the grandchild's pid ("I<pid>") and exits.
  */
@@ -118,24 +118,36 @@ static void wait_go(int sync)
 }
 
 __attribute__((noreturn)) static void init_child(const struct rt_config *cfg, struct rt_pipes *p,
-						  int netns_fd)
+						  int netns_fd, bool cgroupns)
 {
 	struct shoal_err err = { 0 };
 	struct rt_child c = {
 		.sync = p->sync[1], .args = cfg->args, .env = cfg->env, .cwd = cfg->cwd,
-		.user = cfg->user, .tty = cfg->tty, .caps = cfg->caps,
+		.user = cfg->user, .tty = cfg->tty, .caps = cfg->caps, .seccomp = cfg->seccomp,
+		.console = cfg->tty, .rlimits = cfg->rlimits, .n_rlimits = cfg->n_rlimits,
 		.in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 	};
 
 	c.sync = p->sync[1];
 	wait_go(c.sync);
+	/* Not the shim's protected score (the host's /proc still). */
+	if (rt_oom_score_adj(cfg->oom_score_adj, &err) < 0)
+		rt_child_fail(c.sync, 125, &err);
 	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
 		err_set(&err, errno, "join network namespace %s: %s", cfg->netns, strerror(errno));
 		rt_child_fail(c.sync, 125, &err);
 	}
 	if (!cfg->netns[0] && lo_up(&err) < 0)
 		rt_child_fail(c.sync, 125, &err);
-	if (rt_fs_setup(cfg, &err) < 0)
+	if (netns_fd >= 0)
+		lo_up(&err);    /* as CNI does; the daemon may have done it */
+	/* In its cgroup now: a cgroup namespace rooted there, so the
+	 * container's /sys/fs/cgroup is its own cgroup (Docker on v2). */
+	if (cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
+		err_set(&err, errno, "cgroup namespace: %s", strerror(errno));
+		rt_child_fail(c.sync, 125, &err);
+	}
+	if (rt_fs_setup(cfg, cgroupns, &err) < 0)
 		rt_child_fail(c.sync, 125, &err);
 	rt_child_exec(&c);
 }
@@ -206,7 +218,7 @@ int rt_container_start(const struct rt_config *cfg, const char *cgroup, struct r
 	}
 	if (pid == 0) {
 		close_fd(&p.sync[0]);
-		init_child(cfg, &p, netns_fd);
+		init_child(cfg, &p, netns_fd, cgroup && cgroup[0]);
 	}
 	ret = start_finish(&p, pid, cgroup, out, code, err);
 out:
@@ -219,7 +231,7 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 						  const struct rt_exec_spec *spec, struct rt_pipes *p)
 {
 	static const struct { const char *name; int type; } nss[] = {
-		{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
+		{ "cgroup", CLONE_NEWCGROUP }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
 		{ "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },
 	};
 	int fds[ARRAY_SIZE(nss)], sync = p->sync[1];
@@ -227,6 +239,8 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 	char path[64], msg[32];
 	pid_t pid;
 
+	if (rt_oom_score_adj(cfg->oom_score_adj, &err) < 0)
+		rt_child_fail(sync, 125, &err);
 	for (size_t i = 0; i < ARRAY_SIZE(nss); i++) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)init_pid, nss[i].name);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
@@ -252,7 +266,9 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 			.sync = sync, .args = spec->args, .env = spec->env,
 			.cwd = spec->cwd && spec->cwd[0] ? spec->cwd : cfg->cwd,
 			.user = spec->user && spec->user[0] ? spec->user : cfg->user,
-			.tty = spec->tty, .caps = cfg->caps, .in = p->in[0], .out = p->out[1], .errfd = p->err[1],
+			.tty = spec->tty, .caps = cfg->caps, .seccomp = cfg->seccomp,
+			.rlimits = cfg->rlimits, .n_rlimits = cfg->n_rlimits,
+			.in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 		};
 
 		wait_go(sync);

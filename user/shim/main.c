@@ -123,6 +123,10 @@ static void detach(void)
 	setsid();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warn("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	/* Under memory pressure the containers go first, not their parent
+	 * (which holds their stdio and exit status). */
+	if (rt_oom_score_adj(-998, NULL) < 0)
+		log_warn("oom_score_adj -998: %s", strerror(errno));
 }
 
 /* The cgroup if usable, else NULL after saying why once. */
@@ -133,10 +137,27 @@ static const char *cgroup_prepare(const struct rt_config *cfg)
 	if (!cfg->cgroup[0])
 		return NULL;
 	if (rt_cgroup_create(cfg->cgroup, &err) < 0) {
-		log_warn("no cgroup for the container, stats without cpu/memory: %s", err.msg);
+		log_warn("no cgroup for the container, stats without cpu/memory%s: %s",
+			 rt_resources_set(&cfg->res) ? ", resource limits discarded" : "", err.msg);
 		return NULL;
 	}
 	return cfg->cgroup;
+}
+
+/* Limits go in before the container runs. A controller the host does
+ * not give us is skipped with a warning (Docker: "Limitation
+ * discarded"); a value the kernel refuses fails the start. */
+static int cgroup_limits(const struct rt_config *cfg, const char *cgroup, struct shoal_err *err)
+{
+	char skipped[256];
+	int ret;
+
+	if (!cgroup || !rt_resources_set(&cfg->res))
+		return 0;
+	ret = rt_cgroup_limits(cgroup, &cfg->res, skipped, sizeof(skipped), err);
+	if (ret == 0 && skipped[0])
+		log_warn("cgroup %s has no %s: limitation discarded", cgroup, skipped);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -197,7 +218,9 @@ int main(int argc, char **argv)
 		log_error("log %s: %s; container output is not logged", shim.cfg.log_path,
 			  strerror(errno));
 	shim.cgroup = cgroup_prepare(&shim.cfg);
-	if (rt_container_start(&shim.cfg, shim.cgroup, &init, &code, &err) < 0) {
+	code = 125;
+	if (cgroup_limits(&shim.cfg, shim.cgroup, &err) < 0 ||
+	    rt_container_start(&shim.cfg, shim.cgroup, &init, &code, &err) < 0) {
 		log_error("start container: %s", err.msg);
 		ready("error %d %s", code, err.msg);
 		unlink("shim.sock");
