@@ -26,7 +26,7 @@ DEB_PKGS := gcc make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-
 	    bats jq busybox-static iperf3 sockperf tcpdump util-linux procps \
 	    bridge-utils ethtool netcat-openbsd curl \
 	    libarchive-dev zstd btrfs-progs xfsprogs docker-registry skopeo docker.io libsodium-dev prometheus \
-	    etcd-server etcd-client
+	    etcd-server etcd-client libzookeeper-mt-dev zookeeper default-jre-headless
 
 COMMON_SRC  := $(wildcard user/common/*.c)
 # user/kv/url.c (the cluster-store URL) is needed by config validation everywhere.
@@ -94,8 +94,9 @@ $(O)/%.o: %.c
 # Only the code that includes a skeleton waits for the BPF build.
 $(call obj,$(wildcard user/loader/*.c tests/bpf/*.c tests/sys/*.c)): $(SKELS)
 
+# ZooKeeper's C client has no pkg-config file (Debian libzookeeper-mt-dev).
 $(O)/shoald: $(call obj,$(DAEMON_SRC))
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lzookeeper_mt
 
 $(O)/shoal: $(call obj,$(CLI_SRC))
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

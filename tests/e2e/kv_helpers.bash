@@ -92,3 +92,70 @@ map_has_all() {
 # store_lacks PATTERN: no key under /shoal/v1/ contains PATTERN.
 store_lacks() { ! kv_keys | grep -qF "$1"; }
 not_net_on() { ! net_on "$@"; }
+
+# ZooKeeper (Debian's zookeeper, run by the test with the JRE): the same
+# place as etcd (switch namespace, bridge address), tickTime 500 ms so a
+# session can time out in a few seconds. Logging goes nowhere (no
+# /etc/zookeeper/conf on the class path: nothing written outside $W).
+ZK_PORT=2181
+ZK_JAR=/usr/share/java/zookeeper.jar
+
+# zk_unavailable: why a ZooKeeper server cannot run here ("" when it can).
+zk_unavailable() {
+	[ -f "$ZK_JAR" ] || { echo "no $ZK_JAR (Debian zookeeper: make deps)"; return; }
+	command -v java >/dev/null || { echo "no java (Debian default-jre-headless: make deps)"; return; }
+	java -version >/dev/null 2>&1 || { echo "java does not run here"; return; }
+	echo ""
+}
+
+zk_start() {
+	ip -n "$SWITCH_NS" addr show dev br0 | grep -qF "$ETCD_IP/" ||
+		ip -n "$SWITCH_NS" addr add "$ETCD_IP/24" dev br0
+	mkdir -p "$W/zk/data"
+	cat >"$W/zk/zoo.cfg" <<-CFG
+		tickTime=500
+		dataDir=$W/zk/data
+		clientPort=$ZK_PORT
+		clientPortAddress=$ETCD_IP
+		maxClientCnxns=200
+		admin.enableServer=false
+		4lw.commands.whitelist=ruok,srvr
+	CFG
+	bg "$SWITCH_NS" "$W/zk.log" java -Xmx256m -cp "$ZK_JAR" \
+		org.apache.zookeeper.server.ZooKeeperServerMain "$W/zk/zoo.cfg"
+	ZK_PID=$BG_PID
+	for _ in $(seq 1 300); do
+		[ "$(echo ruok | ip netns exec "$SWITCH_NS" nc -q1 "$ETCD_IP" "$ZK_PORT" 2>/dev/null)" = imok ] &&
+			return 0
+		sleep 0.1
+	done
+	echo "ZooKeeper did not start" >&2
+	cat "$W/zk.log" >&2
+	return 1
+}
+
+zk_stop() {
+	kill -TERM "$ZK_PID" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		kill -0 "$ZK_PID" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	kill -9 "$ZK_PID" 2>/dev/null || true
+}
+
+# zkcli CMD...: ZooKeeper's own CLI (Java, from the zookeeper package).
+zkcli() {
+	ip netns exec "$SWITCH_NS" java -cp "$ZK_JAR" org.apache.zookeeper.ZooKeeperMain \
+		-server "$ETCD_IP:$ZK_PORT" "$@" 2>/dev/null
+}
+
+# zk_up N: N hosts whose shoalds use the test's ZooKeeper.
+zk_up() {
+	local n=$1 k
+	hosts_setup "$n" --no-shoald
+	zk_start
+	KV_URL() { echo "zk://$ETCD_IP:$ZK_PORT${1:-}"; }
+	for ((k = 1; k <= n; k++)); do
+		kv_host "$k"
+	done
+}

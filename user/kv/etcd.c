@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * etcd.c - kv.h over etcd v3's HTTP/JSON gateway (grpc-gateway, etcd
+ * etcd.c - kv.h (kv_impl.h) over etcd v3's HTTP/JSON gateway (grpc-gateway, etcd
  * 3.4: POST /v3/kv/range|put|deleterange|txn, /v3/lease/grant|keepalive|
  * revoke, /v3/watch as a stream of newline-separated JSON messages).
  * Keys and values travel base64-encoded; 64-bit integers as strings.
@@ -19,12 +19,12 @@
 #include <string.h>
 
 #include "../common/log.h"
-#include "kv.h"
+#include "kv_impl.h"
 
 #define REQ_TIMEOUT_MS 3000
 #define CONNECT_TIMEOUT_MS 1000
 
-struct kv {
+struct kv_impl {
 	struct kv_url url;
 	pthread_mutex_t lock;
 	CURL *h;
@@ -126,14 +126,6 @@ static int pair_from_json(json_t *kv, struct kv_pair *p)
 	return 0;
 }
 
-void kv_pairs_free(struct kv_pair *a, size_t n)
-{
-	for (size_t i = 0; a && i < n; i++) {
-		free(a[i].key);
-		free(a[i].value);
-	}
-	free(a);
-}
 
 /* ------------------------------------------------------------ transport */
 
@@ -169,7 +161,7 @@ static bool transport_error(CURLcode c)
 }
 
 /* An error body of the gateway: {"error": "...", "code": N, "message": "..."}. */
-static int http_error(struct kv *kv, const char *path, long status, const char *body,
+static int http_error(struct kv_impl *kv, const char *path, long status, const char *body,
 		      struct shoal_err *err)
 {
 	json_t *j = body ? json_loads(body, 0, NULL) : NULL;
@@ -184,13 +176,13 @@ static int http_error(struct kv *kv, const char *path, long status, const char *
 	return ret;
 }
 
-static void set_ep(struct kv *kv)
+static void set_ep(struct kv_impl *kv)
 {
 	snprintf(kv->ep, sizeof(kv->ep), "%s", kv->url.hosts[kv->cur]);
 }
 
 /* POST body to /v3/<path> (trying each endpoint once); *resp is the JSON reply. */
-static int call(struct kv *kv, const char *path, json_t *body, json_t **resp,
+static int call(struct kv_impl *kv, const char *path, json_t *body, json_t **resp,
 		struct shoal_err *err)
 {
 	char *text = json_dumps(body, JSON_COMPACT), url[KV_HOST_LEN + 64];
@@ -244,13 +236,10 @@ static int call(struct kv *kv, const char *path, json_t *body, json_t **resp,
 
 /* ------------------------------------------------------------ API */
 
-int kv_open(const struct kv_url *u, struct kv **out, struct shoal_err *err)
+static int etcd_open(const struct kv_url *u, struct kv_impl **out, struct shoal_err *err)
 {
-	struct kv *kv;
+	struct kv_impl *kv;
 
-	if (u->backend != KV_ETCD)
-		return err_set(err, ENOTSUP, "cluster store %s://: only etcd:// is implemented by "
-			       "this build", kv_backend_name(u->backend));
 	if (sodium_init() < 0)
 		return err_set(err, EIO, "libsodium initialisation failed");
 	kv = calloc(1, sizeof(*kv));
@@ -273,7 +262,7 @@ int kv_open(const struct kv_url *u, struct kv **out, struct shoal_err *err)
 	return 0;
 }
 
-void kv_close(struct kv *kv)
+static void etcd_close(struct kv_impl *kv)
 {
 	if (!kv)
 		return;
@@ -282,7 +271,7 @@ void kv_close(struct kv *kv)
 	free(kv);
 }
 
-const char *kv_endpoint(struct kv *kv)
+static const char *etcd_endpoint(struct kv_impl *kv)
 {
 	return kv->ep;
 }
@@ -305,7 +294,7 @@ static int pairs_from(json_t *kvs, struct kv_pair **out, size_t *n)
 	return 0;
 }
 
-int kv_range(struct kv *kv, const char *key, bool prefix, struct kv_pair **out, size_t *n,
+static int etcd_range(struct kv_impl *kv, const char *key, bool prefix, struct kv_pair **out, size_t *n,
 	     int64_t *rev, struct shoal_err *err)
 {
 	json_t *req = range_req(key, prefix), *resp;
@@ -330,7 +319,7 @@ static json_t *put_req(const char *key, const char *value, int64_t lease)
 	return r;
 }
 
-int kv_put(struct kv *kv, const char *key, const char *value, int64_t lease,
+static int etcd_put(struct kv_impl *kv, const char *key, const char *value, int64_t lease,
 	   struct shoal_err *err)
 {
 	json_t *req = put_req(key, value, lease), *resp;
@@ -341,7 +330,7 @@ int kv_put(struct kv *kv, const char *key, const char *value, int64_t lease,
 	return ret;
 }
 
-int kv_delete(struct kv *kv, const char *key, bool prefix, struct shoal_err *err)
+static int etcd_delete(struct kv_impl *kv, const char *key, bool prefix, struct shoal_err *err)
 {
 	json_t *req = range_req(key, prefix), *resp;
 	int ret = call(kv, "kv/deleterange", req, &resp, err);
@@ -351,7 +340,7 @@ int kv_delete(struct kv *kv, const char *key, bool prefix, struct shoal_err *err
 	return ret;
 }
 
-int kv_create_all(struct kv *kv, const struct kv_op *ops, size_t n, size_t *taken,
+static int etcd_create_all(struct kv_impl *kv, const struct kv_op *ops, size_t n, size_t *taken,
 		  struct shoal_err *err)
 {
 	json_t *cmp = json_array(), *succ = json_array(), *fail = json_array(), *req, *resp;
@@ -388,7 +377,7 @@ int kv_create_all(struct kv *kv, const struct kv_op *ops, size_t n, size_t *take
 	return ret;
 }
 
-int kv_delete_if(struct kv *kv, const char *key, const char *value, struct shoal_err *err)
+static int etcd_delete_if(struct kv_impl *kv, const char *key, const char *value, struct shoal_err *err)
 {
 	json_t *req, *resp;
 	int ret;
@@ -405,7 +394,7 @@ int kv_delete_if(struct kv *kv, const char *key, const char *value, struct shoal
 	return ret;
 }
 
-int kv_lease_grant(struct kv *kv, int ttl_s, int64_t *id, struct shoal_err *err)
+static int etcd_lease_grant(struct kv_impl *kv, int ttl_s, int64_t *id, struct shoal_err *err)
 {
 	json_t *req = json_pack("{s:i}", "TTL", ttl_s), *resp;
 	int ret = call(kv, "lease/grant", req, &resp, err);
@@ -421,7 +410,7 @@ int kv_lease_grant(struct kv *kv, int ttl_s, int64_t *id, struct shoal_err *err)
 	return ret;
 }
 
-int kv_lease_keepalive(struct kv *kv, int64_t id, int64_t *ttl, struct shoal_err *err)
+static int etcd_lease_keepalive(struct kv_impl *kv, int64_t id, int64_t *ttl, struct shoal_err *err)
 {
 	char sid[32];
 	json_t *req, *resp, *r;
@@ -445,7 +434,7 @@ int kv_lease_keepalive(struct kv *kv, int64_t id, int64_t *ttl, struct shoal_err
 	return ret;
 }
 
-int kv_lease_revoke(struct kv *kv, int64_t id, struct shoal_err *err)
+static int etcd_lease_revoke(struct kv_impl *kv, int64_t id, struct shoal_err *err)
 {
 	char sid[32];
 	json_t *req, *resp;
@@ -462,7 +451,7 @@ int kv_lease_revoke(struct kv *kv, int64_t id, struct shoal_err *err)
 /* ------------------------------------------------------------ watch */
 
 struct watch {
-	struct kv *kv;
+	struct kv_impl *kv;
 	struct buf b;
 	kv_watch_cb cb;
 	void *ctx;
@@ -563,7 +552,7 @@ static int watch_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, cu
 	return *w->stop ? 1 : 0;
 }
 
-int kv_watch(struct kv *kv, const char *prefix, int64_t start_rev, kv_watch_cb cb, void *ctx,
+static int etcd_watch(struct kv_impl *kv, const char *prefix, int64_t start_rev, kv_watch_cb cb, void *ctx,
 	     volatile bool *stop, int64_t *last, struct shoal_err *err)
 {
 	struct watch w = { .kv = kv, .cb = cb, .ctx = ctx, .stop = stop, .last = last, .err = err };
@@ -626,3 +615,18 @@ int kv_watch(struct kv *kv, const char *prefix, int64_t start_rev, kv_watch_cb c
 	free(w.b.p);
 	return ret;
 }
+
+const struct kv_ops kv_etcd_ops = {
+	.open = etcd_open,
+	.close = etcd_close,
+	.endpoint = etcd_endpoint,
+	.range = etcd_range,
+	.put = etcd_put,
+	.del = etcd_delete,
+	.create_all = etcd_create_all,
+	.delete_if = etcd_delete_if,
+	.lease_grant = etcd_lease_grant,
+	.lease_keepalive = etcd_lease_keepalive,
+	.lease_revoke = etcd_lease_revoke,
+	.watch = etcd_watch,
+};

@@ -5,7 +5,9 @@
  * operations the discovery logic (user/daemon/kvdisc.c) needs: range by
  * prefix, put, delete, create-if-absent (a compare-and-swap transaction
  * on several keys at once), leases, and a watch that resumes from a
- * revision. etcd.c implements them over etcd v3's HTTP/JSON gateway.
+ * revision. kv.c dispatches them (kv_impl.h) to etcd.c (etcd v3's
+ * HTTP/JSON gateway, libcurl) or zk.c (ZooKeeper's C client: ephemeral
+ * znodes for leases, watches + snapshot diff for the watch).
  *
  *   etcd://HOST:PORT[,HOST:PORT...][/prefix]     prefix default /shoal/v1/
  *   zk://HOST:PORT[,HOST:PORT...][/prefix]
