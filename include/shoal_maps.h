@@ -242,6 +242,24 @@ struct shoal_sock_cfg {
 	__u64 netns_cookie;
 };
 
+/*
+ * sock_rev: LRU hash {socket cookie, container ip:port} -> the address
+ * the application asked for, so recvmsg (UDP) and getpeername report
+ * the published address, not the container's.
+ */
+struct shoal_sock_rev_key {
+	__u64 cookie;
+	__u32 ip;   /* NBO: container */
+	__u16 port; /* NBO */
+	__u16 pad;
+};
+
+struct shoal_sock_rev_val {
+	__u32 ip;   /* NBO: what the application connected/sent to */
+	__u16 port; /* NBO */
+	__u16 pad;
+};
+
 /* ---- observability: flows, events (bpf/lib/flow.h, bpf/lib/events.h) ---- */
 
 /*

@@ -96,6 +96,29 @@ node_stat() {
 	[ "$(node_stat nat_revdnat_packets)" -ge 1 ]
 }
 
+@test "host-local clients: 127.0.0.1 and the host's address reach the port (socket hooks)" {
+	publish 0.0.0.0 8080 6 "$CIP" 80 "$VETH_IFX"
+	publish 0.0.0.0 5353 17 "$CIP" 53 "$VETH_IFX"
+	[ -e "$W/bpffs/shoal/$NODE/link_sock_connect4" ]
+	for addr in 127.0.0.1 192.168.77.1; do
+		serve_in "$P-c1" sh -c "echo pong | exec nc -N -l 80 > '$W/srv.out'"
+		sleep 0.3
+		run in_host sh -c "echo ping | nc -N -w 5 $addr 8080"
+		[ "$status" -eq 0 ]
+		[ "$output" = pong ]
+		[ "$(cat "$W/srv.out")" = ping ]
+	done
+	# UDP: nc -u connect()s, so connect4 points the socket at the container.
+	serve_in "$P-c1" sh -c "(sleep 1; echo pong) | exec nc -u -l 53 > '$W/srv.out'"
+	sleep 0.3
+	run in_host sh -c '(echo ping; sleep 2) | nc -u -w 3 127.0.0.1 5353'
+	[ "$output" = pong ]
+	# Scoped to shoald's namespace: the client namespace's own loopback
+	# is not redirected (nothing listens there).
+	run ip netns exec "$CLIENT" nc -z -w 2 127.0.0.1 8080
+	[ "$status" -ne 0 ]
+}
+
 @test "an unpublished port goes to the host stack untouched" {
 	publish 0.0.0.0 8080 6 "$CIP" 80 "$VETH_IFX"
 	in_host sh -c 'exec nc -l 192.168.77.1 9090 > /dev/null' &

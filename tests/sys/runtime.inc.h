@@ -25,6 +25,7 @@
 
 #include "shoal_shim.h"
 #include "../../user/archive/fsutil.h"
+#include "../../user/runtime/internal.h"
 
 #define RT_MAX_PIDS 64
 
@@ -295,7 +296,9 @@ static json_t *rt_request(const char *bundle, const char *req, int *fdp)
 		*fdp = fd;
 	if (fd < 0)
 		return NULL;
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req) || write(fd, "\n", 1) != 1) {
+	/* A shim finishing right now resets the connection: no SIGPIPE. */
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
 		close(fd);
 		if (fdp)
 			*fdp = -1;
@@ -506,6 +509,51 @@ static json_t *rt_args(const char *script)
 
 /* ---- tests ---- */
 
+/* Mount destinations resolve inside the rootfs, whatever the image's
+ * symlinks say (runc's securejoin). */
+TEST(runtime_secure_join)
+{
+	char r[200], p[PATH_MAX], out[PATH_MAX * 2], want[PATH_MAX];
+	struct shoal_err e = { 0 };
+	struct stat st;
+
+	snprintf(r, sizeof(r), "%s/sj", rt_root);
+	mkdir(r, 0755);
+	snprintf(p, sizeof(p), "%s/etc", r);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/abs", r);
+	symlink("/etc", p);                             /* absolute, inside */
+	snprintf(p, sizeof(p), "%s/up", r);
+	symlink("../../../../../../usr", p);            /* climbs out: clamped */
+	snprintf(p, sizeof(p), "%s/etc/rel", r);
+	symlink("../etc/./", p);
+	snprintf(p, sizeof(p), "%s/loop", r);
+	symlink("loop", p);
+	snprintf(p, sizeof(p), "%s/file", r);
+	rt_write(p, "x");
+
+	CHECK_EQ(rt_secure_join(r, "/abs/x", RT_NOCREATE, out, sizeof(out), &e), -ENOENT,
+		 "missing target without create: ENOENT");
+	CHECK_EQ(rt_secure_join(r, "/abs/a/b", RT_MKDIR, out, sizeof(out), &e), 0, "mkdir through /abs");
+	snprintf(want, sizeof(want), "%s/etc/a/b", r);
+	CHECK(!strcmp(out, want) && stat(want, &st) == 0 && S_ISDIR(st.st_mode),
+	      "absolute symlink resolved against the rootfs");
+	CHECK_EQ(rt_secure_join(r, "/up/share/f", RT_MKFILE, out, sizeof(out), &e), 0, "mkfile via /up");
+	snprintf(want, sizeof(want), "%s/usr/share/f", r);
+	CHECK(!strcmp(out, want) && stat(want, &st) == 0 && S_ISREG(st.st_mode),
+	      "../ past the root stays at the root; the file is made there");
+	CHECK(access("/usr/share/f", F_OK) < 0, "nothing made on the host");
+	CHECK_EQ(rt_secure_join(r, "/../../etc/rel/rel/a", RT_NOCREATE, out, sizeof(out), &e), 0,
+		 "relative symlinks and .. chains");
+	snprintf(want, sizeof(want), "%s/etc/a", r);
+	CHECK(!strcmp(out, want), "resolved to <root>/etc/a");
+	CHECK_EQ(rt_secure_join(r, "/loop/x", RT_MKDIR, out, sizeof(out), &e), -ELOOP, "symlink loop: ELOOP");
+	CHECK_EQ(rt_secure_join(r, "/file/x", RT_MKDIR, out, sizeof(out), &e), -ENOTDIR,
+		 "through a file: ENOTDIR");
+	CHECK_EQ(rt_secure_join(r, "/", RT_NOCREATE, out, sizeof(out), &e), 0, "/ is the root");
+	CHECK(!strcmp(out, r), "/ -> root itself");
+}
+
 TEST(runtime_exit_code)
 {
 	char b[256], path[PATH_MAX + 16];
@@ -661,7 +709,9 @@ TEST(runtime_ulimits_oom_adj)
 	char b[256], out[1024], line[1024];
 	json_t *x;
 
-	x = rt_args("ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj");
+	x = rt_args("ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj; "
+		    "grep -o ' /dev/shm .*size=[0-9]*k' /proc/mounts | grep -o '[0-9]*k$'");
+	json_object_set_new(x, "shm_size", json_integer(8 << 20));
 	json_object_set_new(x, "ulimits", json_pack("[{sssIsI}]", "name", "nofile",
 						     "soft", (json_int_t)100, "hard", (json_int_t)200));
 	json_object_set_new(x, "oom_score_adj", json_integer(500));
@@ -671,7 +721,8 @@ TEST(runtime_ulimits_oom_adj)
 	}
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	rt_log(b, "stdout", out, sizeof(out));
-	CHECK(!strcmp(out, "100\n200\n500\n"), "ulimit nofile 100:200 and oom_score_adj 500");
+	CHECK(!strcmp(out, "100\n200\n500\n8192k\n"),
+	      "ulimit nofile 100:200, oom_score_adj 500, shm_size 8 MiB");
 
 	if (rt_run(b, sizeof(b), rt_args("cat /proc/self/oom_score_adj"), NULL) < 0) {
 		CHECK(0, "container starts");
@@ -885,6 +936,42 @@ TEST(runtime_log_json)
 	CHECK(strstr(out, "\\u003c\\u0026\\u003e\\u0001"), "escaped as Go does");
 }
 
+TEST(runtime_log_rotation)
+{
+	char b[256], path[PATH_MAX + 64], out[256];
+	int total = 0;
+	json_t *x = rt_args("i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); done");
+
+	json_object_set_new(x, "log_max_size", json_integer(4096));
+	json_object_set_new(x, "log_max_files", json_integer(3));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	for (int i = 0; i < 4; i++) {
+		struct stat st;
+
+		if (i)
+			snprintf(path, sizeof(path), "%s/ctr.log.%d", b, i);
+		else
+			snprintf(path, sizeof(path), "%s/ctr.log", b);
+		if (i == 3) {
+			CHECK(access(path, F_OK) < 0, "no 4th file with log_max_files 3");
+			break;
+		}
+		CHECK(stat(path, &st) == 0, "rotated files exist");
+		CHECK(st.st_size < 4096 + 100, "none beyond max-size by more than a line");
+		total += (int)st.st_size;
+	}
+	sh_out(out, sizeof(out), "tail -c 100 %s/ctr.log | grep -o 'line-[0-9]*' | tail -1", b);
+	CHECK(!strcmp(out, "line-399\n"), "the newest lines are in the current file");
+	sh_out(out, sizeof(out), "cat %s/ctr.log.2 %s/ctr.log.1 %s/ctr.log | grep -c '^{\"log\"'",
+	       b, b, b);
+	CHECK(atoi(out) > 0 && atoi(out) < 400, "the oldest lines were dropped");
+	CHECK(total > 0, "logged");
+}
+
 TEST(runtime_attach_stdin)
 {
 	char b[256], out[4096], err[1024];
@@ -968,6 +1055,20 @@ TEST(runtime_kill)
 	if (rt_run(b, sizeof(b), json_pack("{s[ss]}", "args", "sleep", "30"), &init) < 0) {
 		CHECK(0, "container starts");
 		return;
+	}
+	{
+		char st[64];
+		json_t *r = rt_request(b, "{\"op\":\"pause\"}", NULL);
+
+		CHECK(rt_ok(r), "pause without a cgroup");
+		json_decref(r);
+		sh_out(st, sizeof(st), "awk '/^State/{print $2}' /proc/%d/status", (int)init);
+		CHECK(!strcmp(st, "T\n"), "stopped");
+		r = rt_request(b, "{\"op\":\"resume\"}", NULL);
+		CHECK(rt_ok(r), "resume");
+		json_decref(r);
+		sh_out(st, sizeof(st), "awk '/^State/{print $2}' /proc/%d/status", (int)init);
+		CHECK(!strcmp(st, "S\n") || !strcmp(st, "R\n"), "running again");
 	}
 	/* pid 1 without a handler ignores SIGTERM, as in Docker. */
 	CHECK_EQ(rt_kill(b, SIGTERM, false), 0, "kill TERM accepted");
@@ -1195,6 +1296,26 @@ TEST(runtime_cgroup)
 		}
 	}
 	CHECK(rt_log_wait(b, "stdout", "cgro\n"), "the script ran");
+	{
+		char ev[256];
+		json_t *r = rt_request(b, "{\"op\":\"pause\"}", NULL);
+
+		CHECK(rt_ok(r), "pause");
+		json_decref(r);
+		sh_out(ev, sizeof(ev), "grep frozen %s/cgroup.events", cg);
+		CHECK(!strcmp(ev, "frozen 1\n"), "paused: the cgroup is frozen");
+		r = rt_request(b, "{\"op\":\"pause\"}", NULL);
+		CHECK(r && !rt_ok(r), "pausing twice is refused");
+		json_decref(r);
+		r = rt_request(b, "{\"op\":\"exec\",\"args\":[\"true\"],\"env\":[]}", NULL);
+		CHECK(r && !rt_ok(r), "no exec into a paused container");
+		json_decref(r);
+		r = rt_request(b, "{\"op\":\"resume\"}", NULL);
+		CHECK(rt_ok(r), "resume");
+		json_decref(r);
+		sh_out(ev, sizeof(ev), "grep frozen %s/cgroup.events", cg);
+		CHECK(!strcmp(ev, "frozen 0\n"), "resumed: thawed");
+	}
 	CHECK_EQ(rt_kill(b, SIGKILL, false), 0, "kill");
 	CHECK_EQ(rt_wait(b), 137, "137");
 	CHECK(rt_wait_file(b, "exit.json"), "exit.json");
@@ -1265,6 +1386,7 @@ TEST(runtime_limits)
 
 static void runtime_suite(void)
 {
+	void (*old_pipe)(int);
 	char self[PATH_MAX - 64];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
@@ -1286,6 +1408,9 @@ static void runtime_suite(void)
 		runtime_suite_cleanup();
 		return;
 	}
+	/* Writes to a shim that just exited fail with EPIPE, not a signal. */
+	old_pipe = signal(SIGPIPE, SIG_IGN);
+	RUN(runtime_secure_join);
 	RUN(runtime_exit_code);
 	RUN(runtime_not_found);
 	RUN(runtime_not_executable);
@@ -1295,6 +1420,7 @@ static void runtime_suite(void)
 	RUN(runtime_seccomp_privileged);
 	RUN(runtime_mounts);
 	RUN(runtime_log_json);
+	RUN(runtime_log_rotation);
 	RUN(runtime_attach_stdin);
 	RUN(runtime_exec);
 	RUN(runtime_kill);
@@ -1304,5 +1430,6 @@ static void runtime_suite(void)
 	RUN(runtime_netns);
 	RUN(runtime_cgroup);
 	RUN(runtime_limits);
+	signal(SIGPIPE, old_pipe);
 	runtime_suite_cleanup();
 }

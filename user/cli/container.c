@@ -731,7 +731,9 @@ static int try_get(struct client *cl, const char *prefix, const char *name,
 		return -2;
 	}
 	free(path);
-	if (resp.status == 404) {
+	/* 405: a name with a '/' (an image reference) routed as a sub-path
+	 * of the container API: no such container either. */
+	if (resp.status == 404 || resp.status == 405) {
 		r = 0;
 	} else if (resp.status < 200 || resp.status > 299) {
 		sbuf_printf(errs, "Error response from daemon: %s\n",

@@ -434,6 +434,14 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 	rc = loader_set_node_cfg(&d->bpf, &cfg, err);
 	if (rc < 0)
 		goto out;
+	/* The host's own clients (127.0.0.1:PORT, host IP:PORT). */
+	{
+		struct shoal_err e2 = { 0 };
+
+		if (loader_attach_sock(&d->bpf, &e2) < 0)
+			log_warn("ports: published ports unreachable from the host itself: %s",
+				 e2.msg);
+	}
 	/* Masquerade forwards containers' traffic: Docker's --ip-forward. */
 	if (masq && write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0)
 		log_warn("ports: cannot enable net.ipv4.ip_forward: masquerade needs it");

@@ -130,5 +130,13 @@ int loader_get_ct(struct loader *l, const struct shoal_ct_key *k, struct shoal_c
  * remove it (only if the filter there runs from_external). */
 int loader_attach_external(struct loader *l, int ifindex, struct shoal_err *err);
 int loader_detach_external(struct loader *l, int ifindex, struct shoal_err *err);
+/*
+ * The socket-level half (bpf/lib/sock.h): attach the cgroup/connect4,
+ * sendmsg4, recvmsg4 and getpeername4 programs to the root of the cgroup2
+ * hierarchy as bpf_links pinned in the pin dir (so they outlive shoald
+ * and a restart swaps the programs in place), scoped to the network
+ * namespace of the calling thread by its cookie. -ENOENT: no cgroup2.
+ */
+int loader_attach_sock(struct loader *l, struct shoal_err *err);
 
 #endif

@@ -190,6 +190,34 @@ int rt_cgroup_limits(const char *path, const struct rt_resources *r, char *skipp
 	return ret;
 }
 
+int rt_cgroup_freeze(const char *path, bool frozen, struct shoal_err *err)
+{
+	char file[PATH_MAX + 16], line[128], want[16];
+	int ret;
+
+	snprintf(file, sizeof(file), "%s/cgroup.freeze", path);
+	ret = write_file(file, frozen ? "1" : "0");
+	if (ret < 0)
+		return err_set(err, -ret, "write %s: %s", file, strerror(-ret));
+	snprintf(file, sizeof(file), "%s/cgroup.events", path);
+	snprintf(want, sizeof(want), "frozen %d", frozen);
+	for (int i = 0; i < 100; i++) {
+		FILE *f = fopen(file, "re");
+		bool done = false;
+
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, want, strlen(want)))
+				done = true;
+		if (f)
+			fclose(f);
+		if (done)
+			return 0;
+		usleep(10000);
+	}
+	return err_set(err, ETIMEDOUT, "cgroup %s: not %s after 1 s", path,
+		       frozen ? "frozen" : "thawed");
+}
+
 bool rt_cgroup_oom_killed(const char *path)
 {
 	char file[PATH_MAX + 16], line[128];

@@ -312,6 +312,18 @@ int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *er
 	if (!ret)
 		ret = load_ulimits(json_object_get(root, "ulimits"), cfg, err);
 	cfg->oom_score_adj = (int)json_integer_value(json_object_get(root, "oom_score_adj"));
+	cfg->log_max_size = json_integer_value(json_object_get(root, "log_max_size"));
+	cfg->log_max_files = (int)json_integer_value(json_object_get(root, "log_max_files"));
+	if (!cfg->log_max_files)
+		cfg->log_max_files = 1;
+	if (!ret && (cfg->log_max_size < 0 || cfg->log_max_files < 1 || cfg->log_max_files > 100))
+		ret = err_set(err, EINVAL, "config: log_max_size must be >= 0 and log_max_files "
+			      "1..100");
+	cfg->shm_size = json_integer_value(json_object_get(root, "shm_size"));
+	if (!ret && cfg->shm_size < 0)
+		ret = err_set(err, EINVAL, "SHM size can not be less than 0");
+	if (!cfg->shm_size)
+		cfg->shm_size = 64 << 20;
 	if (!ret && (cfg->oom_score_adj < -1000 || cfg->oom_score_adj > 1000))
 		ret = err_set(err, EINVAL, "Invalid value %d, range for oom score adj is "
 			      "[-1000, 1000]", cfg->oom_score_adj);

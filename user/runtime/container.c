@@ -325,6 +325,26 @@ out:
 	return ret;
 }
 
+/* The state letter of /proc/pid/stat (after the last ')'), 0 if gone. */
+static char proc_state(int pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
 int rt_kill_all(pid_t init_pid, int sig)
 {
 	struct stat ns, st;
@@ -345,9 +365,15 @@ int rt_kill_all(pid_t init_pid, int sig)
 		if (pid <= 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
-		if (stat(path, &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev &&
-		    kill(pid, sig) == 0)
+		if (stat(path, &st) < 0 || st.st_ino != ns.st_ino || st.st_dev != ns.st_dev)
+			continue;
+		if (sig == 0) {         /* count the ones not stopped yet */
+			char c = proc_state(pid);
+
+			n += c && c != 'T' && c != 't' && c != 'Z' && c != 'X';
+		} else if (kill(pid, sig) == 0) {
 			n++;
+		}
 	}
 	closedir(dir);
 	return n;

@@ -52,11 +52,14 @@ struct rt_config {
 	struct rt_mount *mounts;
 	size_t n_mounts;
 	char *log_path;
+	int64_t log_max_size;   /* [ext] json-file max-size (0: no rotation) */
+	int log_max_files;      /* [ext] json-file max-file (default 1) */
 	char *cgroup;           /* "" = none */
 	struct rt_resources res;
 	struct rt_rlimit rlimits[RT_MAX_RLIMITS];
 	size_t n_rlimits;
 	int oom_score_adj;      /* [ext] default 0 (the shim keeps -998) */
+	int64_t shm_size;       /* [ext] bytes of /dev/shm, default 64 MiB */
 	bool readonly_rootfs;   /* [ext] Docker's --read-only */
 	bool seccomp;           /* [ext] "seccomp": false = unconfined */
 	bool privileged;        /* [ext] all caps and devices, no masks */
@@ -110,12 +113,15 @@ int rt_cgroup_limits(const char *path, const struct rt_resources *r, char *skipp
 		     struct shoal_err *err);
 bool rt_resources_set(const struct rt_resources *r);
 bool rt_cgroup_oom_killed(const char *path);
+/* cgroup.freeze = 1/0, waiting (1 s at most) for cgroup.events to agree. */
+int rt_cgroup_freeze(const char *path, bool frozen, struct shoal_err *err);
 void rt_cgroup_remove(const char *path);
 
 /* Write /proc/self/oom_score_adj. */
 int rt_oom_score_adj(int v, struct shoal_err *err);
 
-/* Signal every process whose pid namespace is init_pid's. */
+/* Signal every process whose pid namespace is init_pid's; the number
+ * signalled. sig 0: the number of them not stopped (yet). */
 int rt_kill_all(pid_t init_pid, int sig);
 
 #endif

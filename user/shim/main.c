@@ -214,7 +214,7 @@ int main(int argc, char **argv)
 			util_mkdir_p(dir, 0700);
 		}
 	}
-	if (jlog_open(&shim.log, shim.cfg.log_path) < 0)
+	if (jlog_open(&shim.log, shim.cfg.log_path, shim.cfg.log_max_size, shim.cfg.log_max_files) < 0)
 		log_error("log %s: %s; container output is not logged", shim.cfg.log_path,
 			  strerror(errno));
 	shim.cgroup = cgroup_prepare(&shim.cfg);
