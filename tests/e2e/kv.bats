@@ -52,6 +52,9 @@ teardown() {
 	run etcdctl_ get -w json "/shoal/v1/nodes/$NODE_1"
 	[ "$(echo "$output" | jq -r '.kvs[0].lease')" != null ]
 	# shoal info shows the store
+	run hs 1 info
+	[[ "$output" == *"Cluster Store: $(KV_URL)"* ]]
+	[[ "$output" == *"Status: healthy"* ]]
 	run hapi 1 GET /v1.41/info
 	[ "$(echo "$output" | head -n -1 | jq -r .ClusterStore)" = "$(KV_URL)" ]
 	[ "$(echo "$output" | head -n -1 | jq -r .Shoal.ClusterStore.Status)" = healthy ]
@@ -257,8 +260,10 @@ teardown() {
 	[ "$status" -ne 0 ]
 	run cat "$DIR_2/shoald.log"
 	[[ "$output" == *"node name \"$NODE_1\" is already registered"* ]]
-	# a store under another prefix is another cluster: no mixing
-	kv_host 2 --cluster-store "$(KV_URL /other/prefix)"
+	# a store under another prefix is another cluster: no mixing. The
+	# first endpoint listed answers nothing: the client moves on.
+	kv_host 2 --cluster-store "etcd://192.168.99.251:2379,$ETCD_IP:$ETCD_PORT/other/prefix"
+	[ "$(hapi 2 GET /v1.41/info | head -n -1 | jq -r .Shoal.ClusterStore.Endpoint)" = "$ETCD_IP:$ETCD_PORT" ]
 	ovl_create 1
 	sleep 1
 	run hs 2 network inspect ov
