@@ -42,7 +42,9 @@ static __always_inline bool flows_enabled(const struct shoal_node_cfg *cfg)
 static __always_inline void flow_key_ipv4(struct __sk_buff *ctx, const struct iphdr *ip,
 					  __u32 l3off, struct shoal_flow_key *k, __u8 *tcp_flags)
 {
-	__u8 l4[14];
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 l4[14], *p;
 	__u32 l4off;
 
 	k->saddr = ip->saddr;
@@ -54,19 +56,20 @@ static __always_inline void flow_key_ipv4(struct __sk_buff *ctx, const struct ip
 	*tcp_flags = 0;
 	if (ip->frag_off & bpf_htons(IP_OFFSET))
 		return; /* no L4 header in a non-first fragment */
-	l4off = l3off + (ip->ihl & 0xf) * 4;
-	if (ip->protocol == IPPROTO_TCP) {
-		if (bpf_skb_load_bytes(ctx, l4off, l4, 14))
-			return;
-		*tcp_flags = l4[13];
-	} else if (ip->protocol == IPPROTO_UDP) {
-		if (bpf_skb_load_bytes(ctx, l4off, l4, 4))
-			return;
-	} else {
+	l4off = (l3off & 0xff) + (ip->ihl & 0xf) * 4;
+	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
 		return;
+	/* Usually in the linear head: read in place; else copy it out. */
+	p = data + l4off;
+	if (!PKT_OK(p, 14, data_end)) {
+		if (bpf_skb_load_bytes(ctx, l4off, l4, ip->protocol == IPPROTO_TCP ? 14 : 4))
+			return;
+		p = l4;
 	}
-	__builtin_memcpy(&k->sport, &l4[0], 2);
-	__builtin_memcpy(&k->dport, &l4[2], 2);
+	if (ip->protocol == IPPROTO_TCP)
+		*tcp_flags = p[13];
+	__builtin_memcpy(&k->sport, &p[0], 2);
+	__builtin_memcpy(&k->dport, &p[2], 2);
 }
 
 /* Slow path of flow_account(): the flow has no entry yet. */

@@ -119,6 +119,23 @@ node_stat() {
 	[ "$status" -ne 0 ]
 }
 
+@test "hairpin: containers reach a published port through the host's address" {
+	publish 0.0.0.0 8080 6 "$CIP" 80 "$VETH_IFX"
+	endpoint_ns "$P-c2"
+	shoal network connect net1 --netns "$P-c2"
+	# another container, then the published container itself
+	for ns in "$P-c2" "$P-c1"; do
+		serve_in "$P-c1" sh -c "echo pong | exec nc -N -l 80 > '$W/srv.out'"
+		sleep 0.3
+		run ip netns exec "$ns" sh -c 'echo ping | nc -N -w 5 192.168.77.1 8080'
+		[ "$status" -eq 0 ]
+		[ "$output" = pong ]
+		[ "$(cat "$W/srv.out")" = ping ]
+	done
+	[ "$(node_stat nat_dnat_packets)" -eq 0 ]
+	[ "$(node_stat nat_hairpin_packets)" -ge 6 ]
+}
+
 @test "an unpublished port goes to the host stack untouched" {
 	publish 0.0.0.0 8080 6 "$CIP" 80 "$VETH_IFX"
 	in_host sh -c 'exec nc -l 192.168.77.1 9090 > /dev/null' &

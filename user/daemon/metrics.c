@@ -231,6 +231,17 @@ static void emit_node(struct daemon *d, struct out *o, const char *node)
 	put_label(f, "node", node, true);
 	fprintf(f, ",cause=\"slow_reader\"} %llu\n",
 		proc_counter(d, o, "events_slow_reader", d->obs ? d->obs->slow_reader_drops : 0));
+	{
+		unsigned long long nsubs = 0;
+
+		if (d->obs) {
+			pthread_mutex_lock(&d->obs->mu);
+			nsubs = obs_sub_count(d->obs);
+			pthread_mutex_unlock(&d->obs->mu);
+		}
+		one(f, "shoal_monitor_clients", "gauge", "Event streams (shoal monitor) being served.",
+		    node, nsubs);
+	}
 	family(f, "shoal_events_read_total", "counter", "Events read from the ring buffer by the daemon, by type.");
 	{
 		static const char *const tn[4] = { NULL, "drop", "flow_start", "flow_end" };

@@ -324,6 +324,15 @@ static bool sub_wants(const struct obs_sub *s, const struct shoal_event *ev)
 	return false;
 }
 
+size_t obs_sub_count(struct obs *o)
+{
+	size_t n = 0;
+
+	for (struct obs_sub *s = o->subs; s; s = s->next)
+		n += !s->dead;
+	return n;
+}
+
 static void subs_reap(struct obs *o)
 {
 	struct obs_sub **pp = &o->subs;
@@ -406,11 +415,28 @@ static void report_kernel_losses(struct obs *o, struct shoal_obs_stats *last)
 	pthread_mutex_unlock(&o->mu);
 }
 
+/*
+ * Every second a keepalive line to every subscriber: the HTTP
+ * server only notices a client that went away when it writes to it, so
+ * without traffic an abandoned stream would hold its connection thread
+ * until the next event. Clients skip these lines.
+ */
+static void keepalive(struct obs *o)
+{
+	static const char line[] = "{\"Type\":\"keepalive\"}\n";
+
+	pthread_mutex_lock(&o->mu);
+	for (struct obs_sub *s = o->subs; s; s = s->next)
+		sub_write(s, line, sizeof(line) - 1);
+	subs_reap(o);
+	pthread_mutex_unlock(&o->mu);
+}
+
 static void *reader_main(void *arg)
 {
 	struct obs *o = arg;
 	struct shoal_obs_stats last = { 0 };
-	uint64_t next_report = 0;
+	uint64_t next_report = 0, next_keepalive = 0;
 
 	loader_obs_stats_read(&o->d->bpf, &last, NULL);
 	while (!o->stop) {
@@ -426,6 +452,10 @@ static void *reader_main(void *arg)
 		if (now >= next_report) {
 			report_kernel_losses(o, &last);
 			next_report = now + 1000000000ULL;
+		}
+		if (now >= next_keepalive) {
+			keepalive(o);
+			next_keepalive = now + 1000000000ULL;
 		}
 	}
 	return NULL;

@@ -125,6 +125,9 @@ int loader_put_host_addr(struct loader *l, uint32_t addr, uint32_t ifindex, stru
 /* Empty ext_ifaces and host_addrs (start-up re-discovers them). */
 int loader_clear_ext(struct loader *l, struct shoal_err *err);
 /* One conntrack entry; -ENOENT if absent. */
+/* The local veth (host end ifindex) whose endpoint has address ip (NBO):
+ * its ifindex, or -ENOENT. A walk of ifaces: for start-up, not per packet. */
+int loader_find_iface_by_ip(struct loader *l, uint32_t ip);
 int loader_get_ct(struct loader *l, const struct shoal_ct_key *k, struct shoal_ct_val *v);
 /* Attach from_external on the ingress of an external interface /
  * remove it (only if the filter there runs from_external). */

@@ -182,6 +182,24 @@ int loader_clear_ext(struct loader *l, struct shoal_err *err)
 	return rc < 0 ? rc : clear_u32_map(l->skel->maps.host_addrs, err);
 }
 
+int loader_find_iface_by_ip(struct loader *l, uint32_t ip)
+{
+	__u32 k, *prev = NULL;
+	int rc;
+
+	if (!l || !l->skel)
+		return -EBADF;
+	while ((rc = bpf_map__get_next_key(l->skel->maps.ifaces, prev, &k, sizeof(k))) == 0) {
+		struct shoal_iface_val v;
+
+		if (bpf_map__lookup_elem(l->skel->maps.ifaces, &k, sizeof(k), &v, sizeof(v), 0) == 0 &&
+		    v.ip == ip)
+			return (int)k;
+		prev = &k;
+	}
+	return -ENOENT;
+}
+
 int loader_get_ct(struct loader *l, const struct shoal_ct_key *k, struct shoal_ct_val *v)
 {
 	if (!l || !l->skel)
