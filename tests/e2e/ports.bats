@@ -82,6 +82,12 @@ node_stat() {
 		--arg s "$(printf '0x%02x' ${CIP##*.})" '.[] | select(.key[3] == $s and .key[7] == "0x02")' >/dev/null
 	[ "$(node_stat nat_dnat_packets)" -ge 3 ]
 	[ "$(node_stat nat_revdnat_packets)" -ge 2 ]
+	# the same counters through the API: info and Prometheus
+	info=$(curl -s --unix-socket "$W/shoal.sock" http://localhost/info)
+	[ "$(echo "$info" | jq .Shoal.NodeStats.NatDnatPackets)" -eq "$(node_stat nat_dnat_packets)" ]
+	[ "$(echo "$info" | jq .Shoal.IPMasq)" = true ]
+	curl -s --unix-socket "$W/shoal.sock" http://localhost/metrics |
+		grep -Eq '^shoal_node_nat_dnat_packets_total\{node="'"$NODE"'"\} [1-9]'
 }
 
 @test "published UDP port: request in, answer back from the published address" {
@@ -159,6 +165,9 @@ node_stat() {
 	[ "$(cat "$W/cl.out")" = ping ]
 	[ "$(node_stat nat_snat_packets)" -ge 3 ]
 	[ "$(node_stat nat_revsnat_packets)" -ge 2 ]
+	# ping too (ICMP echo, the identifier as the port)
+	run ip netns exec "$P-c1" ping -c 2 -W 2 192.168.77.2
+	[ "$status" -eq 0 ]
 }
 
 @test "--ip-masq=false: no masquerade, the client cannot answer" {

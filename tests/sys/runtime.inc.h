@@ -1384,6 +1384,14 @@ TEST(runtime_limits)
 	CHECK(strstr(line, "\"oom_killed\":true") != NULL, "exit.json oom_killed");
 }
 
+static char rt_missing[200];
+
+/* Stands for the whole suite when it cannot run here. */
+TEST(runtime_suite_prerequisites)
+{
+	SKIP(rt_missing);
+}
+
 static void runtime_suite(void)
 {
 	void (*old_pipe)(int);
@@ -1391,7 +1399,9 @@ static void runtime_suite(void)
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (n <= 0) {
-		printf("# readlink /proc/self/exe failed\n");
+		snprintf(rt_missing, sizeof(rt_missing), "readlink /proc/self/exe: %s",
+			 strerror(errno));
+		RUN(runtime_suite_prerequisites);
 		return;
 	}
 	self[n] = '\0';
@@ -1399,13 +1409,16 @@ static void runtime_suite(void)
 	snprintf(rt_shim, sizeof(rt_shim), "%s/shoal-shim", self);
 	snprintf(rt_root, sizeof(rt_root), "/var/tmp/shoal-rt-XXXXXX");
 	if (!mkdtemp(rt_root)) {
+		snprintf(rt_missing, sizeof(rt_missing), "mkdtemp /var/tmp: %s", strerror(errno));
 		rt_root[0] = '\0';
-		printf("# mkdtemp failed\n");
+		RUN(runtime_suite_prerequisites);
 		return;
 	}
 	if (access(rt_shim, X_OK) < 0 || access("/bin/busybox", X_OK) < 0 || rt_make_rootfs() < 0) {
-		printf("# cannot build the test rootfs (needs %s and /bin/busybox)\n", rt_shim);
+		snprintf(rt_missing, sizeof(rt_missing), "needs shoal-shim next to this binary and "
+			 "/bin/busybox (busybox-static) for the test rootfs");
 		runtime_suite_cleanup();
+		RUN(runtime_suite_prerequisites);
 		return;
 	}
 	/* Writes to a shim that just exited fail with EPIPE, not a signal. */
