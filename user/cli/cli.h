@@ -120,6 +120,7 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_network(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_network_peer(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_stats(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_volume(struct cli_ctx *ctx, int argc, char **argv);
 
 /* "amd64"/"arm64"... as Go names the build architecture. */
 const char *cli_goarch(void);

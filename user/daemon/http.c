@@ -323,6 +323,7 @@ static const struct {
 	{ "/images", api_images },
 	{ "/swarm", api_swarm },
 	{ "/nodes", api_nodes },
+	{ "/volumes", api_volumes },
 	{ NULL, NULL },
 };
 
