@@ -25,7 +25,7 @@ DEB_PKGS := gcc make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-
 	    libsqlite3-dev sqlite3 libcurl4-openssl-dev iproute2 iputils-ping \
 	    bats jq busybox-static iperf3 sockperf tcpdump util-linux procps \
 	    bridge-utils ethtool netcat-openbsd curl \
-	    libarchive-dev zstd btrfs-progs xfsprogs docker-registry skopeo docker.io libsodium-dev
+	    libarchive-dev zstd btrfs-progs xfsprogs docker-registry skopeo docker.io libsodium-dev prometheus
 
 COMMON_SRC  := $(wildcard user/common/*.c)
 LIB_SRC     := $(COMMON_SRC) $(wildcard user/state/*.c user/config/*.c user/ipam/*.c)

@@ -48,6 +48,27 @@
  *                          modules, kexec, clocks...; allowed again with
  *                          the capability Docker ties each to), EPERM;
  *                          clone3 ENOSYS; i386/x32 syscalls refused.
+ *    "resources": {"memory": B, "memory_swap": B|-1, "nano_cpus": N,
+ *                  "cpu_shares": N, "pids_limit": N}
+ *                          Docker's HostConfig names; written to
+ *                          memory.max, memory.swap.max (default = memory,
+ *                          as Docker), cpu.max, cpu.weight (runc's
+ *                          conversion), pids.max before the container
+ *                          runs. memory < 6 MB: "error 125 Minimum memory
+ *                          limit allowed is 6MB". A controller the cgroup
+ *                          lacks (or no cgroup): warning in shim.log,
+ *                          limit discarded, container runs (Docker's
+ *                          "Limitation discarded").
+ *    "ulimits": [{"name":"nofile","soft":N,"hard":N}]   Docker's --ulimit
+ *                          names; set for init and exec'd processes.
+ *    "oom_score_adj": 0    Docker's --oom-score-adj (-1000..1000). The
+ *                          shim itself asks for -998 (needs
+ *                          CAP_SYS_RESOURCE; a warning in shim.log if not).
+ *    "shm_size": B         /dev/shm size (Docker's --shm-size), 64 MiB.
+ *    "log_max_size": B, "log_max_files": N   json-file max-size/max-file:
+ *                          past B bytes the log becomes <log>.1 (older
+ *                          ones shift up to <log>.(N-1), the oldest is
+ *                          dropped); N = 1 (default): truncated instead.
  *    "privileged": false   Docker's --privileged: every capability the
  *                          shim has, no seccomp, no masked/ro paths,
  *                          /sys rw, copies of the host's device nodes.
@@ -80,6 +101,11 @@
  *                        {"ok":false,"exit_code":126|127|125,"message":..}
  *                        then frames; the last frame is SHIM_FRAME_EXIT.
  *   {"op":"resize","pid":0|exec-pid,"height":H,"width":W}   tty size.
+ *   [ext] {"op":"pause"} / {"op":"resume"}   freeze / thaw the container:
+ *                        cgroup.freeze with a cgroup v2, else SIGSTOP /
+ *                        SIGCONT to every process of its pid namespace.
+ *                        Reply {"ok":true,"paused":B}; errors "container
+ *                        is already paused" / "container is not paused".
  *
  * Frames (shim -> client, always, tty or not): Docker's multiplexed
  * stream header {type, 0, 0, 0, uint32 big-endian payload length}
@@ -99,7 +125,9 @@
  * - The log file's directory is created (0700) if missing.
  * - wait reply [ext]: also "signal" (0 or S) and "oom_killed" (memory
  *   controller's oom_kill count, cgroup v2 only). A container that has
- *   finished has no shim.sock any more: read exit.json instead.
+ *   finished has no shim.sock any more: read exit.json instead. A
+ *   connection racing the shim's exit may be reset (EPIPE/ECONNRESET:
+ *   clients send with MSG_NOSIGNAL) and then exit.json is there.
  * - kill: "signal" defaults to 9. After init exited:
  *   {"ok":false,"message":"container is not running"}. pid 1 ignores
  *   signals it has no handler for (SIGTERM to `sleep`), as in Docker.
@@ -125,6 +153,7 @@
  * - With a cgroup: the container gets its own cgroup namespace rooted
  *   there and cgroup2 read-only on /sys/fs/cgroup (Docker on v2); exec'd
  *   processes join the cgroup and the namespace.
+ * - tty: init's pty slave is also bound on /dev/console (as runc).
  * - A container whose setup does not finish in 60 s is killed and
  *   reported as "error 125 container setup timed out".
  * - Files the shim leaves: shim.log (its own messages), exit.json,

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "config.h"
 #include "../common/log.h"
@@ -45,6 +46,10 @@ enum opt_kind {
 	K_MULT,     /* integer 1..64 */
 	K_GMTU,     /* integer 576..65000: largest sealed gossip datagram */
 	K_BOOL,
+	K_FLOWSZ,   /* integer 1024..16777216 */
+	K_RATE,     /* integer 1..1000000 */
+	K_EVENTS,   /* none | drop | flow | drop,flow */
+	K_ADDR,     /* IPv4:PORT, or "" */
 };
 
 struct opt {
@@ -86,7 +91,61 @@ static const struct opt opts[] = {
 	{ "gossip-push-pull-interval", "gossip-push-pull-interval", K_DURMS0,
 	  F(gossip_push_pull_interval_ms) },
 	{ "gossip-mtu", "gossip-mtu", K_GMTU, F(gossip_mtu) },
+	{ "flow-accounting", "flow-accounting", K_BOOL, F(flow_accounting) },
+	{ "flow-table-size", "flow-table-size", K_FLOWSZ, F(flow_table_size) },
+	{ "events", "events", K_EVENTS, F(events) },
+	{ "event-rate-limit", "event-rate-limit", K_RATE, F(event_rate_limit) },
+	{ "metrics-addr", "metrics-addr", K_ADDR, F(metrics_addr) },
 };
+
+unsigned int config_event_flags(const char *events)
+{
+	unsigned int f = 0;
+	char buf[32], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", events ? events : "");
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "drop") == 0)
+			f |= SHOAL_CFG_EV_DROP;
+		else if (strcmp(tok, "flow") == 0)
+			f |= SHOAL_CFG_EV_FLOW;
+	}
+	return f;
+}
+
+static bool events_ok(const char *v)
+{
+	char buf[32], *save = NULL, *tok;
+
+	if (strcmp(v, "none") == 0)
+		return true;
+	if (!*v || strlen(v) >= sizeof(buf))
+		return false;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (strcmp(tok, "drop") && strcmp(tok, "flow"))
+			return false;
+	return v[strlen(v) - 1] != ',' && v[0] != ',' && !strstr(v, ",,");
+}
+
+static bool addr_ok(const char *v)
+{
+	char ip[32];
+	const char *colon = strrchr(v, ':');
+	struct in_addr a;
+	char *end;
+	long port;
+
+	if (!colon || (size_t)(colon - v) >= sizeof(ip))
+		return false;
+	memcpy(ip, v, (size_t)(colon - v));
+	ip[colon - v] = '\0';
+	if (inet_pton(AF_INET, ip, &a) != 1)
+		return false;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	return colon[1] && !*end && !errno && port >= 1 && port <= 65535;
+}
 
 /* Where a value came from, for messages. */
 struct origin {
@@ -183,6 +242,16 @@ static int apply_string(struct shoal_config *c, const struct opt *o, const struc
 			return bad_value(err, o, from, v,
 					 "unsupported cluster store (etcd://HOST:PORT or zk://HOST:PORT)");
 		break;
+	case K_EVENTS:
+		if (!events_ok(v))
+			return bad_value(err, o, from, v,
+					 "expected \"none\", \"drop\", \"flow\" or \"drop,flow\"");
+		break;
+	case K_ADDR:
+		if (*v && !addr_ok(v))
+			return bad_value(err, o, from, v,
+					 "expected IPv4:PORT such as \"127.0.0.1:9323\"");
+		break;
 	case K_IFNAME:
 		if (strlen(v) > 15 || strchr(v, '/') || strpbrk(v, " \t\n"))
 			return bad_value(err, o, from, v, "not a valid interface name");
@@ -206,6 +275,10 @@ static int apply_int(struct shoal_config *c, const struct opt *o, const struct o
 		return bad_value(err, o, from, raw, "must be between 1 and 64");
 	if (o->kind == K_GMTU && (v < 576 || v > 65000))
 		return bad_value(err, o, from, raw, "must be between 576 and 65000");
+	if (o->kind == K_FLOWSZ && (v < 1024 || v > 16777216))
+		return bad_value(err, o, from, raw, "must be between 1024 and 16777216");
+	if (o->kind == K_RATE && (v < 1 || v > 1000000))
+		return bad_value(err, o, from, raw, "must be between 1 and 1000000");
 	*field = (int)v;
 	return 0;
 }
@@ -272,6 +345,8 @@ static int apply_json(struct shoal_config *c, const struct opt *o, const struct 
 	case K_MTU:
 	case K_MULT:
 	case K_GMTU:
+	case K_FLOWSZ:
+	case K_RATE:
 		if (!json_is_integer(v))
 			return wrong_type(err, o, from, "integer", v);
 		snprintf(raw, sizeof(raw), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -352,6 +427,10 @@ void config_defaults(struct shoal_config *c)
 	c->gossip_suspicion_mult = 4;
 	c->gossip_push_pull_interval_ms = 30000;
 	c->gossip_mtu = 1400;
+	c->flow_accounting = true;
+	c->flow_table_size = SHOAL_FLOWS_DEFAULT;
+	snprintf(c->events, sizeof(c->events), "drop");
+	c->event_rate_limit = SHOAL_EVENT_RATE_DEFAULT;
 }
 
 static const struct opt *opt_by_key(const char *key)
@@ -487,6 +566,8 @@ static int apply_flag(struct shoal_config *c, const struct opt *o, const char *v
 	case K_MTU:
 	case K_MULT:
 	case K_GMTU:
+	case K_FLOWSZ:
+	case K_RATE:
 		errno = 0;
 		n = strtoll(v, &end, 10);
 		if (!*v || *end || errno || !(isdigit((unsigned char)v[0]) || v[0] == '-'))
@@ -560,6 +641,11 @@ static void usage(FILE *out)
 	      "      --gossip-suspicion-mult int     Gossip suspicion multiplier (default 4)\n"
 	      "      --gossip-push-pull-interval string  Gossip full-sync interval (default \"30s\")\n"
 	      "      --gossip-mtu int                Largest gossip UDP payload (default 1400)\n"
+	      "      --flow-accounting[=true|false]  Per-flow accounting in the flows map (default true)\n"
+	      "      --flow-table-size int           Flow table entries, LRU (default 65536)\n"
+	      "      --events string                 Events for shoal monitor: none, drop, flow, drop,flow (default \"drop\")\n"
+	      "      --event-rate-limit int          Events per CPU per second (default 1000)\n"
+	      "      --metrics-addr string           Prometheus /metrics TCP listener, IP:PORT (default: none)\n"
 	      "  -h, --help                          Print usage\n"
 	      "  -v, --version                       Print version information and quit\n",
 	      out);

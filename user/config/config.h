@@ -10,7 +10,11 @@
  * ip-masq (bool), publish-interfaces (comma-separated interface names),
  * gossip-probe-interval, gossip-probe-timeout, gossip-interval,
  * gossip-push-pull-interval (millisecond durations: "100ms", "2s"),
- * gossip-suspicion-mult (integer 1..64), gossip-mtu (integer 576..65000).
+ * gossip-suspicion-mult (integer 1..64), gossip-mtu (integer 576..65000),
+ * flow-accounting (bool), flow-table-size (integer 1024..16777216), events ("none", "drop",
+ * "flow" or "drop,flow"), event-rate-limit (events per CPU per second,
+ * 1..1000000), metrics-addr ("IP:PORT" of a Prometheus TCP listener,
+ * "" = none).
  * Unknown keys and values of the wrong type or range are errors naming
  * the key.
  */
@@ -53,7 +57,16 @@ struct shoal_config {
 	int gossip_suspicion_mult;            /* 4 */
 	int64_t gossip_push_pull_interval_ms; /* 30s; 0 disables periodic push-pull */
 	int gossip_mtu;                       /* 1400: largest sealed UDP payload */
+	/* Observability (bpf/lib/flow.h, events.h; user/daemon/metrics.c). */
+	bool flow_accounting;                 /* true */
+	int flow_table_size;                  /* 65536 */
+	char events[32];                      /* "drop" */
+	int event_rate_limit;                 /* 1000 per CPU per second */
+	char metrics_addr[64];                /* "" = no TCP listener */
 };
+
+/* The SHOAL_CFG_EV_* bits of an "events" value (validated at parse). */
+unsigned int config_event_flags(const char *events);
 
 void config_defaults(struct shoal_config *c);
 
@@ -72,7 +85,9 @@ int config_load_string(struct shoal_config *c, const char *json, struct shoal_er
  * --gossip-port, --key-rotation-interval, --mtu, --underlay-interface,
  * --advertise-addr, --vxlan-port, --accounting=true|false,
  * --gossip-probe-interval, --gossip-probe-timeout, --gossip-interval,
- * --gossip-suspicion-mult, --gossip-push-pull-interval. Both
+ * --gossip-suspicion-mult, --gossip-push-pull-interval,
+ * --flow-accounting=true|false, --flow-table-size, --events,
+ * --event-rate-limit, --metrics-addr. Both
  * "--flag value" and "--flag=value". Returns 1 if --help was printed.
  */
 int config_parse(struct shoal_config *c, int argc, char **argv, struct shoal_err *err);

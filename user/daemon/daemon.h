@@ -27,6 +27,7 @@ struct storage_driver;
 struct image_store;
 struct swarm;
 struct st_volumes;
+struct obs;
 
 struct daemon {
 	struct shoal_config cfg;
@@ -51,6 +52,7 @@ struct daemon {
 	int64_t started;
 	struct swarm *sw; /* swarm mode (swarm.c); never NULL after swarm_open */
 	struct st_volumes *vols; /* volumes and container mounts (volumes.c) */
+	struct obs *obs;  /* flows, events, metrics (obs.h) */
 };
 
 /* HTTP status for an errno, as the API maps them. */

@@ -21,6 +21,7 @@
 #include "../ipam/ipam.h"
 #include "../netlink/netlink.h"
 #include "daemon.h"
+#include "obs.h"
 
 static void ep_map_vals(const struct st_network *n, const struct st_endpoint *e, int ifindex,
 			const uint8_t host_mac[6], struct shoal_ep_key *k, struct shoal_ep_val *v,
@@ -288,18 +289,19 @@ int ep_stats_json(struct daemon *d, json_t **out, struct shoal_err *err)
 		for (size_t j = 0; j < ne; j++) {
 			const struct st_endpoint *e = &eps[j];
 			struct shoal_ep_stats s = { 0 };
-			const char *base = strrchr(e->netns, '/');
-			char a[16], mac[18];
+			char a[16], mac[18], name[256];
 			__u64 total = 0;
 
 			if (e->remote)
 				continue;
 			loader_stats_read(&d->bpf, e->ep_id, &s, NULL);
+			obs_ep_name(d, e, name, sizeof(name));
 			for (int r = 0; r < SHOAL_DROP_MAX; r++)
 				total += s.drops[r];
 			json_array_append_new(arr, json_pack(
-				"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}",
-				"EndpointID", e->id, "Name", base ? base + 1 : e->netns,
+				"{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}",
+				"EpID", (json_int_t)e->ep_id,
+				"EndpointID", e->id, "Name", name,
 				"Network", nets[i].name, "NetworkID", nets[i].id, "Netns", e->netns,
 				"Container", e->container_id, "IPv4Address", util_ipv4_str(e->ip, a),
 				"MacAddress", util_mac_str(e->mac, mac), "HostInterface", e->host_ifname,
@@ -311,6 +313,7 @@ int ep_stats_json(struct daemon *d, json_t **out, struct shoal_err *err)
 	}
 	st_network_list_free(nets, nn);
 	loader_node_stats_read(&d->bpf, &ns, NULL);
+	obs_stats_add_active(d, arr);
 	*out = json_pack("{s:o, s:{s:o, s:I, s:I, s:I, s:I}}", "Endpoints", arr, "Node",
 			 "Drops", drops_json(ns.drops),
 			 "RxVxlanPackets", (json_int_t)ns.rx_vxlan_packets,

@@ -27,6 +27,7 @@
 #include "../image/image.h"
 #include "api.h"
 #include "daemon.h"
+#include "obs.h"
 
 #define MAX_BODY (1 << 20)
 
@@ -324,6 +325,9 @@ static const struct {
 	{ "/swarm", api_swarm },
 	{ "/nodes", api_nodes },
 	{ "/volumes", api_volumes },
+	{ "/metrics", api_metrics },       /* obs.h: Prometheus */
+	{ "/shoal/monitor", api_monitor }, /* obs.h: event stream */
+	{ "/shoal/flows", api_flows },     /* obs.h: flow table */
 	{ NULL, NULL },
 };
 

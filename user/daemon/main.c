@@ -26,6 +26,7 @@
 #include "../image/image.h"
 #include "../storage/storage.h"
 #include "daemon.h"
+#include "obs.h"
 #include "ports.h"
 #include "volumes.h"
 
@@ -159,7 +160,12 @@ int main(int argc, char **argv)
 	ret = image_store_open(&d.images, d.st, &d.lock, d.storage, d.cfg.data_root, &err);
 	if (ret < 0)
 		goto fail;
-	ret = loader_open(&d.bpf, d.cfg.bpffs_root, d.cfg.node_name, &err);
+	{
+		struct loader_opts lo = { .flow_table_size = (uint32_t)d.cfg.flow_table_size,
+					  .event_rate = (uint32_t)d.cfg.event_rate_limit };
+
+		ret = loader_open_opts(&d.bpf, d.cfg.bpffs_root, d.cfg.node_name, &lo, &err);
+	}
 	if (ret < 0)
 		goto fail;
 	ret = daemon_setup_underlay(&d, &err);
@@ -175,6 +181,9 @@ int main(int argc, char **argv)
 	ret = swarm_open(&d, &err);
 	if (ret < 0)
 		goto fail;
+	ret = obs_start(&d, &err);
+	if (ret < 0)
+		goto fail;
 	ret = http_start(&d, &mhd, &err);
 	if (ret < 0)
 		goto fail;
@@ -188,6 +197,8 @@ int main(int argc, char **argv)
 			log_info("SIGHUP: configuration reload is not supported; ignoring");
 	} while (sig == SIGHUP);
 	log_info("signal %d: shutting down (the data plane keeps running)", sig);
+	obs_stop(&d); /* ends monitor streams first: http_stop waits for them */
+	metrics_save(&d);
 	http_stop(mhd);
 	unlink(d.sock_path);
 	swarm_close(&d);
@@ -201,6 +212,7 @@ int main(int argc, char **argv)
 fail:
 	log_error("%s", err.msg);
 	fprintf(stderr, "shoald: %s\n", err.msg);
+	obs_stop(&d);
 	swarm_close(&d);
 	if (d.bpf.skel)
 		loader_close(&d.bpf);

@@ -321,9 +321,15 @@ int ports_sync(struct daemon *d, const struct port_binding *all, size_t n, struc
 	for (size_t i = 0; i < n; i++) {
 		struct shoal_port_key k;
 		struct shoal_port_val v;
+		int ifx;
 
 		binding_key(&all[i], &k);
 		binding_val(&all[i], &v);
+		/* Reconcile may have recreated the veth: trust the ifaces map
+		 * (just programmed from state) over a recorded ifindex. */
+		ifx = loader_find_iface_by_ip(&d->bpf, all[i].ctr_ip);
+		if (ifx > 0)
+			v.ifindex = (__u32)ifx;
 		rc = loader_put_port(&d->bpf, &k, &v, err);
 		if (rc < 0)
 			return rc;
@@ -384,6 +390,22 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 	struct ifaddrs *ifa = NULL;
 	int rc, n_ifs = 0;
 
+	/* Every interface named in publish-interfaces must exist. */
+	for (const char *p = only; p && *p;) {
+		char name[IF_NAMESIZE + 1];
+		size_t len = strcspn(p, ",");
+
+		if (len == 0 || len > IF_NAMESIZE - 1)
+			return err_set(err, EINVAL, "publish-interfaces \"%s\": invalid interface name",
+				       only);
+		memcpy(name, p, len);
+		name[len] = '\0';
+		if (!if_nametoindex(name))
+			return err_set(err, ENODEV, "publish-interfaces: no interface %s", name);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
 	rc = loader_clear_ext(&d->bpf, err);
 	if (rc < 0)
 		return rc;
@@ -434,6 +456,14 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 	rc = loader_set_node_cfg(&d->bpf, &cfg, err);
 	if (rc < 0)
 		goto out;
+	/* The host's own clients (127.0.0.1:PORT, host IP:PORT). */
+	{
+		struct shoal_err e2 = { 0 };
+
+		if (loader_attach_sock(&d->bpf, &e2) < 0)
+			log_warn("ports: published ports unreachable from the host itself: %s",
+				 e2.msg);
+	}
 	/* Masquerade forwards containers' traffic: Docker's --ip-forward. */
 	if (masq && write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0)
 		log_warn("ports: cannot enable net.ipv4.ip_forward: masquerade needs it");

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* config.c - the bundle's config.json (see include/shoal_shim.h). */
 #include <linux/capability.h>
+#include <stddef.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <strings.h>
 
@@ -123,6 +125,83 @@ static int load_caps(json_t *root, struct rt_config *cfg, struct shoal_err *err)
 	return 0;
 }
 
+static int load_resources(json_t *r, struct rt_resources *res, struct shoal_err *err)
+{
+	static const struct { const char *key; size_t off; } keys[] = {
+		{ "memory", offsetof(struct rt_resources, memory) },
+		{ "memory_swap", offsetof(struct rt_resources, memory_swap) },
+		{ "nano_cpus", offsetof(struct rt_resources, nano_cpus) },
+		{ "cpu_shares", offsetof(struct rt_resources, cpu_shares) },
+		{ "pids_limit", offsetof(struct rt_resources, pids_limit) },
+	};
+
+	if (!r)
+		return 0;
+	if (!json_is_object(r))
+		return err_set(err, EINVAL, "config: resources must be an object");
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(r, keys[i].key);
+
+		if (!v)
+			continue;
+		if (!json_is_integer(v))
+			return err_set(err, EINVAL, "config: resources.%s must be an integer",
+				       keys[i].key);
+		*(int64_t *)((char *)res + keys[i].off) = json_integer_value(v);
+	}
+	if (res->memory < 0 || res->nano_cpus < 0 || res->cpu_shares < 0)
+		return err_set(err, EINVAL, "config: resources: negative memory, nano_cpus or cpu_shares");
+	if (res->memory && res->memory < 6 * 1024 * 1024)
+		return err_set(err, EINVAL, "Minimum memory limit allowed is 6MB");
+	if (res->memory_swap > 0 && res->memory_swap < res->memory)
+		return err_set(err, EINVAL, "Minimum memoryswap limit should be larger than memory "
+			       "limit, see usage");
+	return 0;
+}
+
+static int load_ulimits(json_t *a, struct rt_config *cfg, struct shoal_err *err)
+{
+	static const struct { const char *name; int res; } names[] = {
+		{ "as", RLIMIT_AS },           { "core", RLIMIT_CORE },
+		{ "cpu", RLIMIT_CPU },         { "data", RLIMIT_DATA },
+		{ "fsize", RLIMIT_FSIZE },     { "locks", RLIMIT_LOCKS },
+		{ "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE },
+		{ "nice", RLIMIT_NICE },       { "nofile", RLIMIT_NOFILE },
+		{ "nproc", RLIMIT_NPROC },     { "rss", RLIMIT_RSS },
+		{ "rtprio", RLIMIT_RTPRIO },   { "rttime", RLIMIT_RTTIME },
+		{ "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
+	};
+	size_t i;
+	json_t *u;
+
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > RT_MAX_RLIMITS)
+		return err_set(err, EINVAL, "config: ulimits must be an array of at most %d",
+			       RT_MAX_RLIMITS);
+	json_array_foreach(a, i, u) {
+		const char *name = json_string_value(json_object_get(u, "name"));
+		json_t *soft = json_object_get(u, "soft"), *hard = json_object_get(u, "hard");
+		size_t k;
+
+		for (k = 0; name && k < sizeof(names) / sizeof(names[0]); k++)
+			if (!strcmp(names[k].name, name))
+				break;
+		if (!name || k == sizeof(names) / sizeof(names[0]))
+			return err_set(err, EINVAL, "invalid ulimit type: %s", name ? name : "(none)");
+		if (!json_is_integer(soft) || !json_is_integer(hard) ||
+		    json_integer_value(soft) < 0 || json_integer_value(hard) < 0 ||
+		    json_integer_value(soft) > json_integer_value(hard))
+			return err_set(err, EINVAL, "ulimit %s: soft and hard must be integers, "
+				       "soft <= hard", name);
+		cfg->rlimits[i].resource = names[k].res;
+		cfg->rlimits[i].soft = (uint64_t)json_integer_value(soft);
+		cfg->rlimits[i].hard = (uint64_t)json_integer_value(hard);
+		cfg->n_rlimits = i + 1;
+	}
+	return 0;
+}
+
 static void free_strv(char **v)
 {
 	for (size_t i = 0; v && v[i]; i++)
@@ -228,6 +307,26 @@ int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *er
 		goto out;
 	}
 	ret = load_caps(root, cfg, err);
+	if (!ret)
+		ret = load_resources(json_object_get(root, "resources"), &cfg->res, err);
+	if (!ret)
+		ret = load_ulimits(json_object_get(root, "ulimits"), cfg, err);
+	cfg->oom_score_adj = (int)json_integer_value(json_object_get(root, "oom_score_adj"));
+	cfg->log_max_size = json_integer_value(json_object_get(root, "log_max_size"));
+	cfg->log_max_files = (int)json_integer_value(json_object_get(root, "log_max_files"));
+	if (!cfg->log_max_files)
+		cfg->log_max_files = 1;
+	if (!ret && (cfg->log_max_size < 0 || cfg->log_max_files < 1 || cfg->log_max_files > 100))
+		ret = err_set(err, EINVAL, "config: log_max_size must be >= 0 and log_max_files "
+			      "1..100");
+	cfg->shm_size = json_integer_value(json_object_get(root, "shm_size"));
+	if (!ret && cfg->shm_size < 0)
+		ret = err_set(err, EINVAL, "SHM size can not be less than 0");
+	if (!cfg->shm_size)
+		cfg->shm_size = 64 << 20;
+	if (!ret && (cfg->oom_score_adj < -1000 || cfg->oom_score_adj > 1000))
+		ret = err_set(err, EINVAL, "Invalid value %d, range for oom score adj is "
+			      "[-1000, 1000]", cfg->oom_score_adj);
 	if (cfg->privileged)
 		cfg->caps = CAPS_ALL;
 	if (!ret)

@@ -124,17 +124,23 @@ __attribute__((noreturn)) static void init_child(const struct rt_config *cfg, st
 	struct rt_child c = {
 		.sync = p->sync[1], .args = cfg->args, .env = cfg->env, .cwd = cfg->cwd,
 		.user = cfg->user, .tty = cfg->tty, .caps = cfg->caps, .seccomp = cfg->seccomp,
+		.console = cfg->tty, .rlimits = cfg->rlimits, .n_rlimits = cfg->n_rlimits,
 		.in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 	};
 
 	c.sync = p->sync[1];
 	wait_go(c.sync);
+	/* Not the shim's protected score (the host's /proc still). */
+	if (rt_oom_score_adj(cfg->oom_score_adj, &err) < 0)
+		rt_child_fail(c.sync, 125, &err);
 	if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0) {
 		err_set(&err, errno, "join network namespace %s: %s", cfg->netns, strerror(errno));
 		rt_child_fail(c.sync, 125, &err);
 	}
 	if (!cfg->netns[0] && lo_up(&err) < 0)
 		rt_child_fail(c.sync, 125, &err);
+	if (netns_fd >= 0)
+		lo_up(&err);    /* as CNI does; the daemon may have done it */
 	/* In its cgroup now: a cgroup namespace rooted there, so the
 	 * container's /sys/fs/cgroup is its own cgroup (Docker on v2). */
 	if (cgroupns && unshare(CLONE_NEWCGROUP) < 0) {
@@ -233,6 +239,8 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 	char path[64], msg[32];
 	pid_t pid;
 
+	if (rt_oom_score_adj(cfg->oom_score_adj, &err) < 0)
+		rt_child_fail(sync, 125, &err);
 	for (size_t i = 0; i < ARRAY_SIZE(nss); i++) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)init_pid, nss[i].name);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
@@ -259,6 +267,7 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 			.cwd = spec->cwd && spec->cwd[0] ? spec->cwd : cfg->cwd,
 			.user = spec->user && spec->user[0] ? spec->user : cfg->user,
 			.tty = spec->tty, .caps = cfg->caps, .seccomp = cfg->seccomp,
+			.rlimits = cfg->rlimits, .n_rlimits = cfg->n_rlimits,
 			.in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 		};
 
@@ -316,6 +325,26 @@ out:
 	return ret;
 }
 
+/* The state letter of /proc/pid/stat (after the last ')'), 0 if gone. */
+static char proc_state(int pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
 int rt_kill_all(pid_t init_pid, int sig)
 {
 	struct stat ns, st;
@@ -336,9 +365,15 @@ int rt_kill_all(pid_t init_pid, int sig)
 		if (pid <= 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
-		if (stat(path, &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev &&
-		    kill(pid, sig) == 0)
+		if (stat(path, &st) < 0 || st.st_ino != ns.st_ino || st.st_dev != ns.st_dev)
+			continue;
+		if (sig == 0) {         /* count the ones not stopped yet */
+			char c = proc_state(pid);
+
+			n += c && c != 'T' && c != 't' && c != 'Z' && c != 'X';
+		} else if (kill(pid, sig) == 0) {
 			n++;
+		}
 	}
 	closedir(dir);
 	return n;

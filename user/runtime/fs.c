@@ -334,14 +334,14 @@ static void copy_host_devs(const char *host, const char *dev, int depth)
 	closedir(dir);
 }
 
-static int mount_dev(const char *root, bool privileged, struct shoal_err *err)
+static int mount_dev(const char *root, bool privileged, int64_t shm_size, struct shoal_err *err)
 {
 	static const char *links[][2] = {
 		{ "/proc/self/fd", "fd" },       { "/proc/self/fd/0", "stdin" },
 		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
 		{ "pts/ptmx", "ptmx" },          { "/proc/kcore", "core" },
 	};
-	char dev[PATH_MAX], path[PATH_MAX + 32];
+	char dev[PATH_MAX], path[PATH_MAX + 32], data[64];
 	int ret;
 
 	ret = mkdir_in(root, "/dev", dev, sizeof(dev), err);
@@ -363,8 +363,8 @@ static int mount_dev(const char *root, bool privileged, struct shoal_err *err)
 	snprintf(path, sizeof(path), "%s/shm", dev);
 	if (mkdir(path, 01777) < 0)
 		return err_set(err, errno, "mkdir %s: %s", path, strerror(errno));
-	ret = do_mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		       "mode=1777,size=65536k", err);
+	snprintf(data, sizeof(data), "mode=1777,size=%lld", (long long)shm_size);
+	ret = do_mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data, err);
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), "%s/mqueue", dev);
@@ -465,7 +465,7 @@ int rt_fs_setup(const struct rt_config *cfg, bool cgroupns, struct shoal_err *er
 	if (!ret && cgroupns)
 		ret = mount_cgroup(root, err);
 	if (!ret)
-		ret = mount_dev(root, cfg->privileged, err);
+		ret = mount_dev(root, cfg->privileged, cfg->shm_size, err);
 	for (size_t i = 0; !ret && i < cfg->n_mounts; i++)
 		ret = mount_one(root, &cfg->mounts[i], err);
 	if (!ret && cfg->readonly_rootfs)

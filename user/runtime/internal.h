@@ -49,6 +49,9 @@ struct rt_child {
 	bool tty;
 	uint64_t caps;          /* bounding set; root also gets them */
 	bool seccomp;           /* install rt_seccomp_install(caps) */
+	bool console;           /* tty: bind the slave on /dev/console */
+	const struct rt_rlimit *rlimits;
+	size_t n_rlimits;
 	int in, out, errfd;     /* stdio to install when !tty */
 };
 

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -113,7 +115,25 @@ int rt_sync_wait(int sync, int *master, int *code, struct shoal_err *err)
 
 /* Open a pty in the container's devpts, hand the master to the shim and
  * make the slave our controlling terminal on 0, 1, 2. */
-static int setup_tty(int sync, uid_t uid, struct shoal_err *err)
+/* runc's /dev/console: the init's pty slave bound over a file. */
+static int bind_console(int master, struct shoal_err *err)
+{
+	char pts[64];
+	int n, fd;
+
+	if (ioctl(master, TIOCGPTN, &n) < 0)
+		return err_set(err, errno, "pty number: %s", strerror(errno));
+	snprintf(pts, sizeof(pts), "/dev/pts/%d", n);
+	fd = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(err, errno, "create /dev/console: %s", strerror(errno));
+	close(fd);
+	if (mount(pts, "/dev/console", NULL, MS_BIND, NULL) < 0)
+		return err_set(err, errno, "bind %s on /dev/console: %s", pts, strerror(errno));
+	return 0;
+}
+
+static int setup_tty(int sync, uid_t uid, bool console, struct shoal_err *err)
 {
 	int unlock = 0, master, slave;
 
@@ -129,6 +149,8 @@ static int setup_tty(int sync, uid_t uid, struct shoal_err *err)
 		return err_set(err, errno, "open pty slave: %s", strerror(errno));
 	if (uid != 0 && fchown(slave, uid, -1) < 0)
 		return err_set(err, errno, "chown pty: %s", strerror(errno));
+	if (console && bind_console(master, err) < 0)
+		return -1;
 	if (send_fd(sync, master) < 0)
 		return err_set(err, errno, "send pty master: %s", strerror(errno));
 	close(master);
@@ -155,6 +177,40 @@ static int setup_stdio(const struct rt_child *c, struct shoal_err *err)
 	for (int i = 0; i < 3; i++)
 		if (dup2(fds[i], i) < 0)
 			return err_set(err, errno, "dup2 stdio: %s", strerror(errno));
+	return 0;
+}
+
+int rt_oom_score_adj(int v, struct shoal_err *err)
+{
+	char val[16];
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC), n;
+
+	if (fd < 0)
+		return err_set(err, errno, "open oom_score_adj: %s", strerror(errno));
+	n = snprintf(val, sizeof(val), "%d", v);
+	if (write(fd, val, n) != n) {
+		err_set(err, errno, "write oom_score_adj %d: %s", v, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int set_rlimits(const struct rt_child *c, struct shoal_err *err)
+{
+	for (size_t i = 0; i < c->n_rlimits; i++) {
+		struct rlimit rl = {
+			.rlim_cur = c->rlimits[i].soft == UINT64_MAX ? RLIM_INFINITY : c->rlimits[i].soft,
+			.rlim_max = c->rlimits[i].hard == UINT64_MAX ? RLIM_INFINITY : c->rlimits[i].hard,
+		};
+
+		if (setrlimit(c->rlimits[i].resource, &rl) < 0)
+			return err_set(err, errno, "setrlimit %d (%llu:%llu): %s",
+				       c->rlimits[i].resource,
+				       (unsigned long long)c->rlimits[i].soft,
+				       (unsigned long long)c->rlimits[i].hard, lc_strerror(errno));
+	}
 	return 0;
 }
 
@@ -304,18 +360,19 @@ void rt_child_exec(const struct rt_child *c)
 	}
 	if (rt_user_resolve(c->user, &ids, &err) < 0)
 		rt_child_fail(c->sync, 125, &err);
-	if ((c->tty ? setup_tty(c->sync, ids.uid, &err) : setup_stdio(c, &err)) < 0)
+	if ((c->tty ? setup_tty(c->sync, ids.uid, c->console, &err) : setup_stdio(c, &err)) < 0)
 		rt_child_fail(c->sync, 125, &err);
-	if (util_mkdir_p(c->cwd, 0755) < 0 && errno != EEXIST) {
-		err_set(&err, errno, "mkdir cwd %s: %s", c->cwd, strerror(errno));
+	ret = util_mkdir_p(c->cwd, 0755);
+	if (ret < 0) {
+		err_set(&err, -ret, "mkdir cwd %s: %s", c->cwd, lc_strerror(-ret));
 		rt_child_fail(c->sync, 125, &err);
 	}
 	if (chdir(c->cwd) < 0) {
 		err_set(&err, errno, "chdir to cwd (\"%s\") set in config.json failed: %s", c->cwd,
-			strerror(errno));
+			lc_strerror(errno));
 		rt_child_fail(c->sync, 125, &err);
 	}
-	if (drop_bounding(c->caps, &err) < 0 ||
+	if (set_rlimits(c, &err) < 0 || drop_bounding(c->caps, &err) < 0 ||
 	    (c->seccomp && rt_seccomp_install(c->caps, &err) < 0) ||
 	    switch_user(&ids, c->caps, &err) < 0)
 		rt_child_fail(c->sync, 125, &err);

@@ -374,6 +374,11 @@ static void op_exec(struct shim *s, struct client *c, json_t *req)
 		client_error(c, "container is not running");
 		goto out;
 	}
+	if (s->paused) {
+		/* Its setup would hang in the frozen cgroup. */
+		client_error(c, "container is paused, unpause the container before exec");
+		goto out;
+	}
 	if (rt_exec_start(&s->cfg, init->rp.pid, &spec, s->cgroup, &rp, &code, &err) < 0) {
 		client_reply(c, json_pack("{sbsiss}", "ok", 0, "exit_code", code, "message", err.msg));
 		c->state = C_CLOSING;
@@ -423,6 +428,39 @@ static void op_resize(struct shim *s, struct client *c, json_t *req)
 	c->state = C_CLOSING;
 }
 
+/* pause/resume: the cgroup's freezer (v2), else SIGSTOP/SIGCONT to
+ * every process of the container (pid 1 included: forced from outside). */
+static void op_pause(struct shim *s, struct client *c, bool pause)
+{
+	struct proc *init = init_proc(s);
+	struct shoal_err err = { 0 };
+
+	if (!init || init->exited) {
+		client_error(c, "container is not running");
+		return;
+	}
+	if (s->paused == pause) {
+		client_error(c, pause ? "container is already paused" : "container is not paused");
+		return;
+	}
+	if (s->cgroup) {
+		if (rt_cgroup_freeze(s->cgroup, pause, &err) < 0) {
+			client_error(c, err.msg);
+			return;
+		}
+	} else if (rt_kill_all(init->rp.pid, pause ? SIGSTOP : SIGCONT) < 0) {
+		client_error(c, "cannot signal the container's processes");
+		return;
+	} else {
+		/* Paused means stopped when we answer (1 s at most). */
+		for (int i = 0; pause && i < 100 && rt_kill_all(init->rp.pid, 0) > 0; i++)
+			usleep(10000);
+	}
+	s->paused = pause;
+	client_reply(c, json_pack("{sbsb}", "ok", 1, "paused", pause));
+	c->state = C_CLOSING;
+}
+
 static void handle_request(struct shim *s, struct client *c, const char *line, size_t n)
 {
 	json_error_t jerr;
@@ -443,6 +481,8 @@ static void handle_request(struct shim *s, struct client *c, const char *line, s
 		op_exec(s, c, req);
 	} else if (!strcmp(op, "resize")) {
 		op_resize(s, c, req);
+	} else if (!strcmp(op, "pause") || !strcmp(op, "resume")) {
+		op_pause(s, c, !strcmp(op, "pause"));
 	} else {
 		snprintf(msg, sizeof(msg), "unknown op \"%s\"", op);
 		client_error(c, msg);

@@ -40,6 +40,7 @@ struct shim {
 	struct jlog log;
 	struct proc *procs;             /* init first */
 	struct client *clients;
+	bool paused;
 };
 
 void shim_add_init(struct shim *s, const struct rt_proc *init);
