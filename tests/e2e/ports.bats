@@ -68,6 +68,27 @@ node_stat() {
 	[ "$(map_count host_addrs)" -eq 1 ]
 }
 
+@test "publish-interfaces: restricts the list, sweeps what left it; unknown names stop start-up" {
+	ip -n "$HOSTNS" link add ext1 type veth peer name ext1p
+	ip -n "$HOSTNS" addr add 192.168.78.1/24 dev ext1
+	ip -n "$HOSTNS" link set ext1 up
+	stop_shoald
+	start_shoald
+	in_host tc filter show dev ext1 ingress | grep -q from_external
+	[ "$(map_count ext_ifaces)" -eq 2 ]
+	stop_shoald
+	start_shoald --publish-interfaces ext1
+	in_host tc filter show dev ext1 ingress | grep -q from_external
+	run in_host tc filter show dev ext0 ingress
+	[[ "$output" != *"from_external"* ]]
+	[ "$(map_count ext_ifaces)" -eq 1 ]
+	[ "$(map_count host_addrs)" -eq 1 ]
+	stop_shoald
+	run start_shoald --publish-interfaces ext0,nosuch9
+	[ "$status" -ne 0 ]
+	grep -q "publish-interfaces: no interface nosuch9" "$W/shoald.log"
+}
+
 @test "published TCP port: the client reaches the endpoint through 192.168.77.1:8080" {
 	publish 0.0.0.0 8080 6 "$CIP" 80 "$VETH_IFX"
 	serve_in "$P-c1" sh -c "echo pong | exec nc -N -l 80 > '$W/srv.out'"
@@ -76,6 +97,13 @@ node_stat() {
 	[ "$status" -eq 0 ]
 	[ "$output" = pong ]
 	[ "$(cat "$W/srv.out")" = ping ]
+	# A restarted shoald keeps the data path (pinned maps, filters).
+	stop_shoald
+	start_shoald
+	serve_in "$P-c1" sh -c "echo pong2 | exec nc -N -l 80 > '$W/srv.out'"
+	sleep 0.3
+	run ip netns exec "$CLIENT" sh -c 'echo ping2 | nc -N -w 5 192.168.77.1 8080'
+	[ "$output" = pong2 ]
 	# The container saw the client's real address (no SNAT on the way in).
 	[ "$(map_count nat_ct)" -ge 1 ]
 	bpftool -j map dump pinned "$W/bpffs/shoal/$NODE/nat_ct" | jq -e \

@@ -368,6 +368,14 @@ static bool listed(const char *list, const char *name)
 	return false;
 }
 
+static bool has_ifindex(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
 static int write_sysctl(const char *path, const char *val)
 {
 	FILE *f = fopen(path, "w");
@@ -388,6 +396,8 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 	bool masq = d->cfg.ip_masq;
 	struct shoal_node_cfg cfg;
 	struct ifaddrs *ifa = NULL;
+	uint32_t ifs[SHOAL_MAX_EXT_IFACES], addrs[256];
+	size_t nifs = 0, naddrs = 0;
 	int rc, n_ifs = 0;
 
 	/* Every interface named in publish-interfaces must exist. */
@@ -406,14 +416,10 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 		if (*p == ',')
 			p++;
 	}
-	rc = loader_clear_ext(&d->bpf, err);
-	if (rc < 0)
-		return rc;
 	if (getifaddrs(&ifa) < 0)
 		return err_set(err, errno, "list interfaces: %s", strerror(errno));
 	for (struct ifaddrs *a = ifa; a; a = a->ifa_next) {
 		struct shoal_ext_val v = { .flags = masq ? SHOAL_EXT_MASQUERADE : 0 };
-		struct shoal_ext_val cur;
 		unsigned int ifindex;
 		bool underlay;
 		char ip[16];
@@ -427,12 +433,24 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 		if (!ifindex)
 			continue;
 		v.addr = ((struct sockaddr_in *)a->ifa_addr)->sin_addr.s_addr;
+		if (naddrs == sizeof(addrs) / sizeof(addrs[0])) {
+			log_warn("ports: more than %zu host addresses; %s ignored", naddrs,
+				 util_ipv4_str(v.addr, ip));
+			continue;
+		}
 		rc = loader_put_host_addr(&d->bpf, v.addr, ifindex, err);
 		if (rc < 0)
 			goto out;
+		addrs[naddrs++] = v.addr;
 		/* The first address of an interface is its masquerade source. */
-		if (loader_get_ext(&d->bpf, ifindex, &cur) == 0)
+		if (has_ifindex(ifs, nifs, ifindex))
 			continue;
+		if (nifs == SHOAL_MAX_EXT_IFACES) {
+			log_warn("ports: more than %d external interfaces; %s ignored",
+				 SHOAL_MAX_EXT_IFACES, a->ifa_name);
+			continue;
+		}
+		ifs[nifs++] = ifindex;
 		rc = loader_put_ext_iface(&d->bpf, ifindex, &v, err);
 		if (rc < 0)
 			goto out;
@@ -446,6 +464,10 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 		log_info("ports: publishing on %s (ifindex %u, %s)%s", a->ifa_name, ifindex,
 			 util_ipv4_str(v.addr, ip), masq ? ", masquerading to it" : "");
 	}
+	/* Interfaces and addresses that are not external any more. */
+	rc = loader_sweep_ext(&d->bpf, ifs, nifs, addrs, naddrs, err);
+	if (rc < 0)
+		goto out;
 	rc = loader_get_node_cfg(&d->bpf, &cfg, err);
 	if (rc < 0)
 		goto out;
