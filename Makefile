@@ -31,7 +31,7 @@ DEB_PKGS := gcc make clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-
 COMMON_SRC  := $(wildcard user/common/*.c)
 # user/kv/url.c (the cluster-store URL) is needed by config validation everywhere.
 LIB_SRC     := $(COMMON_SRC) $(wildcard user/state/*.c user/config/*.c user/ipam/*.c) user/kv/url.c
-STORE_SRC   := $(wildcard user/storage/*.c user/archive/*.c user/image/*.c)
+STORE_SRC   := $(wildcard user/storage/*.c user/archive/*.c user/image/*.c user/volume/*.c)
 DAEMON_SRC  := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c user/daemon/*.c user/gossip/*.c) \
 	       $(filter-out user/kv/url.c,$(wildcard user/kv/*.c))
 CLI_SRC     := $(COMMON_SRC) $(wildcard user/cli/*.c)

@@ -71,5 +71,6 @@ int main(void)
 	unit_keyring_tests();
 	unit_gossip_tests();
 	unit_kv_tests();
+	unit_volume_tests();
 	return tap_done();
 }
