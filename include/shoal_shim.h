@@ -140,7 +140,9 @@
  *   / "user" "" mean the container's. On {"ok":false,...} no frames
  *   follow and the connection is closed. Output after the process has
  *   exited is read for 200 ms at most (background children may hold
- *   the pipe).
+ *   the pipe). The reply comes once the process has exec'd (or failed);
+ *   meanwhile the shim serves other clients. Setup beyond 60 s:
+ *   {"ok":false,"exit_code":125,"message":"exec setup timed out"}.
  * - Mount order: /proc, /sys (ro), /dev (tmpfs + null zero full random
  *   urandom tty, pts, shm, mqueue, fd/stdin/stdout/stderr/ptmx/core links)
  *   first, then "mounts" in order (so /etc/hosts or /dev/shm binds

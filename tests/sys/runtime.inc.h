@@ -923,6 +923,7 @@ TEST(runtime_log_json)
 
 	if (rt_run(b, sizeof(b),
 		   rt_args("printf 'a\"b\\\\c\\t<&>\\001\\n'; printf 'to err\\n' >&2; "
+			   "printf 'caf\\303\\251 \\377x \\342\\200\\250\\n'; "
 			   "printf 'no newline'"), NULL) < 0) {
 		CHECK(0, "container starts");
 		return;
@@ -930,10 +931,12 @@ TEST(runtime_log_json)
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	CHECK_EQ(rt_log(b, "stdout", out, sizeof(out)), 0, "every log line is Docker's JSON");
 	rt_log(b, "stderr", err, sizeof(err));
-	CHECK(!strcmp(out, "a\"b\\c\t<&>\001\nno newline"), "stdout text exact");
+	CHECK(!strcmp(out, "a\"b\\c\t<&>\001\ncaf\303\251 \357\277\275x \342\200\250\n"
+			   "no newline"), "stdout text exact (invalid UTF-8 as U+FFFD)");
 	CHECK(!strcmp(err, "to err\n"), "stderr text exact");
 	sh_out(out, sizeof(out), "cat %s/ctr.log", b);
 	CHECK(strstr(out, "\\u003c\\u0026\\u003e\\u0001"), "escaped as Go does");
+	CHECK(strstr(out, "caf\303\251 \\ufffdx \\u2028\\n"), "UTF-8 kept, bad bytes and U+2028 escaped");
 }
 
 TEST(runtime_log_rotation)
@@ -1296,6 +1299,32 @@ TEST(runtime_cgroup)
 		}
 	}
 	CHECK(rt_log_wait(b, "stdout", "cgro\n"), "the script ran");
+	{
+		/* An exec whose setup cannot progress (its cgroup frozen behind
+		 * the shim's back) does not stop the shim serving others. */
+		char f[PATH_MAX], eo[256], ee[256];
+		json_t *r;
+		int fd = -1, code;
+
+		snprintf(f, sizeof(f), "%s/cgroup.freeze", cg);
+		CHECK_EQ(rt_write(f, "1"), 0, "freeze");
+		fd = rt_connect(b);
+		CHECK(fd >= 0 && send(fd, "{\"op\":\"exec\",\"args\":[\"echo\",\"late\"],"
+					 "\"env\":[]}\n", 46, MSG_NOSIGNAL) == 46, "exec sent");
+		usleep(200000);
+		r = rt_request(b, "{\"op\":\"nope\"}", NULL);
+		CHECK(r && !rt_ok(r), "the shim answers while an exec is being set up");
+		json_decref(r);
+		CHECK_EQ(rt_write(f, "0"), 0, "thaw");
+		r = fd >= 0 ? rt_read_reply(fd) : NULL;
+		CHECK(rt_ok(r), "then the exec starts");
+		json_decref(r);
+		if (fd >= 0) {
+			rt_frames(fd, eo, sizeof(eo), ee, sizeof(ee), &code);
+			close(fd);
+			CHECK(!strcmp(eo, "late\n") && code == 0, "and runs to its end");
+		}
+	}
 	{
 		char ev[256];
 		json_t *r = rt_request(b, "{\"op\":\"pause\"}", NULL);

@@ -70,5 +70,6 @@ int main(void)
 	unit_image_tests();
 	unit_keyring_tests();
 	unit_gossip_tests();
+	unit_volume_tests();
 	return tap_done();
 }

@@ -26,6 +26,7 @@
 struct storage_driver;
 struct image_store;
 struct swarm;
+struct st_volumes;
 struct obs;
 
 struct daemon {
@@ -50,6 +51,7 @@ struct daemon {
 	} underlay;
 	int64_t started;
 	struct swarm *sw; /* swarm mode (swarm.c); never NULL after swarm_open */
+	struct st_volumes *vols; /* volumes and container mounts (volumes.c) */
 	struct obs *obs;  /* flows, events, metrics (obs.h) */
 };
 

@@ -28,6 +28,7 @@
 #include "daemon.h"
 #include "obs.h"
 #include "ports.h"
+#include "volumes.h"
 
 static int lock_data_root(struct daemon *d, struct shoal_err *err)
 {
@@ -149,6 +150,9 @@ int main(int argc, char **argv)
 	ret = load_engine_id(&d, &err);
 	if (ret < 0)
 		goto fail;
+	ret = volumes_open(&d, &err);
+	if (ret < 0)
+		goto fail;
 	ret = storage_open(d.cfg.storage_driver, d.cfg.data_root,
 			   (const char (*)[256])d.cfg.storage_opts, d.cfg.n_storage_opts, &d.storage, &err);
 	if (ret < 0)
@@ -201,6 +205,7 @@ int main(int argc, char **argv)
 	image_store_close(d.images);
 	storage_close(d.storage);
 	loader_close(&d.bpf);
+	volumes_close(&d);
 	state_close(d.st);
 	close(d.lock_fd);
 	return 0;
@@ -215,6 +220,7 @@ fail:
 		image_store_close(d.images);
 	if (d.storage)
 		storage_close(d.storage);
+	volumes_close(&d);
 	if (d.st)
 		state_close(d.st);
 	if (d.lock_fd >= 0)
