@@ -95,6 +95,9 @@ struct shoal_net_val {
 /* node_config: array map, one entry (key 0). */
 #define SHOAL_CFG_ACCOUNTING (1U << 0) /* per-endpoint counters on */
 #define SHOAL_CFG_MASQUERADE (1U << 1) /* SNAT containers' outbound traffic (ip-masq) */
+#define SHOAL_CFG_FLOWS (1U << 2)       /* per-flow accounting (flows map) on */
+#define SHOAL_CFG_EV_DROP (1U << 3)     /* drop events to the events ring buffer */
+#define SHOAL_CFG_EV_FLOW (1U << 4)     /* flow start/end events to the ring buffer */
 
 struct shoal_node_cfg {
 	__u32 underlay_ifindex; /* 0 = single host, no overlay */
@@ -152,6 +155,7 @@ struct shoal_node_stats {
 	__u64 nat_revdnat_packets; /* published port: container reply rewritten */
 	__u64 nat_snat_packets;   /* masquerade: container -> outside rewritten */
 	__u64 nat_revsnat_packets; /* masquerade: reply -> container rewritten */
+	__u64 nat_hairpin_packets; /* container -> host ip:published port, both ways */
 };
 
 /*
@@ -188,12 +192,20 @@ struct shoal_port_val {
  *   REV_SNAT  key = outside reply {remote -> ext ip:nat port}; ingress
  *             rewrites the destination to nat_addr:nat_port (the
  *             container) and delivers into ifindex (its veth).
+ *   HAIRPIN   key = container A -> host ip:published port (from_container);
+ *             source := nat (host ip: a port from the SNAT range),
+ *             destination := alt (the published container B), into
+ *             ifindex (B's veth).
+ *   REV_HAIRPIN  key = B's reply {B -> host ip:that port}; source := nat
+ *             (host ip:published port), destination := alt (A), into A.
  * No TCP state machine: entries live until the LRU evicts them.
  */
 enum shoal_ct_type {
 	SHOAL_CT_REV_DNAT = 1,
 	SHOAL_CT_SNAT = 2,
 	SHOAL_CT_REV_SNAT = 3,
+	SHOAL_CT_HAIRPIN = 4,
+	SHOAL_CT_REV_HAIRPIN = 5,
 };
 
 struct shoal_ct_key {
@@ -211,7 +223,9 @@ struct shoal_ct_val {
 	__u8 type;      /* enum shoal_ct_type */
 	__u8 pad;
 	__u32 ifindex;  /* where the rewritten packet goes */
-	__u32 pad2;
+	__u32 alt_addr; /* NBO: hairpin only: the destination to write */
+	__u16 alt_port; /* NBO */
+	__u16 pad2;
 	__u64 seen_ns;  /* bpf_ktime_get_coarse_ns() of the last packet */
 };
 
@@ -237,6 +251,120 @@ struct shoal_ext_val {
  * network namespace whose cookie is here (0 = nowhere). */
 struct shoal_sock_cfg {
 	__u64 netns_cookie;
+};
+
+/*
+ * sock_rev: LRU hash {socket cookie, container ip:port} -> the address
+ * the application asked for, so recvmsg (UDP) and getpeername report
+ * the published address, not the container's.
+ */
+struct shoal_sock_rev_key {
+	__u64 cookie;
+	__u32 ip;   /* NBO: container */
+	__u16 port; /* NBO */
+	__u16 pad;
+};
+
+struct shoal_sock_rev_val {
+	__u32 ip;   /* NBO: what the application connected/sent to */
+	__u16 port; /* NBO */
+	__u16 pad;
+};
+
+/* ---- observability: flows, events (bpf/lib/flow.h, bpf/lib/events.h) ---- */
+
+/*
+ * flows: LRU per-CPU hash, {endpoint, direction, 5-tuple} -> counters.
+ * One entry per endpoint and direction: a packet between two local
+ * endpoints is an egress flow of the sender and an ingress flow of the
+ * receiver. Addresses and ports are as on the wire (NBO), saddr is the
+ * sender's. ICMP and other protocols have ports 0; so do non-first IPv4
+ * fragments (their L4 header is in the first one). Packets are skbs, as
+ * in ep_stats (a GSO super-packet counts once, its bytes in full).
+ * Default size SHOAL_FLOWS_DEFAULT; the daemon sets max_entries from
+ * daemon.json "flow-table-size" before loading.
+ */
+#define SHOAL_FLOWS_DEFAULT 65536
+#define SHOAL_FLOW_EGRESS 0  /* sent by the endpoint */
+#define SHOAL_FLOW_INGRESS 1 /* delivered to the endpoint */
+
+struct shoal_flow_key {
+	__u32 ep_id;
+	__u32 saddr; /* NBO */
+	__u32 daddr; /* NBO */
+	__u16 sport; /* NBO */
+	__u16 dport; /* NBO */
+	__u8 proto;  /* IPPROTO_* */
+	__u8 dir;    /* SHOAL_FLOW_* */
+	__u16 pad;
+};
+
+/* Per-CPU value: userspace sums packets/bytes, takes min first_ns, max
+ * last_ns and ORs tcp_flags over the CPUs (a CPU that never saw the flow
+ * has all zero). Times: bpf_ktime_get_coarse_ns (CLOCK_MONOTONIC_COARSE). */
+struct shoal_flow_val {
+	__u64 packets;
+	__u64 bytes;
+	__u64 first_ns;
+	__u64 last_ns;
+	__u8 tcp_flags; /* OR of every TCP flags byte seen (FIN 0x01 .. CWR 0x80) */
+	__u8 pad[7];
+};
+
+/*
+ * obs_stats: per-CPU array, one entry: the health of flows and events.
+ * flows_created counts successful inserts, so evictions by the LRU are
+ * flows_created - live entries (the daemon never deletes flows).
+ */
+struct shoal_obs_stats {
+	__u64 flows_created;    /* new flow entries inserted */
+	__u64 flows_failed;     /* insert failed (map full, no LRU victim): not tracked */
+	__u64 ev_sent;          /* events written to the ring buffer */
+	__u64 ev_lost;          /* ring buffer full: event lost */
+	__u64 ev_ratelimited;   /* over the per-CPU rate: not sent */
+	__u64 ev_win_ns;        /* rate limiter: start of the current window */
+	__u64 ev_win_count;     /* rate limiter: events sent in that window */
+};
+
+/* events: BPF_MAP_TYPE_RINGBUF of struct shoal_event. */
+#define SHOAL_EVENTS_RING_SIZE (256 * 1024)
+#define SHOAL_EVENT_RATE_DEFAULT 1000 /* events per CPU per second */
+
+enum shoal_event_type {
+	SHOAL_EV_DROP = 1,
+	SHOAL_EV_FLOW_START = 2,
+	SHOAL_EV_FLOW_END = 3, /* TCP FIN or RST first seen on the flow */
+};
+
+/* Where a drop happened: the source file (id) and line of the BPF code. */
+enum shoal_src_file {
+	SHOAL_SRC_UNKNOWN = 0,
+	SHOAL_SRC_ENTRY = 1,    /* bpf/shoal.bpf.c */
+	SHOAL_SRC_LXC = 2,      /* bpf/lib/lxc.h */
+	SHOAL_SRC_UNDERLAY = 3, /* bpf/lib/underlay.h */
+	SHOAL_SRC_MAX = 4,
+};
+
+struct shoal_event {
+	__u8 type;      /* SHOAL_EV_* */
+	__u8 reason;    /* drops: SHOAL_DROP_* */
+	__u8 src_file;  /* drops: SHOAL_SRC_* */
+	__u8 proto;     /* IPPROTO_*, 0 = not IPv4 (ARP: ETH_P_ARP in l3_proto) */
+	__u16 src_line; /* drops: line in src_file */
+	__u16 l3_proto; /* ethertype, host order */
+	__u32 ep_id;    /* endpoint charged (0 = node) */
+	__u32 ifindex;  /* interface the program ran on */
+	__u32 saddr;    /* NBO; ARP: sender / target protocol address */
+	__u32 daddr;
+	__u16 sport;    /* NBO */
+	__u16 dport;
+	__u32 len;      /* skb length */
+	__u8 dir;       /* flows: SHOAL_FLOW_* */
+	__u8 tcp_flags; /* flows: flags seen so far */
+	__u16 pad;
+	__u64 ts_ns;    /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+	__u64 packets;  /* flow end: this CPU's counters of the flow */
+	__u64 bytes;
 };
 
 #endif /* SHOAL_MAPS_H */

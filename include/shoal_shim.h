@@ -30,7 +30,49 @@
  *    "mounts": [{"type":"bind"|"tmpfs","source":"...","destination":"/x",
  *                "options":["rbind","ro","nosuid",...]}],   in order
  *    "log_path": "/var/lib/shoal/containers/<id>/<id>-json.log",
- *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | ""}
+ *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | "",
+ *    optional [ext]:
+ *    "readonly_rootfs": false,              Docker's --read-only
+ *    "cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"|"CHOWN"],
+ *                          names with or without CAP_, any case; applied
+ *                          to Docker's default set as Docker does (ALL in
+ *                          cap_add: every capability minus the drops;
+ *                          ALL in cap_drop: only the adds). An unknown
+ *                          name: "error 125 unknown capability: \"X\"".
+ *                          exec'd processes get the same set.
+ *    "seccomp": true,      false = unconfined. The default filter is the
+ *                          part of Docker's default profile capabilities
+ *                          do not cover (keyrings, user and other new
+ *                          namespaces via clone/unshare, userfaultfd,
+ *                          io_uring, NUMA policy, perf, bpf, mount API,
+ *                          modules, kexec, clocks...; allowed again with
+ *                          the capability Docker ties each to), EPERM;
+ *                          clone3 ENOSYS; i386/x32 syscalls refused.
+ *    "resources": {"memory": B, "memory_swap": B|-1, "nano_cpus": N,
+ *                  "cpu_shares": N, "pids_limit": N}
+ *                          Docker's HostConfig names; written to
+ *                          memory.max, memory.swap.max (default = memory,
+ *                          as Docker), cpu.max, cpu.weight (runc's
+ *                          conversion), pids.max before the container
+ *                          runs. memory < 6 MB: "error 125 Minimum memory
+ *                          limit allowed is 6MB". A controller the cgroup
+ *                          lacks (or no cgroup): warning in shim.log,
+ *                          limit discarded, container runs (Docker's
+ *                          "Limitation discarded").
+ *    "ulimits": [{"name":"nofile","soft":N,"hard":N}]   Docker's --ulimit
+ *                          names; set for init and exec'd processes.
+ *    "oom_score_adj": 0    Docker's --oom-score-adj (-1000..1000). The
+ *                          shim itself asks for -998 (needs
+ *                          CAP_SYS_RESOURCE; a warning in shim.log if not).
+ *    "shm_size": B         /dev/shm size (Docker's --shm-size), 64 MiB.
+ *    "log_max_size": B, "log_max_files": N   json-file max-size/max-file:
+ *                          past B bytes the log becomes <log>.1 (older
+ *                          ones shift up to <log>.(N-1), the oldest is
+ *                          dropped); N = 1 (default): truncated instead.
+ *    "privileged": false   Docker's --privileged: every capability the
+ *                          shim has, no seccomp, no masked/ro paths,
+ *                          /sys rw, copies of the host's device nodes.
+ *   }
  *
  * Spawning: shoald runs `shoal-shim <bundle>` with stdin/stdout/stderr on
  * /dev/null and fd SHIM_READY_FD the write end of a pipe. The shim
@@ -60,6 +102,11 @@
  *                        {"ok":false,"exit_code":126|127|125,"message":..}
  *                        then frames; the last frame is SHIM_FRAME_EXIT.
  *   {"op":"resize","pid":0|exec-pid,"height":H,"width":W}   tty size.
+ *   [ext] {"op":"pause"} / {"op":"resume"}   freeze / thaw the container:
+ *                        cgroup.freeze with a cgroup v2, else SIGSTOP /
+ *                        SIGCONT to every process of its pid namespace.
+ *                        Reply {"ok":true,"paused":B}; errors "container
+ *                        is already paused" / "container is not paused".
  *
  * Frames (shim -> client, always, tty or not): Docker's multiplexed
  * stream header {type, 0, 0, 0, uint32 big-endian payload length}
@@ -74,9 +121,14 @@
  * Details of the implementation (user/shim, user/runtime) the daemon
  * may rely on; compatible extensions are marked [ext]:
  * - Times (log "time", finished_at) always have nine fraction digits.
+ * - "hostname": "" = the first 12 characters of "id" as in Docker
+ *   (netns "host": the host's name).
+ * - The log file's directory is created (0700) if missing.
  * - wait reply [ext]: also "signal" (0 or S) and "oom_killed" (memory
  *   controller's oom_kill count, cgroup v2 only). A container that has
- *   finished has no shim.sock any more: read exit.json instead.
+ *   finished has no shim.sock any more: read exit.json instead. A
+ *   connection racing the shim's exit may be reset (EPIPE/ECONNRESET:
+ *   clients send with MSG_NOSIGNAL) and then exit.json is there.
  * - kill: "signal" defaults to 9. After init exited:
  *   {"ok":false,"message":"container is not running"}. pid 1 ignores
  *   signals it has no handler for (SIGTERM to `sleep`), as in Docker.
@@ -89,7 +141,9 @@
  *   / "user" "" mean the container's. On {"ok":false,...} no frames
  *   follow and the connection is closed. Output after the process has
  *   exited is read for 200 ms at most (background children may hold
- *   the pipe).
+ *   the pipe). The reply comes once the process has exec'd (or failed);
+ *   meanwhile the shim serves other clients. Setup beyond 60 s:
+ *   {"ok":false,"exit_code":125,"message":"exec setup timed out"}.
  * - Mount order: /proc, /sys (ro), /dev (tmpfs + null zero full random
  *   urandom tty, pts, shm, mqueue, fd/stdin/stdout/stderr/ptmx/core links)
  *   first, then "mounts" in order (so /etc/hosts or /dev/shm binds
@@ -99,6 +153,10 @@
  *   anything else is filesystem data (tmpfs "size=64m", "mode=1777").
  *   "rbind"+"ro" makes submounts read-only too (mount_setattr).
  *   Destinations resolve symlinks inside the rootfs only.
+ * - With a cgroup: the container gets its own cgroup namespace rooted
+ *   there and cgroup2 read-only on /sys/fs/cgroup (Docker on v2); exec'd
+ *   processes join the cgroup and the namespace.
+ * - tty: init's pty slave is also bound on /dev/console (as runc).
  * - A container whose setup does not finish in 60 s is killed and
  *   reported as "error 125 container setup timed out".
  * - Files the shim leaves: shim.log (its own messages), exit.json,

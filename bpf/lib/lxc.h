@@ -23,12 +23,18 @@
 #include "lib/vxlan.h"
 #include "lib/nodes.h"
 #include "lib/nat.h"
+#include "lib/events.h"
+#include "lib/flow.h"
 
-static __always_inline int lxc_drop(struct shoal_ep_stats *st, enum shoal_drop_reason reason)
+static __always_inline int lxc_drop_at(struct __sk_buff *ctx, struct shoal_ep_stats *st,
+				       enum shoal_drop_reason reason, __u32 line)
 {
 	stats_drop(st, reason);
+	ev_drop(ctx, reason, SHOAL_SRC_LXC, line, 1);
 	return TC_ACT_SHOT;
 }
+/* Every caller has its skb in `ctx`; the drop event records the line. */
+#define lxc_drop(st, reason) lxc_drop_at(ctx, st, reason, __LINE__)
 
 static __always_inline int lxc_arp(struct __sk_buff *ctx, const struct shoal_iface_val *iface,
 				   const struct shoal_net_val *net, struct shoal_ep_stats *st)
@@ -85,9 +91,14 @@ static __always_inline int lxc_ipv4(struct __sk_buff *ctx, const struct shoal_no
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct shoal_ep_key key = {};
+	struct shoal_flow_key fk = {};
+	bool flows = flows_enabled(cfg);
 	struct shoal_ep_val *ep;
 	struct iphdr *ip;
+	__u32 len = ctx->len;
+	__u8 tcpf = 0;
 	__be32 daddr;
+	int ret;
 
 	ip = ipv4_hdr_get(data, data_end, ctx->len);
 	if (!ip)
@@ -98,10 +109,16 @@ static __always_inline int lxc_ipv4(struct __sk_buff *ctx, const struct shoal_no
 		return lxc_drop(st, SHOAL_DROP_NOT_ALLOWED);
 
 	daddr = ip->daddr;
+	if (flows)
+		flow_key_ipv4(ctx, ip, ETH_HLEN, &fk, &tcpf);
 	/* Routed traffic (gateway, outside the subnet) is the host's,
-	 * unless NAT owns it: a published port's reply, masquerade. */
-	if ((daddr & net->mask) != net->subnet || daddr == net->gateway)
+	 * unless NAT owns it: a published port's reply, masquerade. The
+	 * flow is the container's view, before any translation. */
+	if ((daddr & net->mask) != net->subnet || daddr == net->gateway) {
+		if (flows)
+			flow_account(ctx, &fk, iface->ep_id, SHOAL_FLOW_EGRESS, len, tcpf);
 		return nat_from_container(ctx, cfg);
+	}
 
 	key.net_id = iface->net_id;
 	key.ip = daddr;
@@ -112,10 +129,19 @@ static __always_inline int lxc_ipv4(struct __sk_buff *ctx, const struct shoal_no
 		/* redirect_peer skips the destination's TC hooks: count its
 		 * rx here (the frame is delivered unchanged). */
 		ep_count_rx(acct_enabled(cfg), ep->ep_id, ctx->len);
+		if (flows) {
+			flow_account(ctx, &fk, iface->ep_id, SHOAL_FLOW_EGRESS, len, tcpf);
+			flow_account(ctx, &fk, ep->ep_id, SHOAL_FLOW_INGRESS, len, tcpf);
+		}
 		return bpf_redirect_peer(ep->ifindex, 0);
 	}
-	if (ep->flags & SHOAL_EP_REMOTE)
-		return lxc_to_remote(ctx, cfg, net, ep, st);
+	if (ep->flags & SHOAL_EP_REMOTE) {
+		ret = lxc_to_remote(ctx, cfg, net, ep, st);
+		/* Charged once sent: the inner length, as before encap. */
+		if (flows && ret != TC_ACT_SHOT)
+			flow_account(ctx, &fk, iface->ep_id, SHOAL_FLOW_EGRESS, len, tcpf);
+		return ret;
+	}
 	return lxc_drop(st, SHOAL_DROP_NO_ENDPOINT);
 }
 

@@ -77,6 +77,32 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nodes SEC(".maps");
 
+/* {endpoint, direction, 5-tuple} -> per-CPU flow counters (lib/flow.h).
+ * LRU: bounded, the least recently used flow makes room; BPF inserts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, SHOAL_FLOWS_DEFAULT);
+	__type(key, struct shoal_flow_key);
+	__type(value, struct shoal_flow_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flows SEC(".maps");
+
+/* key 0: per-CPU flow/event health counters and the event rate limiter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct shoal_obs_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} obs_stats SEC(".maps");
+
+/* Drop and flow events for `shoal monitor` (lib/events.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SHOAL_EVENTS_RING_SIZE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} events SEC(".maps");
+
 static __always_inline struct shoal_node_cfg *node_cfg_get(void)
 {
 	__u32 zero = 0;

@@ -20,12 +20,18 @@
 #include "lib/stats.h"
 #include "lib/vxlan.h"
 #include "lib/nodes.h"
+#include "lib/events.h"
+#include "lib/flow.h"
 
-static __always_inline int underlay_drop(enum shoal_drop_reason reason)
+static __always_inline int underlay_drop_at(struct __sk_buff *ctx, enum shoal_drop_reason reason,
+					    __u32 line)
 {
 	node_count_drop(reason);
+	ev_drop(ctx, reason, SHOAL_SRC_UNDERLAY, line, 0);
 	return TC_ACT_SHOT;
 }
+/* Every caller has its skb in `ctx`; the drop event records the line. */
+#define underlay_drop(reason) underlay_drop_at(ctx, reason, __LINE__)
 
 static __always_inline int underlay_handle(struct __sk_buff *ctx, const struct shoal_node_cfg *cfg)
 {
@@ -38,7 +44,10 @@ static __always_inline int underlay_handle(struct __sk_buff *ctx, const struct s
 	__u8 peer_mac[ETH_ALEN];
 	__be32 peer_ip;
 	__u32 vni = 0, hdr_len = 0, need, outer_len;
+	struct shoal_flow_key fk = {};
+	bool flows = flows_enabled(cfg);
 	enum vxlan_verdict v;
+	__u8 tcpf = 0;
 	int pulled;
 
 	/* Every underlay packet passes here: only make the outer headers
@@ -101,6 +110,9 @@ static __always_inline int underlay_handle(struct __sk_buff *ctx, const struct s
 		return underlay_drop(SHOAL_DROP_MALFORMED); /* cannot happen: parsed */
 	mac_copy(peer_mac, eth->h_source);
 	peer_ip = oip->saddr;
+	/* The inner tuple, while the outer headers are still in front. */
+	if (flows)
+		flow_key_ipv4(ctx, iip, ETH_HLEN + hdr_len + ETH_HLEN, &fk, &tcpf);
 
 	outer_len = ctx->len;
 	if (vxlan_decap(ctx, hdr_len, ep->mac))
@@ -110,6 +122,8 @@ static __always_inline int underlay_handle(struct __sk_buff *ctx, const struct s
 	/* node: bytes on the wire (outer); endpoint: bytes delivered (inner). */
 	node_count_vxlan_rx(outer_len);
 	ep_count_rx(acct_enabled(cfg), ep->ep_id, ctx->len);
+	if (flows)
+		flow_account(ctx, &fk, ep->ep_id, SHOAL_FLOW_INGRESS, ctx->len, tcpf);
 	return bpf_redirect_peer(ep->ifindex, 0);
 }
 

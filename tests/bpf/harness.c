@@ -103,6 +103,10 @@ int hx_reset(void)
 	err = err ?: hash_clear(m->host_addrs, sizeof(__u32));
 	err = err ?: array_zero(m->node_config, sizeof(struct shoal_node_cfg), 0);
 	err = err ?: array_zero(m->node_stats, sizeof(struct shoal_node_stats), 1);
+	err = err ?: hash_clear(m->flows, sizeof(struct shoal_flow_key));
+	err = err ?: array_zero(m->obs_stats, sizeof(struct shoal_obs_stats), 1);
+	if (!err && hx_events(NULL, 0) < 0)
+		err = -EIO;
 	return err;
 }
 
@@ -122,6 +126,115 @@ struct hx_run hx_run(const struct bpf_program *prog, const void *in, uint32_t le
 	r.retval = o.retval;
 	r.out_len = o.data_size_out;
 	return r;
+}
+
+struct hx_run hx_run_n(const struct bpf_program *prog, const void *in, uint32_t len,
+		       uint32_t ifindex, uint32_t repeat)
+{
+	struct __sk_buff skb = { .ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len, .ctx_in = &skb,
+		    .ctx_size_in = sizeof(skb), .repeat = repeat);
+	struct hx_run r = { 0 };
+
+	r.err = bpf_prog_test_run_opts(bpf_program__fd(prog), &o);
+	r.retval = o.retval;
+	return r;
+}
+
+int hx_flow(const struct shoal_flow_key *k, struct shoal_flow_val *sum)
+{
+	struct shoal_flow_val *v = calloc(hx_ncpu, sizeof(*v));
+	int err = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(hx_skel->maps.flows), k, v)) {
+		err = -errno;
+		goto out;
+	}
+	for (int c = 0; c < hx_ncpu; c++) {
+		if (!v[c].first_ns)
+			continue;
+		sum->packets += v[c].packets;
+		sum->bytes += v[c].bytes;
+		if (!sum->first_ns || v[c].first_ns < sum->first_ns)
+			sum->first_ns = v[c].first_ns;
+		if (v[c].last_ns > sum->last_ns)
+			sum->last_ns = v[c].last_ns;
+		sum->tcp_flags |= v[c].tcp_flags;
+	}
+out:
+	free(v);
+	return err;
+}
+
+size_t hx_flow_count(void)
+{
+	struct shoal_flow_key k, next;
+	int fd = bpf_map__fd(hx_skel->maps.flows);
+	size_t n = 0;
+
+	for (int rc = bpf_map_get_next_key(fd, NULL, &next); rc == 0;
+	     rc = bpf_map_get_next_key(fd, &k, &next)) {
+		k = next;
+		n++;
+	}
+	return n;
+}
+
+int hx_obs_stats(struct shoal_obs_stats *sum)
+{
+	struct shoal_obs_stats *v = calloc(hx_ncpu, sizeof(*v));
+	__u32 k = 0;
+	int err = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(hx_skel->maps.obs_stats), &k, v)) {
+		err = -errno;
+		goto out;
+	}
+	for (int c = 0; c < hx_ncpu; c++) {
+		sum->flows_created += v[c].flows_created;
+		sum->flows_failed += v[c].flows_failed;
+		sum->ev_sent += v[c].ev_sent;
+		sum->ev_lost += v[c].ev_lost;
+		sum->ev_ratelimited += v[c].ev_ratelimited;
+	}
+out:
+	free(v);
+	return err;
+}
+
+struct ev_sink {
+	struct shoal_event *ev;
+	int cap, n;
+};
+
+static int ev_collect(void *ctx, void *data, size_t size)
+{
+	struct ev_sink *s = ctx;
+
+	if (size >= sizeof(struct shoal_event) && s->n < s->cap)
+		memcpy(&s->ev[s->n], data, sizeof(struct shoal_event));
+	s->n++;
+	return 0;
+}
+
+int hx_events(struct shoal_event *ev, int cap)
+{
+	struct ev_sink s = { .ev = ev, .cap = ev ? cap : 0 };
+	struct ring_buffer *rb;
+	int rc;
+
+	rb = ring_buffer__new(bpf_map__fd(hx_skel->maps.events), ev_collect, &s, NULL);
+	if (!rb)
+		return -errno;
+	rc = ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	return rc < 0 ? rc : s.n;
 }
 
 static int update(struct bpf_map *m, const void *k, const void *v)
@@ -216,6 +329,7 @@ int hx_node_stats(struct shoal_node_stats *sum)
 		sum->nat_revdnat_packets += v[c].nat_revdnat_packets;
 		sum->nat_snat_packets += v[c].nat_snat_packets;
 		sum->nat_revsnat_packets += v[c].nat_revsnat_packets;
+		sum->nat_hairpin_packets += v[c].nat_hairpin_packets;
 	}
 out:
 	free(v);
@@ -224,6 +338,8 @@ out:
 
 _Static_assert(sizeof(struct shoal_ep_stats) % 8 == 0, "per-CPU value size");
 _Static_assert(sizeof(struct shoal_node_stats) % 8 == 0, "per-CPU value size");
+_Static_assert(sizeof(struct shoal_flow_val) % 8 == 0, "per-CPU value size");
+_Static_assert(sizeof(struct shoal_obs_stats) % 8 == 0, "per-CPU value size");
 
 uint32_t hx_ip(const char *s)
 {

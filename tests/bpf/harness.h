@@ -43,6 +43,18 @@ int hx_add_stats(uint32_t ep_id);
 int hx_ep_stats(uint32_t ep_id, struct shoal_ep_stats *sum);
 int hx_node_stats(struct shoal_node_stats *sum);
 
+/* Observability (flows, obs_stats, events ring buffer). */
+/* Run prog `repeat` times in one BPF_PROG_TEST_RUN (same CPU, same input). */
+struct hx_run hx_run_n(const struct bpf_program *prog, const void *in, uint32_t len,
+		       uint32_t ifindex, uint32_t repeat);
+/* A flow summed over the CPUs (min first, max last, OR of flags); -ENOENT. */
+int hx_flow(const struct shoal_flow_key *k, struct shoal_flow_val *sum);
+size_t hx_flow_count(void);
+int hx_obs_stats(struct shoal_obs_stats *sum);
+/* Read every event in the ring into ev[0..cap); returns how many were
+ * there (more than cap are counted, not stored). */
+int hx_events(struct shoal_event *ev, int cap);
+
 /* IPv4 "a.b.c.d" in network byte order (aborts on a bad literal). */
 uint32_t hx_ip(const char *s);
 

@@ -1234,6 +1234,7 @@ TEST(vxlan_encap_then_decap_round_trip)
 }
 
 #include "nat_tests.inc.h"
+#include "obs.inc.h"
 
 int main(void)
 {
@@ -1289,6 +1290,14 @@ int main(void)
 	RUN(underlay_still_decapsulates_vxlan_and_publishes_ports);
 	RUN(masquerade_established_flow_both_ways);
 	RUN(masquerade_off_leaves_routed_traffic_to_the_host);
+	RUN(hairpin_container_to_published_port_through_host_address);
+	RUN(masquerade_ping_uses_the_echo_identifier);
+	RUN(flows_off_by_default_records_nothing);
+	RUN(flows_local_delivery_counts_sender_and_receiver_exactly);
+	RUN(flows_to_host_remote_underlay_and_to_container);
+	RUN(flows_tcp_flags_and_flow_start_end_events);
+	RUN(drop_event_names_reason_place_endpoint_and_tuple);
+	RUN(drop_events_are_rate_limited_per_cpu);
 
 	hx_teardown();
 	return tap_done();

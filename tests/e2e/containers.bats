@@ -11,9 +11,6 @@
 bats_require_minimum_version 1.5.0
 load helpers
 load image_helpers
-if [ -f "$BATS_TEST_DIRNAME/container_helpers.bash" ]; then
-	load container_helpers
-fi
 
 setup_file() {
 	export CTR_IMG="$BATS_FILE_TMPDIR/img.tar"
@@ -36,6 +33,7 @@ teardown() {
 		mh_teardown
 		return 0
 	fi
+	[ -n "${W:-}" ] && stop_shoald 9
 	ctr_kill_all "${W:-}"
 	e2e_teardown
 }
@@ -64,8 +62,9 @@ ctr_kill_all() {
 
 # One line that changes when a container leaves anything behind: layer
 # dirs of the driver, mounts under $W (the bpffs aside), container netns
-# bind mounts, host-side veths, endpoint map entries, state rows.
-leftovers() {
+# bind mounts, host-side veths, endpoint map entries, state rows, the
+# container dirs and the shims' bundles.
+ctr_leftovers() {
 	local mounts netns rows eps
 	mounts=$(awk -v w="$W/" 'index($5, w) == 1' /proc/self/mountinfo | grep -vc '/bpffs ' || true)
 	netns=$(find "$W/exec/netns" -mindepth 1 2>/dev/null | wc -l)
@@ -73,14 +72,15 @@ leftovers() {
 	eps=$(sqlite3 "$W/data/shoal.db" 'SELECT count(*) FROM endpoints' 2>/dev/null || echo 0)
 	echo "layers=$(layer_dirs) mounts=$mounts netns=$netns veths=$(host_veths | wc -l)" \
 		"map=$(map_count endpoints 2>/dev/null || echo 0) rows=$rows endpoints=$eps" \
-		"ctrdirs=$(find "$W/data/containers" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)"
+		"ctrdirs=$(find "$W/data/containers" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" \
+		"bundles=$(find "$W/exec/containers" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)"
 }
 
-# wait_leftovers LINE: until leftovers prints LINE (5 s); shows both if not.
+# wait_leftovers LINE: until ctr_leftovers prints LINE (5 s); shows both if not.
 wait_leftovers() {
 	local now
 	for _ in $(seq 1 50); do
-		now=$(leftovers)
+		now=$(ctr_leftovers)
 		[ "$now" = "$1" ] && return 0
 		sleep 0.1
 	done
@@ -130,17 +130,10 @@ wait_for() {
 	[ "$status" -eq 125 ]
 	[[ "$output" == "shoal: Error response from daemon: "*"no/such-image"* ]]
 	[[ "$output" == *"See 'shoal run --help'."* ]]
-	run shoal run --rm "$IMAGE" /no/such/cmd
-	[ "$status" -eq 127 ]
+	run -127 shoal run --rm "$IMAGE" /no/such/cmd
 	[[ "$output" == "shoal: Error response from daemon: "* ]]
-	run shoal run --rm "$IMAGE" /etc/passwd
-	[ "$status" -eq 126 ]
+	run -126 shoal run --rm "$IMAGE" /etc/passwd
 	[[ "$output" == "shoal: Error response from daemon: "* ]]
-	# killed by a signal: 128 + signal, as docker
-	# (not sh itself: pid 1 of a pid namespace ignores a SIGKILL sent from
-	# inside it, in Docker too)
-	run shoal run --rm "$IMAGE" sh -c 'sh -c "kill -9 \$\$"; exit $?'
-	[ "$status" -eq 137 ]
 	# stdin with -i, EOF passed on
 	run bash -c "printf 'line1\nline2\n' | '$SHOAL_BIN' -H 'unix://$W/shoal.sock' run --rm -i $IMAGE sh -c 'wc -l; exit 3'"
 	[ "$status" -eq 3 ]
@@ -166,7 +159,7 @@ wait_for() {
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z\ tick\ [0-9]+$ ]]
 	# -f follows until the container stops
-	"$SHOAL_BIN" -H "unix://$W/shoal.sock" logs -f ticker >"$W/follow.log" 2>&1 &
+	timeout 20 "$SHOAL_BIN" -H "unix://$W/shoal.sock" logs -f ticker >"$W/follow.log" 2>&1 &
 	fpid=$!
 	echo "$fpid" >>"$W/pids"
 	run shoal inspect -f '{{.State.Status}} {{.State.Running}} {{.Id}}' ticker
@@ -177,7 +170,7 @@ wait_for() {
 	[ "$status" -eq 0 ]
 	[ "$output" = ticker ]
 	# the follower ends with the container, with everything it printed
-	wait_for bash -c "! kill -0 $fpid 2>/dev/null"
+	wait "$fpid"
 	last=$(shoal logs ticker 2>/dev/null | tail -n 1)
 	[ "$(tail -n 1 "$W/follow.log")" = "$last" ]
 	run shoal inspect -f '{{.State.Status}} {{.State.Running}}' ticker
@@ -189,6 +182,14 @@ wait_for() {
 	run shoal wait ticker
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ ^[0-9]+$ ]]
+	# killed by a signal: 128 + the signal, as docker
+	shoal run -d --name victim "$IMAGE" sleep 300
+	shoal kill -s KILL victim
+	run shoal wait victim
+	[ "$output" = 137 ]
+	run shoal inspect -f '{{.State.ExitCode}}' victim
+	[ "$output" = 137 ]
+	shoal rm victim
 	# the stopped container's logs are still there, and start brings it back
 	run shoal start ticker
 	[ "$output" = ticker ]
@@ -209,7 +210,7 @@ wait_for() {
 @test "--rm leaves nothing behind: layer dirs, mounts, netns, veths, map entries, rows" {
 	# the default network exists once a container used it
 	shoal run --rm "$IMAGE" true
-	before=$(leftovers)
+	before=$(ctr_leftovers)
 	note "before: $before"
 	run shoal run --rm "$IMAGE" sh -c 'echo hi > /tmp/x; cat /tmp/x'
 	[ "$status" -eq 0 ]
@@ -217,15 +218,14 @@ wait_for() {
 	wait_leftovers "$before"
 	# detached, stopped from outside: removed once it exits
 	id=$(shoal run -d --rm "$IMAGE" sleep 60)
-	[ "$(leftovers)" != "$before" ]
+	[ "$(ctr_leftovers)" != "$before" ]
 	shoal stop -t 1 "$id"
 	wait_for bash -c "! '$SHOAL_BIN' -H 'unix://$W/shoal.sock' inspect --type container $id >/dev/null 2>&1"
 	wait_leftovers "$before"
 	run shoal ps -aq
 	[ -z "$output" ]
 	# a failed start with --rm is removed too
-	run shoal run --rm "$IMAGE" /no/such/cmd
-	[ "$status" -eq 127 ]
+	run -127 shoal run --rm "$IMAGE" /no/such/cmd
 	wait_for bash -c "[ -z \"\$('$SHOAL_BIN' -H 'unix://$W/shoal.sock' ps -aq)\" ]"
 	wait_leftovers "$before"
 }
@@ -277,8 +277,7 @@ wait_for() {
 	[ "$stderr" = b ]
 	run bash -c "echo piped | '$SHOAL_BIN' -H 'unix://$W/shoal.sock' exec -i box cat"
 	[ "$output" = piped ]
-	run shoal exec box /no/such/cmd
-	[ "$status" -eq 127 ]
+	run -127 shoal exec box /no/such/cmd
 	run script -qec "'$SHOAL_BIN' -H 'unix://$W/shoal.sock' exec -t box tty" /dev/null
 	[ "$status" -eq 0 ]
 	[[ "$output" == */dev/pts/* ]]
@@ -323,7 +322,8 @@ wait_for() {
 	run shoal create --name cfgd -e X=1 -l role=db cfg/img:1
 	[ "$status" -eq 0 ]
 	run shoal inspect -f '{{json .Config.Env}} {{.Config.WorkingDir}} {{json .Config.Entrypoint}} {{json .Config.Labels}}' cfgd
-	[[ "$output" == *'"X=1"'*'"IMGVAR=fromimage"'*' /data ["/bin/sh","-c"] {"role":"db"}' ]]
+	# image env first, then the flags' (docker's order)
+	[[ "$output" == '["PATH='*'"IMGVAR=fromimage","X=1"] /data ["/bin/sh","-c"] {"role":"db"}' ]]
 }
 
 @test "ps: running only by default, -a, -q, -n/-l, --filter, --format, --no-trunc, table" {
@@ -479,7 +479,7 @@ wait_for() {
 
 @test "50 create/start/rm cycles leave no mount, veth, netns, map entry or row behind" {
 	shoal run --rm "$IMAGE" true
-	before=$(leftovers)
+	before=$(ctr_leftovers)
 	note "before: $before"
 	t0=$(date +%s%N)
 	for i in $(seq 1 50); do
@@ -499,7 +499,7 @@ wait_for() {
 @test "bad input: unknown image, duplicate name, bad name, bad port spec, bad env, bad mount: clear error, nothing created" {
 	shoal run --rm "$IMAGE" true
 	shoal create --name taken "$IMAGE" true >/dev/null
-	before=$(leftovers)
+	before=$(ctr_leftovers)
 	run shoal run --rm no/such:img true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"no/such:img"* ]]
@@ -536,7 +536,7 @@ wait_for() {
 	run shoal run --bogus "$IMAGE"
 	[ "$status" -eq 125 ]
 	[[ "$output" == "unknown flag: --bogus"* ]]
-	[ "$(leftovers)" = "$before" ]
+	[ "$(ctr_leftovers)" = "$before" ]
 	run shoal ps -a --format '{{.Names}}'
 	[ "$output" = taken ]
 }
@@ -545,6 +545,10 @@ wait_for() {
 
 mh_teardown() {
 	[ -n "${W:-}" ] || return 0
+	local k
+	for k in 1 2; do
+		"$HOSTS" kill --workdir "$HW" "$k" KILL 3>&- >/dev/null 2>&1 || true
+	done
 	ctr_kill_all "${HW:-/nonexistent}"
 	hosts_teardown
 }
@@ -559,7 +563,6 @@ mh_teardown() {
 		hs $k load -i "$CTR_IMG" >/dev/null
 		ovl_create $k
 	done
-	# (Docker's names have two characters at least)
 	hs 1 run -d --name ca --network ov --ip 10.0.9.2 "$IMAGE" sleep 300
 	hs 2 run -d --name cb --network ov --ip 10.0.9.3 "$IMAGE" sleep 300
 	mac_a=$(hs 1 inspect -f '{{json .NetworkSettings.Networks}}' ca | jq -r .ov.MacAddress)

@@ -32,7 +32,13 @@ e2e_teardown() {
 		while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done < "$W/pids"
 	fi
 	if [ -s "$W/netns" ]; then
-		while read -r ns; do ip netns del "$ns" 2>/dev/null || true; done < "$W/netns"
+		# what still runs in our namespaces was started by this test (e.g.
+		# the children of a pid above, which would otherwise keep bats'
+		# output pipe open): by pid
+		while read -r ns; do
+			for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+			ip netns del "$ns" 2>/dev/null || true
+		done < "$W/netns"
 	fi
 	e2e_umount_all
 	umount "$W/bpffs" 2>/dev/null || true

@@ -202,7 +202,7 @@ ovl_swarm() {
 }
 
 @test "no plaintext on the wire: gossip about an endpoint carries neither its IP, its MAC nor the network name" {
-	swarm_up 3
+	swarm_up 3 --gossip-mtu 600
 	net=plainnet$P
 	hs 1 network create -d overlay --subnet "$OV_SUBNET" "$net" >/dev/null
 	wait_for 5 net_on 2 "$net"
@@ -215,6 +215,16 @@ ovl_swarm() {
 	wait_for 5 in_map 1 "$eip"
 	hs 2 network disconnect "$net" --netns "$P-e2"
 	wait_for 5 not_in_map 1 "$eip"
+	# a burst of endpoints: their records queue up and are packed into
+	# datagrams up to the MTU
+	for i in $(seq 1 16); do netns_add "$P-b$i"; done
+	pids=()
+	for i in $(seq 1 16); do
+		hs 2 network connect "$net" --netns "$P-b$i" >/dev/null &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	wait_for 5 in_map 1 "$(ep_ip "$P-b16")"
 	sleep 1   # the retransmits of the delete
 	kill -INT "$td"
 	wait_for 5 bash -c "! kill -0 $td"
@@ -223,6 +233,11 @@ ovl_swarm() {
 	[ "$npkts" -gt 10 ]
 	# the capture holds UDP and TCP gossip from the other hosts
 	tcpdump -r "$W/gossip.pcap" -nn 2>/dev/null | grep -q "$UNDERLAY_IP_2.7946 > $UNDERLAY_IP_1"
+	# every UDP datagram fits the configured gossip MTU (600 here)
+	maxlen=$(tcpdump -r "$W/gossip.pcap" -nn udp 2>/dev/null | sed -n 's/.*UDP, length \([0-9]*\).*/\1/p' | sort -n | tail -1)
+	note "largest gossip datagram: $maxlen bytes (gossip-mtu 600)"
+	echo "largest: $maxlen"
+	[ -n "$maxlen" ] && [ "$maxlen" -le 600 ] && [ "$maxlen" -gt 450 ]
 	for s in "$eip" "$mac" "${mac^^}" "$net" "$NODE_2"; do
 		c=$(LC_ALL=C grep -c -a -F -- "$s" "$W/gossip.pcap" || true)
 		[ "$c" -eq 0 ] || { echo "found in the capture: $s ($c)"; false; }

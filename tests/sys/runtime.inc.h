@@ -25,6 +25,7 @@
 
 #include "shoal_shim.h"
 #include "../../user/archive/fsutil.h"
+#include "../../user/runtime/internal.h"
 
 #define RT_MAX_PIDS 64
 
@@ -295,7 +296,9 @@ static json_t *rt_request(const char *bundle, const char *req, int *fdp)
 		*fdp = fd;
 	if (fd < 0)
 		return NULL;
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req) || write(fd, "\n", 1) != 1) {
+	/* A shim finishing right now resets the connection: no SIGPIPE. */
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
 		close(fd);
 		if (fdp)
 			*fdp = -1;
@@ -423,6 +426,19 @@ static int rt_log(const char *bundle, const char *stream, char *out, size_t len)
 	return bad;
 }
 
+/* Wait (up to 5 s) until the stream's log contains text. */
+static bool rt_log_wait(const char *bundle, const char *stream, const char *text)
+{
+	char out[8192];
+
+	for (int i = 0; i < 500; i++) {
+		if (rt_log(bundle, stream, out, sizeof(out)) == 0 && strstr(out, text))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 /* Wait (up to 5 s) until the file exists / a pid is gone. */
 static bool rt_wait_file(const char *bundle, const char *name)
 {
@@ -492,6 +508,51 @@ static json_t *rt_args(const char *script)
 }
 
 /* ---- tests ---- */
+
+/* Mount destinations resolve inside the rootfs, whatever the image's
+ * symlinks say (runc's securejoin). */
+TEST(runtime_secure_join)
+{
+	char r[200], p[PATH_MAX], out[PATH_MAX * 2], want[PATH_MAX];
+	struct shoal_err e = { 0 };
+	struct stat st;
+
+	snprintf(r, sizeof(r), "%s/sj", rt_root);
+	mkdir(r, 0755);
+	snprintf(p, sizeof(p), "%s/etc", r);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/abs", r);
+	symlink("/etc", p);                             /* absolute, inside */
+	snprintf(p, sizeof(p), "%s/up", r);
+	symlink("../../../../../../usr", p);            /* climbs out: clamped */
+	snprintf(p, sizeof(p), "%s/etc/rel", r);
+	symlink("../etc/./", p);
+	snprintf(p, sizeof(p), "%s/loop", r);
+	symlink("loop", p);
+	snprintf(p, sizeof(p), "%s/file", r);
+	rt_write(p, "x");
+
+	CHECK_EQ(rt_secure_join(r, "/abs/x", RT_NOCREATE, out, sizeof(out), &e), -ENOENT,
+		 "missing target without create: ENOENT");
+	CHECK_EQ(rt_secure_join(r, "/abs/a/b", RT_MKDIR, out, sizeof(out), &e), 0, "mkdir through /abs");
+	snprintf(want, sizeof(want), "%s/etc/a/b", r);
+	CHECK(!strcmp(out, want) && stat(want, &st) == 0 && S_ISDIR(st.st_mode),
+	      "absolute symlink resolved against the rootfs");
+	CHECK_EQ(rt_secure_join(r, "/up/share/f", RT_MKFILE, out, sizeof(out), &e), 0, "mkfile via /up");
+	snprintf(want, sizeof(want), "%s/usr/share/f", r);
+	CHECK(!strcmp(out, want) && stat(want, &st) == 0 && S_ISREG(st.st_mode),
+	      "../ past the root stays at the root; the file is made there");
+	CHECK(access("/usr/share/f", F_OK) < 0, "nothing made on the host");
+	CHECK_EQ(rt_secure_join(r, "/../../etc/rel/rel/a", RT_NOCREATE, out, sizeof(out), &e), 0,
+		 "relative symlinks and .. chains");
+	snprintf(want, sizeof(want), "%s/etc/a", r);
+	CHECK(!strcmp(out, want), "resolved to <root>/etc/a");
+	CHECK_EQ(rt_secure_join(r, "/loop/x", RT_MKDIR, out, sizeof(out), &e), -ELOOP, "symlink loop: ELOOP");
+	CHECK_EQ(rt_secure_join(r, "/file/x", RT_MKDIR, out, sizeof(out), &e), -ENOTDIR,
+		 "through a file: ENOTDIR");
+	CHECK_EQ(rt_secure_join(r, "/", RT_NOCREATE, out, sizeof(out), &e), 0, "/ is the root");
+	CHECK(!strcmp(out, r), "/ -> root itself");
+}
 
 TEST(runtime_exit_code)
 {
@@ -581,6 +642,13 @@ TEST(runtime_not_executable)
 	usleep(100000);
 	CHECK(!rt_shim_running(b), "no shim left running");
 
+	rt_bundle(b, sizeof(b), json_pack("{s[s]ss}", "args", "true", "cwd", "/etc/passwd"));
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 chdir to cwd (\"/etc/passwd\") set in config.json failed: "
+			    "not a directory\n"), "cwd on a file: error 125 naming it");
+	if (strncmp(line, "error 125", 9))
+		printf("# got: %s\n", line);
+
 	rt_bundle(b, sizeof(b), json_pack("{s[s]ss}", "args", "true", "user", "nobody"));
 	rt_spawn(b, line, sizeof(line));
 	CHECK(!strncmp(line, "error 125 unable to find user nobody", 36),
@@ -623,15 +691,167 @@ TEST(runtime_identity)
 	      "user by name: uid, gid, groups from the rootfs, no capabilities");
 	printf("# stdout: %s", out);
 
-	x = rt_args("id -u; id -g");
+	x = rt_args("id -u; id -g; hostname");
 	json_object_set_new(x, "user", json_string("4242:77"));
+	json_object_set_new(x, "hostname", json_string(""));
 	if (rt_run(b, sizeof(b), x, NULL) < 0) {
 		CHECK(0, "container starts as 4242:77");
 		return;
 	}
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	rt_log(b, "stdout", out, sizeof(out));
-	CHECK(!strcmp(out, "4242\n77\n"), "numeric uid:gid not in passwd");
+	CHECK(!strcmp(out, "4242\n77\n0123456789ab\n"),
+	      "numeric uid:gid not in passwd; default hostname = short id");
+}
+
+TEST(runtime_ulimits_oom_adj)
+{
+	char b[256], out[1024], line[1024];
+	json_t *x;
+
+	x = rt_args("ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj; "
+		    "grep -o ' /dev/shm .*size=[0-9]*k' /proc/mounts | grep -o '[0-9]*k$'");
+	json_object_set_new(x, "shm_size", json_integer(8 << 20));
+	json_object_set_new(x, "ulimits", json_pack("[{sssIsI}]", "name", "nofile",
+						     "soft", (json_int_t)100, "hard", (json_int_t)200));
+	json_object_set_new(x, "oom_score_adj", json_integer(500));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "100\n200\n500\n8192k\n"),
+	      "ulimit nofile 100:200, oom_score_adj 500, shm_size 8 MiB");
+
+	if (rt_run(b, sizeof(b), rt_args("cat /proc/self/oom_score_adj"), NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "0\n"), "default oom_score_adj 0, not the shim's");
+
+	x = json_pack("{s[s]s[{sssisi}]}", "args", "true", "ulimits", "name", "nofiles", "soft", 1,
+		      "hard", 1);
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 invalid ulimit type: nofiles\n"), "unknown ulimit refused");
+}
+
+TEST(runtime_caps_readonly)
+{
+	char b[256], out[4096], line[1024];
+	json_t *x;
+
+	x = rt_args("grep -E 'CapEff|CapBnd' /proc/self/status; chown 1 /etc/passwd || echo no-chown");
+	json_object_set_new(x, "cap_add", json_pack("[ss]", "NET_ADMIN", "cap_sys_ptrace"));
+	json_object_set_new(x, "cap_drop", json_pack("[s]", "CHOWN"));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	/* default a80425fb - CHOWN (bit 0) + NET_ADMIN (12) + SYS_PTRACE (19) */
+	CHECK(!strcmp(out, "CapEff:\t00000000a80c35fa\nCapBnd:\t00000000a80c35fa\nno-chown\n"),
+	      "cap_add / cap_drop change effective and bounding sets");
+	printf("# caps: %s", out);
+
+	x = rt_args("grep CapEff /proc/self/status");
+	json_object_set_new(x, "cap_drop", json_pack("[s]", "ALL"));
+	json_object_set_new(x, "cap_add", json_pack("[s]", "KILL"));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "CapEff:\t0000000000000020\n"), "cap_drop ALL + cap_add KILL");
+
+	x = json_pack("{s[s]snsn}", "args", "true", "env", "mounts");
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strncmp(line, "ok ", 3), "null env and mounts mean none");
+	CHECK_EQ(rt_wait(b), 0, "and it runs");
+
+	x = json_pack("{s[s]ss}", "args", "true", "tty", "yes");
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 config: tty must be true or false\n"),
+	      "a config key of the wrong type is named");
+
+	x = json_pack("{s[s]s[s]}", "args", "true", "cap_add", "NOPE");
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 unknown capability: \"NOPE\"\n"),
+	      "unknown capability refused by name");
+
+	x = rt_args("touch /x || echo ro-root; echo ok > /tmp/f && cat /tmp/f");
+	json_object_set_new(x, "readonly_rootfs", json_true());
+	json_object_set_new(x, "mounts", json_pack("[{ss ss s[]}]", "type", "tmpfs",
+						   "destination", "/tmp", "options"));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "ro-root\nok\n"), "readonly_rootfs: / refuses writes, a tmpfs on it works");
+}
+
+TEST(runtime_seccomp_privileged)
+{
+	char b[256], out[4096], err[4096];
+	const char *script = "unshare -U true && echo userns-ok || echo userns-refused; "
+			     "unshare -r true 2>/dev/null && echo userns2-ok || echo userns2-refused";
+	json_t *x;
+
+	if (rt_run(b, sizeof(b), rt_args(script), NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	rt_log(b, "stderr", err, sizeof(err));
+	CHECK(!strcmp(out, "userns-refused\nuserns2-refused\n"),
+	      "default seccomp: no user namespaces (clone/unshare flags)");
+	CHECK(strstr(err, "Operation not permitted") != NULL, "EPERM");
+	printf("# seccomp: %s", out);
+
+	x = rt_args(script);
+	json_object_set_new(x, "seccomp", json_false());
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strncmp(out, "userns-ok\n", 10), "seccomp false: unconfined, the same works");
+
+	x = rt_args("grep CapEff /proc/self/status; grep -c ' /sys sysfs rw' /proc/mounts; "
+		    "test -c /dev/loop-control && echo host-dev; "
+		    "mkdir -p /m && mount -t tmpfs none /m && echo mount-ok; "
+		    "grep -c ' /proc/keys ' /proc/mounts");
+	json_object_set_new(x, "privileged", json_true());
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "privileged container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 1, "exit 1 (grep -c found no mask)");
+	rt_log(b, "stdout", out, sizeof(out));
+	printf("# privileged: %s", out);
+	{
+		char mine[128], want[160];
+
+		sh_out(mine, sizeof(mine), "grep CapPrm /proc/%d/status", (int)getpid());
+		snprintf(want, sizeof(want), "CapEff:%s1\n", mine + 7);
+		CHECK(!strncmp(out, want, strlen(want)),
+		      "privileged: every capability we have, rw /sys");
+	}
+	if (access("/dev/loop-control", F_OK) == 0)
+		CHECK(strstr(out, "host-dev\n") != NULL, "privileged: the host's devices");
+	CHECK(strstr(out, "mount-ok\n0\n") != NULL, "privileged: mount allowed, /proc not masked");
 }
 
 TEST(runtime_mounts)
@@ -715,6 +935,7 @@ TEST(runtime_log_json)
 
 	if (rt_run(b, sizeof(b),
 		   rt_args("printf 'a\"b\\\\c\\t<&>\\001\\n'; printf 'to err\\n' >&2; "
+			   "printf 'caf\\303\\251 \\377x \\342\\200\\250\\n'; "
 			   "printf 'no newline'"), NULL) < 0) {
 		CHECK(0, "container starts");
 		return;
@@ -722,10 +943,48 @@ TEST(runtime_log_json)
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	CHECK_EQ(rt_log(b, "stdout", out, sizeof(out)), 0, "every log line is Docker's JSON");
 	rt_log(b, "stderr", err, sizeof(err));
-	CHECK(!strcmp(out, "a\"b\\c\t<&>\001\nno newline"), "stdout text exact");
+	CHECK(!strcmp(out, "a\"b\\c\t<&>\001\ncaf\303\251 \357\277\275x \342\200\250\n"
+			   "no newline"), "stdout text exact (invalid UTF-8 as U+FFFD)");
 	CHECK(!strcmp(err, "to err\n"), "stderr text exact");
 	sh_out(out, sizeof(out), "cat %s/ctr.log", b);
 	CHECK(strstr(out, "\\u003c\\u0026\\u003e\\u0001"), "escaped as Go does");
+	CHECK(strstr(out, "caf\303\251 \\ufffdx \\u2028\\n"), "UTF-8 kept, bad bytes and U+2028 escaped");
+}
+
+TEST(runtime_log_rotation)
+{
+	char b[256], path[PATH_MAX + 64], out[256];
+	int total = 0;
+	json_t *x = rt_args("i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); done");
+
+	json_object_set_new(x, "log_max_size", json_integer(4096));
+	json_object_set_new(x, "log_max_files", json_integer(3));
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container starts");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+	for (int i = 0; i < 4; i++) {
+		struct stat st;
+
+		if (i)
+			snprintf(path, sizeof(path), "%s/ctr.log.%d", b, i);
+		else
+			snprintf(path, sizeof(path), "%s/ctr.log", b);
+		if (i == 3) {
+			CHECK(access(path, F_OK) < 0, "no 4th file with log_max_files 3");
+			break;
+		}
+		CHECK(stat(path, &st) == 0, "rotated files exist");
+		CHECK(st.st_size < 4096 + 100, "none beyond max-size by more than a line");
+		total += (int)st.st_size;
+	}
+	sh_out(out, sizeof(out), "tail -c 100 %s/ctr.log | grep -o 'line-[0-9]*' | tail -1", b);
+	CHECK(!strcmp(out, "line-399\n"), "the newest lines are in the current file");
+	sh_out(out, sizeof(out), "cat %s/ctr.log.2 %s/ctr.log.1 %s/ctr.log | grep -c '^{\"log\"'",
+	       b, b, b);
+	CHECK(atoi(out) > 0 && atoi(out) < 400, "the oldest lines were dropped");
+	CHECK(total > 0, "logged");
 }
 
 TEST(runtime_attach_stdin)
@@ -812,6 +1071,20 @@ TEST(runtime_kill)
 		CHECK(0, "container starts");
 		return;
 	}
+	{
+		char st[64];
+		json_t *r = rt_request(b, "{\"op\":\"pause\"}", NULL);
+
+		CHECK(rt_ok(r), "pause without a cgroup");
+		json_decref(r);
+		sh_out(st, sizeof(st), "awk '/^State/{print $2}' /proc/%d/status", (int)init);
+		CHECK(!strcmp(st, "T\n"), "stopped");
+		r = rt_request(b, "{\"op\":\"resume\"}", NULL);
+		CHECK(rt_ok(r), "resume");
+		json_decref(r);
+		sh_out(st, sizeof(st), "awk '/^State/{print $2}' /proc/%d/status", (int)init);
+		CHECK(!strcmp(st, "S\n") || !strcmp(st, "R\n"), "running again");
+	}
 	/* pid 1 without a handler ignores SIGTERM, as in Docker. */
 	CHECK_EQ(rt_kill(b, SIGTERM, false), 0, "kill TERM accepted");
 	usleep(200000);
@@ -825,11 +1098,11 @@ TEST(runtime_kill)
 	json_decref(ex);
 
 	/* sleep as a child of pid 1: kill all TERM ends it; its shell reports 143. */
-	if (rt_run(b, sizeof(b), rt_args("sleep 30 & wait $!"), &init) < 0) {
+	if (rt_run(b, sizeof(b), rt_args("sleep 30 & echo started; wait $!"), &init) < 0) {
 		CHECK(0, "container starts");
 		return;
 	}
-	usleep(100000);
+	CHECK(rt_log_wait(b, "stdout", "started\n"), "sleep started");
 	CHECK_EQ(rt_kill(b, SIGTERM, true), 0, "kill all TERM accepted");
 	CHECK_EQ(rt_wait(b), 143, "sleep killed by SIGTERM -> 143");
 	CHECK(rt_pid_gone(init), "init gone");
@@ -882,7 +1155,8 @@ TEST(runtime_outlives_spawner)
 TEST(runtime_tty)
 {
 	char b[256], out[4096];
-	json_t *x = rt_args("tty; test -t 0 && test -t 1 && echo both-tty; echo hi");
+	json_t *x = rt_args("tty; test -t 0 && test -t 1 && echo both-tty; "
+			    "test -c /dev/console && echo console; echo hi");
 
 	json_object_set_new(x, "tty", json_true());
 	json_object_set_new(x, "user", json_string("1000"));
@@ -893,7 +1167,7 @@ TEST(runtime_tty)
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	rt_log(b, "stdout", out, sizeof(out));
 	printf("# tty stdout: %s", out);
-	CHECK(!strcmp(out, "/dev/pts/0\r\nboth-tty\r\nhi\r\n"),
+	CHECK(!strcmp(out, "/dev/pts/0\r\nboth-tty\r\nconsole\r\nhi\r\n"),
 	      "output through the container's own pty (pts/0, CRLF)");
 }
 
@@ -1012,7 +1286,9 @@ TEST(runtime_cgroup)
 		SKIP("no writable cgroup2 mount");
 	snprintf(rt_cgroup, sizeof(rt_cgroup), "%s/shoal-rt-%s", base, g_tag);
 	snprintf(cg, sizeof(cg), "%s/c1", rt_cgroup);
-	x = json_pack("{s[ss]ss}", "args", "sleep", "30", "cgroup", cg);
+	x = json_pack("{s[sss]ss}", "args", "/bin/sh", "-c",
+		      "grep ^0:: /proc/self/cgroup; test -f /sys/fs/cgroup/cgroup.procs && echo cgfs; "
+		      "touch /sys/fs/cgroup/x || echo cgro; exec sleep 30", "cgroup", cg);
 	if (rt_run(b, sizeof(b), x, &init) < 0) {
 		CHECK(0, "container starts");
 		return;
@@ -1021,19 +1297,152 @@ TEST(runtime_cgroup)
 	sh_out(out, sizeof(out), "grep '^0::' %s", path);
 	printf("# %s", out);
 	CHECK(strstr(out, cg + strlen(base)) != NULL, "init is in the container's cgroup");
+	{
+		int fd, code;
+		char eo[256], ee[256];
+		json_t *r = rt_request(b, "{\"op\":\"exec\",\"args\":[\"grep\",\"^0::\",\"/proc/self/cgroup\"],"
+					  "\"env\":[]}", &fd);
+
+		json_decref(r);
+		if (fd >= 0) {
+			rt_frames(fd, eo, sizeof(eo), ee, sizeof(ee), &code);
+			close(fd);
+			CHECK(!strcmp(eo, "0::/\n"), "an exec joins the cgroup and its namespace");
+		}
+	}
+	CHECK(rt_log_wait(b, "stdout", "cgro\n"), "the script ran");
+	{
+		/* An exec whose setup cannot progress (its cgroup frozen behind
+		 * the shim's back) does not stop the shim serving others. */
+		char f[PATH_MAX], eo[256], ee[256];
+		json_t *r;
+		int fd = -1, code;
+
+		snprintf(f, sizeof(f), "%s/cgroup.freeze", cg);
+		CHECK_EQ(rt_write(f, "1"), 0, "freeze");
+		fd = rt_connect(b);
+		CHECK(fd >= 0 && send(fd, "{\"op\":\"exec\",\"args\":[\"echo\",\"late\"],"
+					 "\"env\":[]}\n", 46, MSG_NOSIGNAL) == 46, "exec sent");
+		usleep(200000);
+		r = rt_request(b, "{\"op\":\"nope\"}", NULL);
+		CHECK(r && !rt_ok(r), "the shim answers while an exec is being set up");
+		json_decref(r);
+		CHECK_EQ(rt_write(f, "0"), 0, "thaw");
+		r = fd >= 0 ? rt_read_reply(fd) : NULL;
+		CHECK(rt_ok(r), "then the exec starts");
+		json_decref(r);
+		if (fd >= 0) {
+			rt_frames(fd, eo, sizeof(eo), ee, sizeof(ee), &code);
+			close(fd);
+			CHECK(!strcmp(eo, "late\n") && code == 0, "and runs to its end");
+		}
+	}
+	{
+		char ev[256];
+		json_t *r = rt_request(b, "{\"op\":\"pause\"}", NULL);
+
+		CHECK(rt_ok(r), "pause");
+		json_decref(r);
+		sh_out(ev, sizeof(ev), "grep frozen %s/cgroup.events", cg);
+		CHECK(!strcmp(ev, "frozen 1\n"), "paused: the cgroup is frozen");
+		r = rt_request(b, "{\"op\":\"pause\"}", NULL);
+		CHECK(r && !rt_ok(r), "pausing twice is refused");
+		json_decref(r);
+		r = rt_request(b, "{\"op\":\"exec\",\"args\":[\"true\"],\"env\":[]}", NULL);
+		CHECK(r && !rt_ok(r), "no exec into a paused container");
+		json_decref(r);
+		r = rt_request(b, "{\"op\":\"resume\"}", NULL);
+		CHECK(rt_ok(r), "resume");
+		json_decref(r);
+		sh_out(ev, sizeof(ev), "grep frozen %s/cgroup.events", cg);
+		CHECK(!strcmp(ev, "frozen 0\n"), "resumed: thawed");
+	}
 	CHECK_EQ(rt_kill(b, SIGKILL, false), 0, "kill");
 	CHECK_EQ(rt_wait(b), 137, "137");
 	CHECK(rt_wait_file(b, "exit.json"), "exit.json");
 	CHECK(access(cg, F_OK) < 0, "the cgroup is removed after exit");
+	rt_log(b, "stdout", out, sizeof(out));
+	CHECK(!strcmp(out, "0::/\ncgfs\ncgro\n"),
+	      "inside: its own cgroup namespace, cgroup2 on /sys/fs/cgroup read-only");
+	printf("# inside: %s", out);
+}
+
+/* A writable cgroup2 mount (v2 or hybrid), else NULL. */
+static const char *rt_cgroup2_base(void)
+{
+	struct statfs sfs;
+
+	if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC &&
+	    access("/sys/fs/cgroup", W_OK) == 0)
+		return "/sys/fs/cgroup";
+	if (statfs("/sys/fs/cgroup/unified", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC &&
+	    access("/sys/fs/cgroup/unified", W_OK) == 0)
+		return "/sys/fs/cgroup/unified";
+	return NULL;
+}
+
+TEST(runtime_limits)
+{
+	char b[256], cg[256], ctrls[256], line[1024], path[PATH_MAX + 64], val[256];
+	const char *base = rt_cgroup2_base();
+	bool mem, pids;
+	json_t *x;
+
+	x = json_pack("{s[s]s{sI}}", "args", "true", "resources", "memory", (json_int_t)1 << 20);
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 Minimum memory limit allowed is 6MB\n"),
+	      "a 1 MiB memory limit is refused as Docker does");
+	if (!base)
+		SKIP("no writable cgroup2 mount");
+	snprintf(rt_cgroup, sizeof(rt_cgroup), "%s/shoal-rt-%s", base, g_tag);
+	snprintf(cg, sizeof(cg), "%s/lim", rt_cgroup);
+	sh_out(ctrls, sizeof(ctrls), "cat %s/cgroup.controllers", base);
+	mem = strstr(ctrls, "memory") != NULL;
+	pids = strstr(ctrls, "pids") != NULL;
+	x = json_pack("{s[sss]sss{sIsI}}", "args", "/bin/sh", "-c",
+		      "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max 2>/dev/null; "
+		      "exec dd if=/dev/zero of=/dev/null bs=64M count=1", "cgroup", cg,
+		      "resources", "memory", (json_int_t)16 << 20, "pids_limit", (json_int_t)10);
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container with limits starts");
+		return;
+	}
+	if (!mem || !pids) {
+		/* The controllers are elsewhere (cgroup v1): Docker discards
+		 * the limits with a warning; so do we, and the container runs. */
+		CHECK_EQ(rt_wait(b), 0, "runs without the limits");
+		snprintf(path, sizeof(path), "%s/shim.log", b);
+		sh_out(line, sizeof(line), "grep -c 'limitation discarded' %s", path);
+		CHECK_EQ(atoi(line), 1, "shim.log says the limits were discarded");
+		SKIP("cgroup2 here has no memory/pids controller (they are on cgroup v1)");
+	}
+	CHECK_EQ(rt_wait(b), 137, "dd of 64 MiB under a 16 MiB limit is OOM-killed");
+	rt_log(b, "stdout", val, sizeof(val));
+	CHECK(!strcmp(val, "10\n16777216\n"), "pids.max and memory.max seen inside");
+	snprintf(path, sizeof(path), "%s/exit.json", b);
+	sh_out(line, sizeof(line), "cat %s", path);
+	CHECK(strstr(line, "\"oom_killed\":true") != NULL, "exit.json oom_killed");
+}
+
+static char rt_missing[200];
+
+/* Stands for the whole suite when it cannot run here. */
+TEST(runtime_suite_prerequisites)
+{
+	SKIP(rt_missing);
 }
 
 static void runtime_suite(void)
 {
+	void (*old_pipe)(int);
 	char self[PATH_MAX - 64];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (n <= 0) {
-		printf("# readlink /proc/self/exe failed\n");
+		snprintf(rt_missing, sizeof(rt_missing), "readlink /proc/self/exe: %s",
+			 strerror(errno));
+		RUN(runtime_suite_prerequisites);
 		return;
 	}
 	self[n] = '\0';
@@ -1041,21 +1450,31 @@ static void runtime_suite(void)
 	snprintf(rt_shim, sizeof(rt_shim), "%s/shoal-shim", self);
 	snprintf(rt_root, sizeof(rt_root), "/var/tmp/shoal-rt-XXXXXX");
 	if (!mkdtemp(rt_root)) {
+		snprintf(rt_missing, sizeof(rt_missing), "mkdtemp /var/tmp: %s", strerror(errno));
 		rt_root[0] = '\0';
-		printf("# mkdtemp failed\n");
+		RUN(runtime_suite_prerequisites);
 		return;
 	}
 	if (access(rt_shim, X_OK) < 0 || access("/bin/busybox", X_OK) < 0 || rt_make_rootfs() < 0) {
-		printf("# cannot build the test rootfs (needs %s and /bin/busybox)\n", rt_shim);
+		snprintf(rt_missing, sizeof(rt_missing), "needs shoal-shim next to this binary and "
+			 "/bin/busybox (busybox-static) for the test rootfs");
 		runtime_suite_cleanup();
+		RUN(runtime_suite_prerequisites);
 		return;
 	}
+	/* Writes to a shim that just exited fail with EPIPE, not a signal. */
+	old_pipe = signal(SIGPIPE, SIG_IGN);
+	RUN(runtime_secure_join);
 	RUN(runtime_exit_code);
 	RUN(runtime_not_found);
 	RUN(runtime_not_executable);
 	RUN(runtime_identity);
+	RUN(runtime_ulimits_oom_adj);
+	RUN(runtime_caps_readonly);
+	RUN(runtime_seccomp_privileged);
 	RUN(runtime_mounts);
 	RUN(runtime_log_json);
+	RUN(runtime_log_rotation);
 	RUN(runtime_attach_stdin);
 	RUN(runtime_exec);
 	RUN(runtime_kill);
@@ -1064,5 +1483,7 @@ static void runtime_suite(void)
 	RUN(runtime_tty_resize_exec);
 	RUN(runtime_netns);
 	RUN(runtime_cgroup);
+	RUN(runtime_limits);
+	signal(SIGPIPE, old_pipe);
 	runtime_suite_cleanup();
 }

@@ -159,6 +159,11 @@ TEST(config_file_bad_values)
 		{ "{\"key-rotation-interval\": 3600}", "expected duration string" },
 		{ "{\"storage-opts\": \"a=b\"}", "\"storage-opts\"" },
 		{ "{\"cluster-store\": \"consul://x:8500\"}", "\"cluster-store\"" },
+		{ "{\"cluster-store\": \"etcd://h\"}", "invalid value for \"cluster-store\" in daemon.json: cluster store \"etcd://h\": \"h\" has no port" },
+		{ "{\"cluster-store\": \"etcd://h:1/a//b\"}", "empty path component" },
+		{ "{\"cluster-advertise\": \"10.0.0.2\"}", "invalid value for \"cluster-advertise\" in daemon.json: expected IP:PORT or IFACE:PORT" },
+		{ "{\"cluster-advertise\": \"eth0:0\"}", "\"cluster-advertise\"" },
+		{ "{\"cluster-store-ttl\": \"1s\"}", "invalid value for \"cluster-store-ttl\" in daemon.json: must be between 2s and 1h" },
 		{ "{\"underlay-interface\": \"averyveryverylongname\"}", "\"underlay-interface\"" },
 		{ "[1, 2]", "expected a JSON object" },
 		{ "{\"mtu\": 1500, \"mtu\": 1400}", "invalid JSON in daemon.json" },
@@ -401,6 +406,9 @@ TEST(config_gossip_timings)
 		"{\"gossip-probe-timeout\": \"48h\"}",
 		"{\"gossip-suspicion-mult\": 0}",
 		"{\"gossip-suspicion-mult\": \"4\"}",
+		"{\"gossip-mtu\": 575}",
+		"{\"gossip-mtu\": 65001}",
+		"{\"gossip-mtu\": \"1400\"}",
 	};
 	struct shoal_config c;
 	struct shoal_err err = { 0 };
@@ -412,6 +420,7 @@ TEST(config_gossip_timings)
 	CHECK_EQ(c.gossip_interval_ms, 200, "default gossip interval");
 	CHECK_EQ(c.gossip_suspicion_mult, 4, "default suspicion mult");
 	CHECK_EQ(c.gossip_push_pull_interval_ms, 30000, "default push-pull");
+	CHECK_EQ(c.gossip_mtu, 1400, "default gossip MTU");
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		ms = -1;
 		CHECK_EQ(config_parse_duration_ms(good[i].s, &ms), 0, good[i].s);
@@ -427,6 +436,8 @@ TEST(config_gossip_timings)
 	CHECK_EQ(c.gossip_interval_ms, 20, "gossip interval 20ms");
 	CHECK_EQ(c.gossip_suspicion_mult, 2, "suspicion mult 2");
 	CHECK_EQ(c.gossip_push_pull_interval_ms, 0, "push-pull disabled");
+	CHECK_EQ(config_load_string(&c, "{\"gossip-mtu\": 576}", &err), 0, "gossip-mtu 576");
+	CHECK_EQ(c.gossip_mtu, 576, "gossip MTU 576");
 	for (size_t i = 0; i < sizeof(bad_json) / sizeof(bad_json[0]); i++) {
 		config_defaults(&c);
 		CHECK(config_load_string(&c, bad_json[i], &err) < 0, bad_json[i]);

@@ -120,6 +120,14 @@ int cmd_info(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_network(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_network_peer(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_stats(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_volume(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_flows(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_monitor(struct cli_ctx *ctx, int argc, char **argv);
+/* top_net.c: `shoal top` dispatches: no CONTAINER -> cmd_top_net (network
+ * rates), CONTAINER -> cmd_top_ps (Docker's process list). */
+int cmd_top(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_top_net(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_top_ps(struct cli_ctx *ctx, int argc, char **argv);
 
 /* "amd64"/"arm64"... as Go names the build architecture. */
 const char *cli_goarch(void);

@@ -36,7 +36,7 @@ static const struct cli_cmd container_cmds[] = {
 	{ "run", cmd_run, "Create and run a new container from an image", NULL },
 	{ "start", cmd_start, "Start one or more stopped containers", NULL },
 	{ "stop", cmd_stop, "Stop one or more running containers", NULL },
-	{ "top", cmd_top, "Display the running processes of a container", NULL },
+	{ "top", cmd_top_ps, "Display the running processes of a container", NULL },
 	{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -391,7 +391,9 @@ static void print_top(json_t *res)
 	free(w);
 }
 
-int cmd_top(struct cli_ctx *ctx, int argc, char **argv)
+/* `shoal top CONTAINER` (Docker's process list); `shoal top` without a
+ * CONTAINER is top_net.c's network rates (cmd_top dispatches). */
+int cmd_top_ps(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct cli_parse p;
 	struct client cl;
@@ -729,7 +731,9 @@ static int try_get(struct client *cl, const char *prefix, const char *name,
 		return -2;
 	}
 	free(path);
-	if (resp.status == 404) {
+	/* 405: a name with a '/' (an image reference) routed as a sub-path
+	 * of the container API: no such container either. */
+	if (resp.status == 404 || resp.status == 405) {
 		r = 0;
 	} else if (resp.status < 200 || resp.status > 299) {
 		sbuf_printf(errs, "Error response from daemon: %s\n",

@@ -250,15 +250,16 @@ static json_t *ps_row(json_t *c, bool notrunc, time_t now)
 		sbuf_printf(&size, " (virtual %s)", sz2);
 	}
 	snprintf(sz1, sizeof(sz1), "%zu", nlocal);
-	row = json_pack("{s:s%, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
+	/* keys in the order docker's {{json .}} prints them (sorted) */
+	row = json_pack("{s:s, s:s, s:s%, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
 			" s:s, s:s}",
+			"Command", sbuf_str(&cmd), "CreatedAt", at,
 			"ID", id, notrunc ? strlen(id) : strnlen(id, 12),
-			"Image", image, "Command", sbuf_str(&cmd), "CreatedAt", at,
-			"RunningFor", ago, "Ports", sbuf_str(&ports), "State",
-			jstr(c, "State"), "Status", jstr(c, "Status"), "Size",
-			sbuf_str(&size), "Names", sbuf_str(&names), "Labels",
-			sbuf_str(&labels), "Mounts", sbuf_str(&mounts), "Networks",
-			sbuf_str(&nets), "LocalVolumes", sz1);
+			"Image", image, "Labels", sbuf_str(&labels), "LocalVolumes", sz1,
+			"Mounts", sbuf_str(&mounts), "Names", sbuf_str(&names),
+			"Networks", sbuf_str(&nets), "Ports", sbuf_str(&ports),
+			"RunningFor", ago, "Size", sbuf_str(&size),
+			"State", jstr(c, "State"), "Status", jstr(c, "Status"));
 	sbuf_free(&names);
 	sbuf_free(&cmd);
 	sbuf_free(&ports);
@@ -333,8 +334,9 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 	sbuf_printf(&path, "/containers/json?all=%d", all || last > 0);
 	if (last > 0)
 		sbuf_printf(&path, "&limit=%ld", last);
-	/* the SIZE column, or a template that asks for .Size */
-	if (size || (format && strstr(format, ".Size")))
+	/* the SIZE column, or a template that uses .Size ({{json .}} does) */
+	if (size || (format && (strstr(format, ".Size") || strstr(format, "json .}}") ||
+				strstr(format, "json . }}"))))
 		sbuf_puts(&path, "&size=1");
 	if (json_object_size(filters)) {
 		char *fs = json_dumps(filters, JSON_COMPACT), *e;

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,7 @@ enum {
 
 static const struct cli_opt run_opts[] = {
 	{ 'd', 'd', "detach", NULL, "Run container in background and print container ID" },
+	{ OPT_SIGPROXY, 0, "sig-proxy", NULL, "Proxy received signals to the process (default true)" },
 	CREATE_OPTS,
 	{ 0, 0, NULL, NULL, NULL },
 };
@@ -163,6 +165,28 @@ static void resize_now(void *arg)
 	snprintf(path, sizeof(path), "%s/resize?h=%u&w=%u", r->base, h, w);
 	if (client_do(r->cl, "POST", path, NULL, &resp, &err) == 0)
 		client_resp_free(&resp);
+}
+
+/* --sig-proxy: a signal the CLI gets goes to the container (by name, as
+ * docker's ForwardAllSignals sends it). */
+static void forward_signal(void *arg, int sig)
+{
+	static const struct { int sig; const char *name; } names[] = {
+		{ SIGINT, "INT" }, { SIGTERM, "TERM" }, { SIGHUP, "HUP" },
+		{ SIGQUIT, "QUIT" }, { SIGUSR1, "USR1" }, { SIGUSR2, "USR2" },
+	};
+	struct resizer *r = arg;
+	struct client_resp resp;
+	struct shoal_err err;
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (names[i].sig != sig)
+			continue;
+		snprintf(path, sizeof(path), "%s/kill?signal=%s", r->base, names[i].name);
+		if (client_do(r->cl, "POST", path, NULL, &resp, &err) == 0)
+			client_resp_free(&resp);
+	}
 }
 
 /* ---- the wait that runs beside the attach -------------------------------- */
@@ -651,7 +675,7 @@ fail:
 /* ---- run / create ------------------------------------------------------- */
 
 struct run_opts {
-	bool detach, rm, interactive, tty, puball, readonly, priv;
+	bool detach, rm, interactive, tty, puball, readonly, priv, nosigproxy;
 	const char *name, *workdir, *hostname, *network, *ip, *entrypoint,
 		*user, *stopsig, *restart;
 	long stoptimeout;
@@ -759,6 +783,7 @@ static int run_parse(struct cli_parse *p, const struct cli_usage *u, int argc,
 
 		switch (opt) {
 		case 'd': o->detach = b; break;
+		case OPT_SIGPROXY: o->nosigproxy = !b; break;
 		case OPT_RM: o->rm = b; break;
 		case 'i': o->interactive = b; break;
 		case 't': o->tty = b; break;
@@ -1002,6 +1027,7 @@ struct attach_req {
 	const char *verb;
 	const char *id;
 	bool in, out, tty, autoremove, start;
+	bool sigproxy; /* forward INT, TERM... to the container (not with a tty) */
 };
 
 static int attach_run(struct cli_ctx *ctx, struct client *cl,
@@ -1061,10 +1087,14 @@ static int attach_run(struct cli_ctx *ctx, struct client *cl,
 		resize_now(&rz);
 		hijack_watch_winch();
 	}
+	if (!a->tty && a->sigproxy)
+		hijack_watch_signals();
 	if (a->in && a->tty && isatty(STDIN_FILENO))
 		raw = term_make_raw(STDIN_FILENO, &saved) == 0;
 	r = hijack_pump(&h, a->in ? STDIN_FILENO : -1, a->tty,
-			a->tty ? resize_now : NULL, &rz);
+			&(struct hijack_cbs){ .winch = a->tty ? resize_now : NULL,
+					      .signal = a->sigproxy ? forward_signal : NULL,
+					      .arg = &rz });
 	if (raw)
 		term_restore(STDIN_FILENO, &saved);
 	hijack_close(&h);
@@ -1151,7 +1181,7 @@ static int run_or_create(struct cli_ctx *ctx, int argc, char **argv, bool run)
 	}
 	rc = attach_run(ctx, &cl, &(struct attach_req){
 		.verb = u->path, .id = id, .in = o.interactive, .out = true,
-		.tty = o.tty, .autoremove = o.rm, .start = true });
+		.tty = o.tty, .autoremove = o.rm, .start = true, .sigproxy = !o.nosigproxy });
 out:
 	free(id);
 	client_close(&cl);
@@ -1225,7 +1255,7 @@ int cmd_start(struct cli_ctx *ctx, int argc, char **argv)
 			.in = interactive && jbool(jobj(c, "Config"), "OpenStdin"),
 			.out = true, .tty = jbool(jobj(c, "Config"), "Tty"),
 			.autoremove = jbool(jobj(c, "HostConfig"), "AutoRemove"),
-			.start = true });
+			.start = true, .sigproxy = true });
 		/* start -a reports a refused start with exit 1, as docker */
 		json_decref(c);
 		client_close(&cl);
@@ -1275,7 +1305,7 @@ static const struct cli_usage attach_usage = {
 
 int cmd_attach(struct cli_ctx *ctx, int argc, char **argv)
 {
-	bool nostdin = false;
+	bool nostdin = false, sigproxy = true;
 	struct cli_parse p;
 	struct client cl;
 	struct client_resp resp;
@@ -1286,9 +1316,12 @@ int cmd_attach(struct cli_ctx *ctx, int argc, char **argv)
 	int o, rc;
 
 	cli_parse_init(&p, &attach_usage, argc, argv);
-	while ((o = cli_next(&p, &val)) > 0)
+	while ((o = cli_next(&p, &val)) > 0) {
 		if (o == OPT_NOSTDIN)
 			nostdin = val[0] == 't';
+		else if (o == OPT_SIGPROXY)
+			sigproxy = val[0] == 't';
+	}
 	if (o < 0)
 		return p.rc;
 	if (cli_args_exact(&attach_usage, p.nargs, 1))
@@ -1309,7 +1342,8 @@ int cmd_attach(struct cli_ctx *ctx, int argc, char **argv)
 	rc = attach_run(ctx, &cl, &(struct attach_req){
 		.verb = "attach", .id = jstr(c, "Id"),
 		.in = !nostdin && jbool(jobj(c, "Config"), "OpenStdin"), .out = true,
-		.tty = jbool(jobj(c, "Config"), "Tty"), .start = false });
+		.tty = jbool(jobj(c, "Config"), "Tty"), .start = false,
+		.sigproxy = sigproxy });
 	/* The exit status, once the stream ended (docker attach does the same). */
 	snprintf(path, sizeof(path), "/containers/%s/wait", jstr(c, "Id"));
 	if (!rc && client_do(&cl, "POST", path, NULL, &resp, &err) == 0) {
@@ -1475,7 +1509,7 @@ int cmd_exec(struct cli_ctx *ctx, int argc, char **argv)
 	if (interactive && tty && isatty(STDIN_FILENO))
 		raw = term_make_raw(STDIN_FILENO, &saved) == 0;
 	r = hijack_pump(&h, interactive ? STDIN_FILENO : -1, tty,
-			tty ? resize_now : NULL, &rz);
+			&(struct hijack_cbs){ .winch = tty ? resize_now : NULL, .arg = &rz });
 	if (raw)
 		term_restore(STDIN_FILENO, &saved);
 	hijack_close(&h);

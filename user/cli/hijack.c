@@ -307,11 +307,18 @@ static int deliver(struct demux *d, bool tty, const char *buf, size_t n)
 }
 
 static volatile sig_atomic_t winched;
+static volatile sig_atomic_t caught[NSIG];
+static const int proxied[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
 static void on_sigwinch(int sig)
 {
 	(void)sig;
 	winched = 1;
+}
+
+static void on_proxied(int sig)
+{
+	caught[sig] = 1;
 }
 
 void hijack_watch_winch(void)
@@ -323,8 +330,33 @@ void hijack_watch_winch(void)
 	sigaction(SIGWINCH, &sa, NULL);
 }
 
+void hijack_watch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_proxied };
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(proxied) / sizeof(proxied[0]); i++)
+		sigaction(proxied[i], &sa, NULL);
+}
+
+static void run_callbacks(const struct hijack_cbs *cbs)
+{
+	if (!cbs)
+		return;
+	if (winched && cbs->winch) {
+		winched = 0;
+		cbs->winch(cbs->arg);
+	}
+	for (size_t i = 0; i < sizeof(proxied) / sizeof(proxied[0]); i++) {
+		if (caught[proxied[i]] && cbs->signal) {
+			caught[proxied[i]] = 0;
+			cbs->signal(cbs->arg, proxied[i]);
+		}
+	}
+}
+
 int hijack_pump(struct hijack *h, int in_fd, bool tty,
-		void (*on_winch)(void *), void *arg)
+		const struct hijack_cbs *cbs)
 {
 	struct demux d = { 0 };
 	char buf[65536];
@@ -341,10 +373,7 @@ int hijack_pump(struct hijack *h, int in_fd, bool tty,
 		};
 		ssize_t n;
 
-		if (winched && on_winch) {
-			winched = 0;
-			on_winch(arg);
-		}
+		run_callbacks(cbs);
 		if (poll(pf, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -388,9 +417,9 @@ int term_make_raw(int fd, struct termios *saved)
 	if (tcgetattr(fd, saved) < 0)
 		return -errno;
 	t = *saved;
+	/* As moby/term MakeRaw: output post-processing off too, the
+	 * container's tty already turned its \n into \r\n. */
 	cfmakeraw(&t);
-	/* Keep output post-processing so our own messages stay readable. */
-	t.c_oflag |= OPOST;
 	if (tcsetattr(fd, TCSANOW, &t) < 0)
 		return -errno;
 	return 0;

@@ -62,12 +62,21 @@ void hijack_close(struct hijack *h);
  * EOF on stdin) and output keeps flowing. Returns 0, or -errno when the
  * stream broke.
  */
-int hijack_pump(struct hijack *h, int in_fd, bool tty,
-		void (*on_winch)(void *), void *arg);
+/* What the pump does when a watched signal arrived (either may be NULL). */
+struct hijack_cbs {
+	void (*winch)(void *arg);          /* SIGWINCH: send the tty size */
+	void (*signal)(void *arg, int sig); /* a proxied signal: forward it */
+	void *arg;
+};
 
-/* Set by the SIGWINCH handler hijack_watch_winch() installs; hijack_pump()
- * calls on_winch (the resize request) when it sees it. */
+int hijack_pump(struct hijack *h, int in_fd, bool tty,
+		const struct hijack_cbs *cbs);
+
+/* Watch SIGWINCH (tty size changes) for hijack_pump(). */
 void hijack_watch_winch(void);
+/* Catch the signals docker's --sig-proxy forwards (INT, TERM, HUP, QUIT,
+ * USR1, USR2) for hijack_pump() to hand to cbs->signal. */
+void hijack_watch_signals(void);
 
 /* Raw mode on a terminal fd (cfmakeraw), the old settings kept in *saved.
  * Returns 0, or -errno (not a terminal). */

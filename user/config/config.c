@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "config.h"
+#include "../kv/kv.h"
 #include "../common/log.h"
 #include "../common/names.h"
 #include "../common/util.h"
@@ -35,7 +37,8 @@ enum opt_kind {
 	K_LOGLVL,   /* log_parse_level() */
 	K_DRIVER,   /* storage driver name */
 	K_STRLIST,  /* storage-opts */
-	K_STORE,    /* etcd://... or zk://... */
+	K_STORE,    /* etcd://... or zk://... (kv.h) */
+	K_ADVERT,   /* IP:PORT or IFACE:PORT */
 	K_IFNAME,   /* network interface name */
 	K_PORT,     /* 1..65535 */
 	K_MTU,      /* 0 or 576..65535 */
@@ -43,7 +46,12 @@ enum opt_kind {
 	K_DURMS,    /* Go duration in ms (int64), >= 1 ms */
 	K_DURMS0,   /* same, 0 allowed (disables) */
 	K_MULT,     /* integer 1..64 */
+	K_GMTU,     /* integer 576..65000: largest sealed gossip datagram */
 	K_BOOL,
+	K_FLOWSZ,   /* integer 1024..16777216 */
+	K_RATE,     /* integer 1..1000000 */
+	K_EVENTS,   /* none | drop | flow | drop,flow */
+	K_ADDR,     /* IPv4:PORT, or "" */
 };
 
 struct opt {
@@ -68,7 +76,8 @@ static const struct opt opts[] = {
 	{ "storage-driver", "storage-driver", K_DRIVER, F(storage_driver) },
 	{ "storage-opts", "storage-opt", K_STRLIST, F(storage_opts) },
 	{ "cluster-store", "cluster-store", K_STORE, F(cluster_store) },
-	{ "cluster-advertise", "cluster-advertise", K_STR, F(cluster_advertise) },
+	{ "cluster-advertise", "cluster-advertise", K_ADVERT, F(cluster_advertise) },
+	{ "cluster-store-ttl", "cluster-store-ttl", K_DURATION, F(cluster_store_ttl_s) },
 	{ "gossip-port", "gossip-port", K_PORT, F(gossip_port) },
 	{ "key-rotation-interval", "key-rotation-interval", K_DURATION, F(key_rotation_interval_s) },
 	{ "mtu", "mtu", K_MTU, F(mtu) },
@@ -85,7 +94,62 @@ static const struct opt opts[] = {
 	{ "gossip-suspicion-mult", "gossip-suspicion-mult", K_MULT, F(gossip_suspicion_mult) },
 	{ "gossip-push-pull-interval", "gossip-push-pull-interval", K_DURMS0,
 	  F(gossip_push_pull_interval_ms) },
+	{ "gossip-mtu", "gossip-mtu", K_GMTU, F(gossip_mtu) },
+	{ "flow-accounting", "flow-accounting", K_BOOL, F(flow_accounting) },
+	{ "flow-table-size", "flow-table-size", K_FLOWSZ, F(flow_table_size) },
+	{ "events", "events", K_EVENTS, F(events) },
+	{ "event-rate-limit", "event-rate-limit", K_RATE, F(event_rate_limit) },
+	{ "metrics-addr", "metrics-addr", K_ADDR, F(metrics_addr) },
 };
+
+unsigned int config_event_flags(const char *events)
+{
+	unsigned int f = 0;
+	char buf[32], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", events ? events : "");
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "drop") == 0)
+			f |= SHOAL_CFG_EV_DROP;
+		else if (strcmp(tok, "flow") == 0)
+			f |= SHOAL_CFG_EV_FLOW;
+	}
+	return f;
+}
+
+static bool events_ok(const char *v)
+{
+	char buf[32], *save = NULL, *tok;
+
+	if (strcmp(v, "none") == 0)
+		return true;
+	if (!*v || strlen(v) >= sizeof(buf))
+		return false;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (strcmp(tok, "drop") && strcmp(tok, "flow"))
+			return false;
+	return v[strlen(v) - 1] != ',' && v[0] != ',' && !strstr(v, ",,");
+}
+
+static bool addr_ok(const char *v)
+{
+	char ip[32];
+	const char *colon = strrchr(v, ':');
+	struct in_addr a;
+	char *end;
+	long port;
+
+	if (!colon || (size_t)(colon - v) >= sizeof(ip))
+		return false;
+	memcpy(ip, v, (size_t)(colon - v));
+	ip[colon - v] = '\0';
+	if (inet_pton(AF_INET, ip, &a) != 1)
+		return false;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	return colon[1] && !*end && !errno && port >= 1 && port <= 65535;
+}
 
 /* Where a value came from, for messages. */
 struct origin {
@@ -178,9 +242,33 @@ static int apply_string(struct shoal_config *c, const struct opt *o, const struc
 				return bad_value(err, o, from, v, "not a storage driver name");
 		break;
 	case K_STORE:
-		if (v[0] && strncmp(v, "etcd://", 7) != 0 && strncmp(v, "zk://", 5) != 0)
+		if (v[0]) {
+			struct kv_url u;
+			struct shoal_err e2 = { 0 };
+
+			if (kv_url_parse(v, &u, &e2) < 0)
+				return bad_value(err, o, from, v, "%s", e2.msg);
+		}
+		break;
+	case K_ADVERT: {
+		const char *colon = strrchr(v, ':');
+		char *end = NULL;
+		long port = colon ? strtol(colon + 1, &end, 10) : 0;
+
+		if (v[0] && (!colon || colon == v || !end || *end || colon[1] == '\0' || port < 1 ||
+			     port > 65535))
+			return bad_value(err, o, from, v, "expected IP:PORT or IFACE:PORT");
+		break;
+	}
+	case K_EVENTS:
+		if (!events_ok(v))
 			return bad_value(err, o, from, v,
-					 "unsupported cluster store (etcd://HOST:PORT or zk://HOST:PORT)");
+					 "expected \"none\", \"drop\", \"flow\" or \"drop,flow\"");
+		break;
+	case K_ADDR:
+		if (*v && !addr_ok(v))
+			return bad_value(err, o, from, v,
+					 "expected IPv4:PORT such as \"127.0.0.1:9323\"");
 		break;
 	case K_IFNAME:
 		if (strlen(v) > 15 || strchr(v, '/') || strpbrk(v, " \t\n"))
@@ -203,6 +291,12 @@ static int apply_int(struct shoal_config *c, const struct opt *o, const struct o
 		return bad_value(err, o, from, raw, "must be 0 or between 576 and 65535");
 	if (o->kind == K_MULT && (v < 1 || v > 64))
 		return bad_value(err, o, from, raw, "must be between 1 and 64");
+	if (o->kind == K_GMTU && (v < 576 || v > 65000))
+		return bad_value(err, o, from, raw, "must be between 576 and 65000");
+	if (o->kind == K_FLOWSZ && (v < 1024 || v > 16777216))
+		return bad_value(err, o, from, raw, "must be between 1024 and 16777216");
+	if (o->kind == K_RATE && (v < 1 || v > 1000000))
+		return bad_value(err, o, from, raw, "must be between 1 and 1000000");
 	*field = (int)v;
 	return 0;
 }
@@ -216,6 +310,8 @@ static int apply_duration(struct shoal_config *c, const struct opt *o, const str
 		return bad_value(err, o, from, v, "not a duration (e.g. \"12h\", \"90m\", \"3600s\")");
 	if (secs < 1)
 		return bad_value(err, o, from, v, "must be at least 1s");
+	if (o->off == offsetof(struct shoal_config, cluster_store_ttl_s) && (secs < 2 || secs > 3600))
+		return bad_value(err, o, from, v, "must be between 2s and 1h");
 	*(int64_t *)((char *)c + o->off) = secs;
 	return 0;
 }
@@ -268,6 +364,9 @@ static int apply_json(struct shoal_config *c, const struct opt *o, const struct 
 	case K_PORT:
 	case K_MTU:
 	case K_MULT:
+	case K_GMTU:
+	case K_FLOWSZ:
+	case K_RATE:
 		if (!json_is_integer(v))
 			return wrong_type(err, o, from, "integer", v);
 		snprintf(raw, sizeof(raw), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -337,6 +436,7 @@ void config_defaults(struct shoal_config *c)
 		snprintf(c->node_name, sizeof(c->node_name), "localhost");
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	c->gossip_port = 7946;
+	c->cluster_store_ttl_s = 15;
 	c->key_rotation_interval_s = 12 * 3600;
 	c->mtu = 0;
 	c->vxlan_port = SHOAL_VXLAN_PORT;
@@ -347,6 +447,11 @@ void config_defaults(struct shoal_config *c)
 	c->gossip_interval_ms = 200;
 	c->gossip_suspicion_mult = 4;
 	c->gossip_push_pull_interval_ms = 30000;
+	c->gossip_mtu = 1400;
+	c->flow_accounting = true;
+	c->flow_table_size = SHOAL_FLOWS_DEFAULT;
+	snprintf(c->events, sizeof(c->events), "drop");
+	c->event_rate_limit = SHOAL_EVENT_RATE_DEFAULT;
 }
 
 static const struct opt *opt_by_key(const char *key)
@@ -481,6 +586,9 @@ static int apply_flag(struct shoal_config *c, const struct opt *o, const char *v
 	case K_PORT:
 	case K_MTU:
 	case K_MULT:
+	case K_GMTU:
+	case K_FLOWSZ:
+	case K_RATE:
 		errno = 0;
 		n = strtoll(v, &end, 10);
 		if (!*v || *end || errno || !(isdigit((unsigned char)v[0]) || v[0] == '-'))
@@ -538,6 +646,7 @@ static void usage(FILE *out)
 	      "      --storage-opt list              Storage driver options (repeatable)\n"
 	      "      --cluster-store string          URL of the distributed storage backend (etcd://, zk://)\n"
 	      "      --cluster-advertise string      Address or interface name to advertise\n"
+	      "      --cluster-store-ttl string      Node lease TTL in the cluster store (default \"15s\")\n"
 	      "      --gossip-port int               Gossip port (default 7946)\n"
 	      "      --key-rotation-interval string  Gossip key rotation interval (default \"12h\")\n"
 	      "      --mtu int                       Container network MTU (default: underlay MTU - 50)\n"
@@ -554,6 +663,12 @@ static void usage(FILE *out)
 	      "      --gossip-interval string        Gossip round interval (default \"200ms\")\n"
 	      "      --gossip-suspicion-mult int     Gossip suspicion multiplier (default 4)\n"
 	      "      --gossip-push-pull-interval string  Gossip full-sync interval (default \"30s\")\n"
+	      "      --gossip-mtu int                Largest gossip UDP payload (default 1400)\n"
+	      "      --flow-accounting[=true|false]  Per-flow accounting in the flows map (default true)\n"
+	      "      --flow-table-size int           Flow table entries, LRU (default 65536)\n"
+	      "      --events string                 Events for shoal monitor: none, drop, flow, drop,flow (default \"drop\")\n"
+	      "      --event-rate-limit int          Events per CPU per second (default 1000)\n"
+	      "      --metrics-addr string           Prometheus /metrics TCP listener, IP:PORT (default: none)\n"
 	      "  -h, --help                          Print usage\n"
 	      "  -v, --version                       Print version information and quit\n",
 	      out);

@@ -4,13 +4,18 @@
  *
  * daemon.json keys (Docker's names where Docker has them): data-root,
  * exec-root, hosts (array, first used), bpffs-root, node-name, log-level,
- * storage-driver, storage-opts (array), cluster-store, cluster-advertise,
+ * storage-driver, storage-opts (array), cluster-store (kv.h URL),
+ * cluster-advertise (IP:PORT or IFACE:PORT), cluster-store-ttl (duration),
  * gossip-port, key-rotation-interval (Go-style duration "12h", "90s"),
  * mtu, underlay-interface, advertise-addr, vxlan-port, accounting (bool),
  * ip-masq (bool), publish-interfaces (comma-separated interface names),
  * gossip-probe-interval, gossip-probe-timeout, gossip-interval,
  * gossip-push-pull-interval (millisecond durations: "100ms", "2s"),
- * gossip-suspicion-mult (integer 1..64), shim-path.
+ * gossip-suspicion-mult (integer 1..64), gossip-mtu (integer 576..65000),
+ * flow-accounting (bool), flow-table-size (integer 1024..16777216), events ("none", "drop",
+ * "flow" or "drop,flow"), event-rate-limit (events per CPU per second,
+ * 1..1000000), metrics-addr ("IP:PORT" of a Prometheus TCP listener,
+ * "" = none), shim-path.
  * Unknown keys and values of the wrong type or range are errors naming
  * the key.
  */
@@ -37,6 +42,7 @@ struct shoal_config {
 	int n_storage_opts;
 	char cluster_store[1024];
 	char cluster_advertise[256];
+	int64_t cluster_store_ttl_s;       /* 15 s: node lease TTL in the cluster store */
 	int gossip_port;                   /* 7946 */
 	int64_t key_rotation_interval_s;   /* 12 h */
 	int mtu;                           /* 0 = underlay MTU - 50 / 1500 */
@@ -53,7 +59,17 @@ struct shoal_config {
 	int64_t gossip_interval_ms;           /* 200ms */
 	int gossip_suspicion_mult;            /* 4 */
 	int64_t gossip_push_pull_interval_ms; /* 30s; 0 disables periodic push-pull */
+	int gossip_mtu;                       /* 1400: largest sealed UDP payload */
+	/* Observability (bpf/lib/flow.h, events.h; user/daemon/metrics.c). */
+	bool flow_accounting;                 /* true */
+	int flow_table_size;                  /* 65536 */
+	char events[32];                      /* "drop" */
+	int event_rate_limit;                 /* 1000 per CPU per second */
+	char metrics_addr[64];                /* "" = no TCP listener */
 };
+
+/* The SHOAL_CFG_EV_* bits of an "events" value (validated at parse). */
+unsigned int config_event_flags(const char *events);
 
 void config_defaults(struct shoal_config *c);
 
@@ -69,10 +85,13 @@ int config_load_string(struct shoal_config *c, const char *json, struct shoal_er
  * then the flags. Flags: --config-file, --data-root, --exec-root, -H/--host,
  * --bpffs-root, --node-name, --log-level, --storage-driver,
  * --storage-opt (repeatable), --cluster-store, --cluster-advertise,
+ * --cluster-store-ttl,
  * --gossip-port, --key-rotation-interval, --mtu, --underlay-interface,
  * --advertise-addr, --vxlan-port, --accounting=true|false,
  * --gossip-probe-interval, --gossip-probe-timeout, --gossip-interval,
- * --gossip-suspicion-mult, --gossip-push-pull-interval, --shim-path. Both
+ * --gossip-suspicion-mult, --gossip-push-pull-interval,
+ * --flow-accounting=true|false, --flow-table-size, --events,
+ * --event-rate-limit, --metrics-addr, --shim-path. Both
  * "--flag value" and "--flag=value". Returns 1 if --help was printed.
  */
 int config_parse(struct shoal_config *c, int argc, char **argv, struct shoal_err *err);

@@ -84,6 +84,7 @@ void api_swarm(const struct api_req *q, struct reply *r);
 void api_nodes(const struct api_req *q, struct reply *r);
 void api_containers(const struct api_req *q, struct reply *r);
 void api_exec(const struct api_req *q, struct reply *r);
+void api_volumes(const struct api_req *q, struct reply *r);
 
 /* Routes whose bodies are spooled (http.c). */
 bool api_spool_route(const char *method, const char *path);

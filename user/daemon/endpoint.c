@@ -21,6 +21,7 @@
 #include "../ipam/ipam.h"
 #include "../netlink/netlink.h"
 #include "daemon.h"
+#include "obs.h"
 
 static void ep_map_vals(const struct st_network *n, const struct st_endpoint *e, int ifindex,
 			const uint8_t host_mac[6], struct shoal_ep_key *k, struct shoal_ep_val *v,
@@ -146,8 +147,12 @@ int ep_prepare(struct daemon *d, const struct st_network *n, const char *ip_str,
 		if (util_parse_ipv4(ip_str, &e->ip) < 0)
 			return err_set(err, EINVAL, "invalid IPv4 address \"%s\"", ip_str);
 		ret = ipam_check(n->subnet, n->prefix, n->gateway, used, ne, e->ip, err);
+		if (ret == 0 && !e->remote)
+			ret = kvdisc_claim_ip(d, n, e->ip, err);
 	} else {
 		ret = swarm_alloc_ip(d, n, used, ne, &e->ip, err);
+		if (ret == 0 && !e->remote)
+			ret = kvdisc_alloc_ip(d, n, used, ne, &e->ip, err);
 		if (ret == 0)
 			ret = ipam_alloc(n->subnet, n->prefix, n->ip_range, n->ip_range_prefix,
 					 n->gateway, used, ne, &e->ip, err);
@@ -214,11 +219,13 @@ int ep_connect_container(struct daemon *d, const char *net_ref, const char *netn
 	log_info("endpoint %.12s: %s connected to %s as %s", e.id, netns, n.name,
 		 util_ipv4_str(e.ip, a));
 	swarm_endpoint_connected(d, &n, &e);
+	kvdisc_endpoint_connected(d, &n, &e);
 	*out = e;
 	st_network_free(&n);
 	return 0;
 fail:
 	state_rollback(d->st);
+	kvdisc_endpoint_aborted(d);
 	st_network_free(&n);
 	return ret;
 }
@@ -267,6 +274,7 @@ int ep_disconnect_netns(struct daemon *d, const char *net_ref, const char *netns
 	ep_unapply_local(d, &n, &e);
 	log_info("endpoint %.12s: %s disconnected from %s", e.id, netns, n.name);
 	swarm_endpoint_disconnected(d, &n, &e);
+	kvdisc_endpoint_disconnected(d, &n, &e);
 	st_network_free(&n);
 	return 0;
 fail:
@@ -305,20 +313,19 @@ int ep_stats_json(struct daemon *d, json_t **out, struct shoal_err *err)
 		for (size_t j = 0; j < ne; j++) {
 			const struct st_endpoint *e = &eps[j];
 			struct shoal_ep_stats s = { 0 };
-			const char *base = strrchr(e->netns, '/');
-			char a[16], mac[18], cname[256];
+			char a[16], mac[18], name[256];
 			__u64 total = 0;
 
 			if (e->remote)
 				continue;
 			loader_stats_read(&d->bpf, e->ep_id, &s, NULL);
+			obs_ep_name(d, e, name, sizeof(name));
 			for (int r = 0; r < SHOAL_DROP_MAX; r++)
 				total += s.drops[r];
 			json_array_append_new(arr, json_pack(
-				"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}",
-				"EndpointID", e->id, "Name",
-				ctr_name_of(d, e->container_id, cname, sizeof(cname)) ?:
-				(base ? base + 1 : e->netns),
+				"{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}",
+				"EpID", (json_int_t)e->ep_id,
+				"EndpointID", e->id, "Name", name,
 				"Network", nets[i].name, "NetworkID", nets[i].id, "Netns", e->netns,
 				"Container", e->container_id, "IPv4Address", util_ipv4_str(e->ip, a),
 				"MacAddress", util_mac_str(e->mac, mac), "HostInterface", e->host_ifname,
@@ -330,6 +337,7 @@ int ep_stats_json(struct daemon *d, json_t **out, struct shoal_err *err)
 	}
 	st_network_list_free(nets, nn);
 	loader_node_stats_read(&d->bpf, &ns, NULL);
+	obs_stats_add_active(d, arr);
 	*out = json_pack("{s:o, s:{s:o, s:I, s:I, s:I, s:I}}", "Endpoints", arr, "Node",
 			 "Drops", drops_json(ns.drops),
 			 "RxVxlanPackets", (json_int_t)ns.rx_vxlan_packets,

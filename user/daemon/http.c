@@ -28,6 +28,7 @@
 #include "../image/image.h"
 #include "api.h"
 #include "daemon.h"
+#include "obs.h"
 
 #define MAX_BODY (1 << 20)
 
@@ -326,6 +327,10 @@ static const struct {
 	{ "/nodes", api_nodes },
 	{ "/containers", api_containers },
 	{ "/exec", api_exec },
+	{ "/volumes", api_volumes },
+	{ "/metrics", api_metrics },       /* obs.h: Prometheus */
+	{ "/shoal/monitor", api_monitor }, /* obs.h: event stream */
+	{ "/shoal/flows", api_flows },     /* obs.h: flow table */
 	{ NULL, NULL },
 };
 

@@ -28,7 +28,9 @@
 #include "../storage/storage.h"
 #include "container.h"
 #include "daemon.h"
+#include "obs.h"
 #include "ports.h"
+#include "volumes.h"
 
 static int lock_data_root(struct daemon *d, struct shoal_err *err)
 {
@@ -150,6 +152,9 @@ int main(int argc, char **argv)
 	ret = load_engine_id(&d, &err);
 	if (ret < 0)
 		goto fail;
+	ret = volumes_open(&d, &err);
+	if (ret < 0)
+		goto fail;
 	ret = storage_open(d.cfg.storage_driver, d.cfg.data_root,
 			   (const char (*)[256])d.cfg.storage_opts, d.cfg.n_storage_opts, &d.storage, &err);
 	if (ret < 0)
@@ -157,7 +162,12 @@ int main(int argc, char **argv)
 	ret = image_store_open(&d.images, d.st, &d.lock, d.storage, d.cfg.data_root, &err);
 	if (ret < 0)
 		goto fail;
-	ret = loader_open(&d.bpf, d.cfg.bpffs_root, d.cfg.node_name, &err);
+	{
+		struct loader_opts lo = { .flow_table_size = (uint32_t)d.cfg.flow_table_size,
+					  .event_rate = (uint32_t)d.cfg.event_rate_limit };
+
+		ret = loader_open_opts(&d.bpf, d.cfg.bpffs_root, d.cfg.node_name, &lo, &err);
+	}
 	if (ret < 0)
 		goto fail;
 	ret = daemon_setup_underlay(&d, &err);
@@ -179,6 +189,12 @@ int main(int argc, char **argv)
 	ret = swarm_open(&d, &err);
 	if (ret < 0)
 		goto fail;
+	ret = kvdisc_open(&d, &err);
+	if (ret < 0)
+		goto fail;
+	ret = obs_start(&d, &err);
+	if (ret < 0)
+		goto fail;
 	ret = http_start(&d, &mhd, &err);
 	if (ret < 0)
 		goto fail;
@@ -192,20 +208,26 @@ int main(int argc, char **argv)
 			log_info("SIGHUP: configuration reload is not supported; ignoring");
 	} while (sig == SIGHUP);
 	log_info("signal %d: shutting down (the data plane keeps running)", sig);
+	obs_stop(&d); /* ends monitor streams first: http_stop waits for them */
+	metrics_save(&d);
 	http_stop(mhd);
 	unlink(d.sock_path);
+	kvdisc_close(&d);
 	swarm_close(&d);
 	/* Containers keep running (their shims are not our children). */
 	ctr_close(&d);
 	image_store_close(d.images);
 	storage_close(d.storage);
 	loader_close(&d.bpf);
+	volumes_close(&d);
 	state_close(d.st);
 	close(d.lock_fd);
 	return 0;
 fail:
 	log_error("%s", err.msg);
 	fprintf(stderr, "shoald: %s\n", err.msg);
+	obs_stop(&d);
+	kvdisc_close(&d);
 	swarm_close(&d);
 	if (d.bpf.skel)
 		loader_close(&d.bpf);
@@ -213,6 +235,7 @@ fail:
 		image_store_close(d.images);
 	if (d.storage)
 		storage_close(d.storage);
+	volumes_close(&d);
 	if (d.st)
 		state_close(d.st);
 	if (d.lock_fd >= 0)

@@ -32,6 +32,11 @@ int daemon_apply_node_cfg(struct daemon *d, struct shoal_err *err)
 		cfg.flags |= SHOAL_CFG_ACCOUNTING;
 	else
 		cfg.flags &= (__u16)~SHOAL_CFG_ACCOUNTING;
+	/* Observability switches (bpf/lib/flow.h, events.h). */
+	cfg.flags &= (__u16)~(SHOAL_CFG_FLOWS | SHOAL_CFG_EV_DROP | SHOAL_CFG_EV_FLOW);
+	if (d->cfg.flow_accounting)
+		cfg.flags |= SHOAL_CFG_FLOWS;
+	cfg.flags |= (__u16)config_event_flags(d->cfg.events);
 	return loader_set_node_cfg(&d->bpf, &cfg, err);
 }
 

@@ -133,10 +133,40 @@ static int check_pins(struct shoal_bpf *skel, const char *dir, struct shoal_err 
 	return 0;
 }
 
+/*
+ * A pinned flows map whose size is not the one configured cannot be
+ * reused (libbpf refuses): unpin it so that load creates a new one.
+ */
+static void flows_pin_check(const char *dir, uint32_t want)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/flows", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.max_entries != want) {
+		log_warn("flow table size changed (%u -> %u): the pinned flows map is replaced, "
+			 "its flows are dropped", info.max_entries, want);
+		unlink(path);
+	}
+	close(fd);
+}
+
 int loader_open(struct loader *l, const char *bpffs_root, const char *node_name,
 		struct shoal_err *err)
 {
+	return loader_open_opts(l, bpffs_root, node_name, NULL, err);
+}
+
+int loader_open_opts(struct loader *l, const char *bpffs_root, const char *node_name,
+		     const struct loader_opts *o, struct shoal_err *err)
+{
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	uint32_t flow_size = o && o->flow_table_size ? o->flow_table_size : SHOAL_FLOWS_DEFAULT;
 	struct shoal_bpf *skel;
 	int rc;
 
@@ -167,7 +197,12 @@ int loader_open(struct loader *l, const char *bpffs_root, const char *node_name,
 	skel = shoal_bpf__open_opts(&opts);
 	if (!skel)
 		return err_set(err, errno, "open BPF object: %s", strerror(errno));
-	rc = shoal_bpf__load(skel);
+	flows_pin_check(l->pin_dir, flow_size);
+	rc = bpf_map__set_max_entries(skel->maps.flows, flow_size);
+	if (rc == 0 && o && o->event_rate)
+		skel->rodata->event_rate = o->event_rate;
+	if (rc == 0)
+		rc = shoal_bpf__load(skel);
 	if (rc < 0) {
 		int ret = check_pins(skel, l->pin_dir, err);
 
@@ -435,6 +470,126 @@ int loader_node_stats_read(struct loader *l, struct shoal_node_stats *sum, struc
 		return map_fail(err, rc, "read", "node_stats", "key %u", k);
 	percpu_sum(buf, l->ncpus, sizeof(*sum), sum);
 	return 0;
+}
+
+int loader_flow_read(struct loader *l, const struct shoal_flow_key *k, struct shoal_flow_val *sum,
+		     struct shoal_err *err)
+{
+	_cleanup_free_ struct shoal_flow_val *v = NULL;
+	int rc;
+
+	NEED_SKEL(l, err);
+	memset(sum, 0, sizeof(*sum));
+	v = calloc((size_t)l->ncpus, sizeof(*v));
+	if (!v)
+		return err_set(err, ENOMEM, "flows: %s", strerror(ENOMEM));
+	rc = bpf_map__lookup_elem(l->skel->maps.flows, k, sizeof(*k), v,
+				  sizeof(*v) * (size_t)l->ncpus, 0);
+	if (rc < 0)
+		return map_fail(err, rc, "read", "flows", "flow of endpoint %u", k->ep_id);
+	for (int c = 0; c < l->ncpus; c++) {
+		if (!v[c].first_ns)
+			continue; /* this CPU never saw the flow */
+		sum->packets += v[c].packets;
+		sum->bytes += v[c].bytes;
+		if (!sum->first_ns || v[c].first_ns < sum->first_ns)
+			sum->first_ns = v[c].first_ns;
+		if (v[c].last_ns > sum->last_ns)
+			sum->last_ns = v[c].last_ns;
+		sum->tcp_flags |= v[c].tcp_flags;
+	}
+	return 0;
+}
+
+_Static_assert(sizeof(struct shoal_flow_val) % 8 == 0, "per-CPU slot without padding");
+
+/*
+ * Batched reads (BPF_MAP_LOOKUP_BATCH): a full table of 64k flows is a
+ * few dozen syscalls instead of two per flow.
+ */
+int loader_flows_foreach(struct loader *l,
+			 int (*fn)(const struct shoal_flow_key *k, const struct shoal_flow_val *v,
+				   void *arg),
+			 void *arg, struct shoal_err *err)
+{
+	const __u32 chunk = 1024;
+	_cleanup_free_ struct shoal_flow_key *keys = NULL;
+	_cleanup_free_ struct shoal_flow_val *vals = NULL;
+	__u32 in_batch = 0, out_batch = 0, n;
+	bool first = true, done = false;
+	int fd, rc;
+
+	NEED_SKEL(l, err);
+	fd = bpf_map__fd(l->skel->maps.flows);
+	keys = calloc(chunk, sizeof(*keys));
+	vals = calloc((size_t)chunk * (size_t)l->ncpus, sizeof(*vals));
+	if (!keys || !vals)
+		return err_set(err, ENOMEM, "flows: %s", strerror(ENOMEM));
+	while (!done) {
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+
+		n = chunk;
+		rc = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, vals, &n,
+					  &bo);
+		if (rc < 0) {
+			if (errno != ENOENT)
+				return err_set(err, errno, "walk map flows: %s", strerror(errno));
+			done = true; /* last (possibly partial) batch */
+		}
+		first = false;
+		in_batch = out_batch;
+		for (__u32 i = 0; i < n; i++) {
+			struct shoal_flow_val sum = { 0 };
+			const struct shoal_flow_val *v = &vals[(size_t)i * (size_t)l->ncpus];
+
+			for (int c = 0; c < l->ncpus; c++) {
+				if (!v[c].first_ns)
+					continue;
+				sum.packets += v[c].packets;
+				sum.bytes += v[c].bytes;
+				if (!sum.first_ns || v[c].first_ns < sum.first_ns)
+					sum.first_ns = v[c].first_ns;
+				if (v[c].last_ns > sum.last_ns)
+					sum.last_ns = v[c].last_ns;
+				sum.tcp_flags |= v[c].tcp_flags;
+			}
+			rc = fn(&keys[i], &sum, arg);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+uint32_t loader_flows_capacity(struct loader *l)
+{
+	return l && l->skel ? bpf_map__max_entries(l->skel->maps.flows) : 0;
+}
+
+int loader_obs_stats_read(struct loader *l, struct shoal_obs_stats *sum, struct shoal_err *err)
+{
+	_cleanup_free_ void *buf = NULL;
+	__u32 k = 0;
+	size_t total;
+	int rc;
+
+	NEED_SKEL(l, err);
+	buf = percpu_alloc(l, sizeof(*sum), &total);
+	if (!buf)
+		return err_set(err, ENOMEM, "obs_stats: %s", strerror(ENOMEM));
+	rc = bpf_map__lookup_elem(l->skel->maps.obs_stats, &k, sizeof(k), buf, total, 0);
+	if (rc < 0)
+		return map_fail(err, rc, "read", "obs_stats", "key %u", k);
+	percpu_sum(buf, l->ncpus, sizeof(*sum), sum);
+	/* The rate limiter's window fields are per-CPU state, not counters. */
+	sum->ev_win_ns = 0;
+	sum->ev_win_count = 0;
+	return 0;
+}
+
+int loader_events_fd(struct loader *l)
+{
+	return l && l->skel ? bpf_map__fd(l->skel->maps.events) : -EBADF;
 }
 
 int loader_foreach_key(struct loader *l, enum loader_map m,

@@ -29,6 +29,19 @@ struct loader {
  * open + load the skeleton with pinning. */
 int loader_open(struct loader *l, const char *bpffs_root, const char *node_name,
 		struct shoal_err *err);
+
+/* Load-time settings of the observability maps (0 = default). */
+struct loader_opts {
+	uint32_t flow_table_size; /* max_entries of flows */
+	uint32_t event_rate;      /* events per CPU per second */
+};
+/*
+ * loader_open() with options. A pinned flows map of another size is
+ * replaced (its flows are lost, logged; flow counters in obs_stats are
+ * kept, so evictions are then over-counted by the entries dropped).
+ */
+int loader_open_opts(struct loader *l, const char *bpffs_root, const char *node_name,
+		     const struct loader_opts *o, struct shoal_err *err);
 void loader_close(struct loader *l);
 /* Remove every pin under pin_dir and the dir (tests, `shoald --purge`). */
 int loader_unpin(const char *bpffs_root, const char *node_name, struct shoal_err *err);
@@ -70,6 +83,22 @@ int loader_node_stats_read(struct loader *l, struct shoal_node_stats *sum, struc
 int loader_get_node(struct loader *l, uint32_t node_ip, struct shoal_node_val *v,
 		    struct shoal_err *err);
 
+/* ---- observability (flows, obs_stats, events) ---- */
+
+/* One flow summed over the CPUs: packets/bytes added, first_ns the
+ * earliest, last_ns the latest, tcp_flags ORed. */
+int loader_flow_read(struct loader *l, const struct shoal_flow_key *k, struct shoal_flow_val *sum,
+		     struct shoal_err *err);
+/* Every flow (summed) to fn; fn returns 0 to go on, <0 to stop. */
+int loader_flows_foreach(struct loader *l,
+			 int (*fn)(const struct shoal_flow_key *k, const struct shoal_flow_val *v,
+				   void *arg),
+			 void *arg, struct shoal_err *err);
+uint32_t loader_flows_capacity(struct loader *l);
+int loader_obs_stats_read(struct loader *l, struct shoal_obs_stats *sum, struct shoal_err *err);
+/* The events ring buffer's fd (owned by the skeleton). */
+int loader_events_fd(struct loader *l);
+
 /* Iterate keys for reconciliation. fn returns 0 to go on, <0 to stop. */
 enum loader_map { LOADER_MAP_NETWORKS, LOADER_MAP_ENDPOINTS, LOADER_MAP_IFACES, LOADER_MAP_EP_STATS };
 int loader_foreach_key(struct loader *l, enum loader_map m,
@@ -93,13 +122,27 @@ int loader_put_ext_iface(struct loader *l, uint32_t ifindex, const struct shoal_
 int loader_get_ext(struct loader *l, uint32_t ifindex, struct shoal_ext_val *v);
 int loader_del_ext_iface(struct loader *l, uint32_t ifindex, struct shoal_err *err);
 int loader_put_host_addr(struct loader *l, uint32_t addr, uint32_t ifindex, struct shoal_err *err);
-/* Empty ext_ifaces and host_addrs (start-up re-discovers them). */
-int loader_clear_ext(struct loader *l, struct shoal_err *err);
+/* Remove the ext_ifaces entries (and their from_external filters) and
+ * host_addrs entries not in the given sets (start-up re-discovers them;
+ * what is still there is never removed, so no packet sees a gap). */
+int loader_sweep_ext(struct loader *l, const uint32_t *ifindexes, size_t nifs,
+		     const uint32_t *addrs, size_t naddrs, struct shoal_err *err);
 /* One conntrack entry; -ENOENT if absent. */
+/* The local veth (host end ifindex) whose endpoint has address ip (NBO):
+ * its ifindex, or -ENOENT. A walk of ifaces: for start-up, not per packet. */
+int loader_find_iface_by_ip(struct loader *l, uint32_t ip);
 int loader_get_ct(struct loader *l, const struct shoal_ct_key *k, struct shoal_ct_val *v);
 /* Attach from_external on the ingress of an external interface /
  * remove it (only if the filter there runs from_external). */
 int loader_attach_external(struct loader *l, int ifindex, struct shoal_err *err);
 int loader_detach_external(struct loader *l, int ifindex, struct shoal_err *err);
+/*
+ * The socket-level half (bpf/lib/sock.h): attach the cgroup/connect4,
+ * sendmsg4, recvmsg4 and getpeername4 programs to the root of the cgroup2
+ * hierarchy as bpf_links pinned in the pin dir (so they outlive shoald
+ * and a restart swaps the programs in place), scoped to the network
+ * namespace of the calling thread by its cookie. -ENOENT: no cgroup2.
+ */
+int loader_attach_sock(struct loader *l, struct shoal_err *err);
 
 #endif

@@ -123,6 +123,101 @@ int rt_cgroup_add(const char *path, pid_t pid, struct shoal_err *err)
 	return 0;
 }
 
+bool rt_resources_set(const struct rt_resources *r)
+{
+	return r->memory || r->memory_swap || r->nano_cpus || r->cpu_shares || r->pids_limit;
+}
+
+static void skip_note(char *skipped, size_t len, const char *what)
+{
+	size_t n = strlen(skipped);
+
+	snprintf(skipped + n, len - n, "%s%s", n ? ", " : "", what);
+}
+
+/* One limit: -ENOENT (controller off) is noted, other errors fail. */
+static int limit_write(const char *path, const char *file, const char *val, char *skipped,
+		       size_t len, struct shoal_err *err)
+{
+	char p[PATH_MAX + 32];
+	int ret;
+
+	snprintf(p, sizeof(p), "%s/%s", path, file);
+	ret = write_file(p, val);
+	if (ret == -ENOENT) {
+		skip_note(skipped, len, file);
+		return 0;
+	}
+	if (ret < 0)
+		return err_set(err, -ret, "write %s to %s: %s", val, p, strerror(-ret));
+	return 0;
+}
+
+int rt_cgroup_limits(const char *path, const struct rt_resources *r, char *skipped, size_t len,
+		     struct shoal_err *err)
+{
+	char v[64];
+	int ret = 0;
+
+	skipped[0] = '\0';
+	if (r->memory) {
+		snprintf(v, sizeof(v), "%lld", (long long)r->memory);
+		ret = limit_write(path, "memory.max", v, skipped, len, err);
+		/* Docker: without --memory-swap, swap = memory (total 2x). */
+		if (!ret && r->memory_swap >= 0)
+			snprintf(v, sizeof(v), "%lld", (long long)(r->memory_swap ?
+				 r->memory_swap - r->memory : r->memory));
+		if (!ret)
+			ret = limit_write(path, "memory.swap.max", r->memory_swap < 0 ? "max" : v,
+					  skipped, len, err);
+	}
+	if (!ret && r->nano_cpus) {
+		snprintf(v, sizeof(v), "%lld 100000", (long long)(r->nano_cpus / 10000));
+		ret = limit_write(path, "cpu.max", v, skipped, len, err);
+	}
+	if (!ret && r->cpu_shares) {
+		long long sh = r->cpu_shares < 2 ? 2 : r->cpu_shares > 262144 ? 262144 : r->cpu_shares;
+
+		/* runc's ConvertCPUSharesToCgroupV2Value */
+		snprintf(v, sizeof(v), "%lld", 1 + ((sh - 2) * 9999) / 262142);
+		ret = limit_write(path, "cpu.weight", v, skipped, len, err);
+	}
+	if (!ret && r->pids_limit) {
+		if (r->pids_limit > 0)
+			snprintf(v, sizeof(v), "%lld", (long long)r->pids_limit);
+		ret = limit_write(path, "pids.max", r->pids_limit > 0 ? v : "max", skipped, len, err);
+	}
+	return ret;
+}
+
+int rt_cgroup_freeze(const char *path, bool frozen, struct shoal_err *err)
+{
+	char file[PATH_MAX + 16], line[128], want[16];
+	int ret;
+
+	snprintf(file, sizeof(file), "%s/cgroup.freeze", path);
+	ret = write_file(file, frozen ? "1" : "0");
+	if (ret < 0)
+		return err_set(err, -ret, "write %s: %s", file, strerror(-ret));
+	snprintf(file, sizeof(file), "%s/cgroup.events", path);
+	snprintf(want, sizeof(want), "frozen %d", frozen);
+	for (int i = 0; i < 100; i++) {
+		FILE *f = fopen(file, "re");
+		bool done = false;
+
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, want, strlen(want)))
+				done = true;
+		if (f)
+			fclose(f);
+		if (done)
+			return 0;
+		usleep(10000);
+	}
+	return err_set(err, ETIMEDOUT, "cgroup %s: not %s after 1 s", path,
+		       frozen ? "frozen" : "thawed");
+}
+
 bool rt_cgroup_oom_killed(const char *path)
 {
 	char file[PATH_MAX + 16], line[128];

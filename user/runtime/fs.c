@@ -11,6 +11,7 @@
  * followed as if the rootfs were "/", so a hostile image cannot point a
  * mount outside it.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -251,7 +252,7 @@ static int mkdir_in(const char *root, const char *path, char *out, size_t len,
 	return rt_secure_join(root, path, RT_MKDIR, out, len, err);
 }
 
-static int mount_proc_sys(const char *root, struct shoal_err *err)
+static int mount_proc_sys(const char *root, bool privileged, struct shoal_err *err)
 {
 	char dst[PATH_MAX];
 	int ret;
@@ -264,12 +265,13 @@ static int mount_proc_sys(const char *root, struct shoal_err *err)
 	ret = mkdir_in(root, "/sys", dst, sizeof(dst), err);
 	if (ret)
 		return ret;
-	if (mount("sysfs", dst, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0)
+	if (mount("sysfs", dst, "sysfs", (privileged ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) == 0)
 		return 0;
 	/* sysfs can be refused (e.g. netns "host" owned elsewhere): bind the
 	 * host's read-only like runc does. */
 	ret = do_mount("/sys", dst, NULL, MS_BIND | MS_REC, NULL, err);
-	return ret ? ret : remount_flags(dst, MS_RDONLY, err);
+	return ret || privileged ? ret : remount_flags(dst, MS_RDONLY, err);
 }
 
 static const struct {
@@ -300,14 +302,46 @@ static int make_dev_node(const char *dev, const char *name, unsigned int ma, uns
 	return do_mount(host, path, NULL, MS_BIND, NULL, err);
 }
 
-static int mount_dev(const char *root, struct shoal_err *err)
+/* privileged: copies of the host's device nodes (runc does the same),
+ * below the standard ones, skipping what exists and the pseudo-fs dirs. */
+static void copy_host_devs(const char *host, const char *dev, int depth)
+{
+	char hp[PATH_MAX], cp[PATH_MAX];
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+
+	if (depth > 3 || !(dir = opendir(host)))
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.' || (depth == 0 && (!strcmp(d->d_name, "pts") ||
+		    !strcmp(d->d_name, "shm") || !strcmp(d->d_name, "mqueue") ||
+		    !strcmp(d->d_name, "console") || !strcmp(d->d_name, "ptmx"))))
+			continue;
+		if (snprintf(hp, sizeof(hp), "%s/%s", host, d->d_name) >= (int)sizeof(hp) ||
+		    snprintf(cp, sizeof(cp), "%s/%s", dev, d->d_name) >= (int)sizeof(cp) ||
+		    lstat(hp, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			mkdir(cp, st.st_mode & 07777);
+			copy_host_devs(hp, cp, depth + 1);
+		} else if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) &&
+			   mknod(cp, st.st_mode, st.st_rdev) == 0) {
+			if (chown(cp, st.st_uid, st.st_gid) < 0 || chmod(cp, st.st_mode & 07777) < 0)
+				continue;
+		}
+	}
+	closedir(dir);
+}
+
+static int mount_dev(const char *root, bool privileged, int64_t shm_size, struct shoal_err *err)
 {
 	static const char *links[][2] = {
 		{ "/proc/self/fd", "fd" },       { "/proc/self/fd/0", "stdin" },
 		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
 		{ "pts/ptmx", "ptmx" },          { "/proc/kcore", "core" },
 	};
-	char dev[PATH_MAX], path[PATH_MAX + 32];
+	char dev[PATH_MAX], path[PATH_MAX + 32], data[64];
 	int ret;
 
 	ret = mkdir_in(root, "/dev", dev, sizeof(dev), err);
@@ -329,8 +363,8 @@ static int mount_dev(const char *root, struct shoal_err *err)
 	snprintf(path, sizeof(path), "%s/shm", dev);
 	if (mkdir(path, 01777) < 0)
 		return err_set(err, errno, "mkdir %s: %s", path, strerror(errno));
-	ret = do_mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		       "mode=1777,size=65536k", err);
+	snprintf(data, sizeof(data), "mode=1777,size=%lld", (long long)shm_size);
+	ret = do_mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data, err);
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), "%s/mqueue", dev);
@@ -341,6 +375,8 @@ static int mount_dev(const char *root, struct shoal_err *err)
 		if (symlink(links[i][0], path) < 0)
 			return err_set(err, errno, "symlink %s: %s", path, strerror(errno));
 	}
+	if (privileged)
+		copy_host_devs("/dev", dev, 0);
 	return 0;
 }
 
@@ -397,7 +433,20 @@ static int pivot(const char *root, struct shoal_err *err)
 	return 0;
 }
 
-int rt_fs_setup(const struct rt_config *cfg, struct shoal_err *err)
+/* The container's own cgroup (its cgroup namespace's root), read-only. */
+static int mount_cgroup(const char *root, struct shoal_err *err)
+{
+	char dst[PATH_MAX];
+	int ret;
+
+	ret = rt_secure_join(root, "/sys/fs/cgroup", RT_NOCREATE, dst, sizeof(dst), err);
+	if (ret)
+		return ret;
+	return do_mount("cgroup2", dst, "cgroup2", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			NULL, err);
+}
+
+int rt_fs_setup(const struct rt_config *cfg, bool cgroupns, struct shoal_err *err)
 {
 	char root[PATH_MAX];
 	int ret;
@@ -412,14 +461,18 @@ int rt_fs_setup(const struct rt_config *cfg, struct shoal_err *err)
 	if (!ret)
 		ret = do_mount(NULL, root, NULL, MS_PRIVATE, NULL, err);
 	if (!ret)
-		ret = mount_proc_sys(root, err);
+		ret = mount_proc_sys(root, cfg->privileged, err);
+	if (!ret && cgroupns)
+		ret = mount_cgroup(root, err);
 	if (!ret)
-		ret = mount_dev(root, err);
+		ret = mount_dev(root, cfg->privileged, cfg->shm_size, err);
 	for (size_t i = 0; !ret && i < cfg->n_mounts; i++)
 		ret = mount_one(root, &cfg->mounts[i], err);
+	if (!ret && cfg->readonly_rootfs)
+		ret = remount_flags(root, MS_RDONLY, err);
 	if (!ret)
 		ret = pivot(root, err);
-	if (!ret)
+	if (!ret && !cfg->privileged)
 		ret = apply_masks(err);
 	if (!ret && cfg->hostname[0] && sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
 		ret = err_set(err, errno, "sethostname %s: %s", cfg->hostname, strerror(errno));

@@ -30,8 +30,10 @@ int rt_secure_join(const char *root, const char *unsafe, int create, char *out, 
 		   struct shoal_err *err);
 
 /* Child side, in the new mount namespace: everything up to and
- * including pivot_root, the masks and the hostname. */
-int rt_fs_setup(const struct rt_config *cfg, struct shoal_err *err);
+ * including pivot_root, the masks and the hostname. cgroupns: mount
+ * cgroup2 (ro) on /sys/fs/cgroup, the caller being in its own cgroup
+ * namespace. */
+int rt_fs_setup(const struct rt_config *cfg, bool cgroupns, struct shoal_err *err);
 
 /* Resolve "uid[:gid]" / "name[:group]" against /etc/passwd, /etc/group
  * of the current root. */
@@ -45,8 +47,16 @@ struct rt_child {
 	const char *cwd;
 	const char *user;
 	bool tty;
+	uint64_t caps;          /* bounding set; root also gets them */
+	bool seccomp;           /* install rt_seccomp_install(caps) */
+	bool console;           /* tty: bind the slave on /dev/console */
+	const struct rt_rlimit *rlimits;
+	size_t n_rlimits;
 	int in, out, errfd;     /* stdio to install when !tty */
 };
+
+/* Docker's default seccomp profile, as far as caps do not cover it. */
+int rt_seccomp_install(uint64_t caps, struct shoal_err *err);
 
 /* Report "code message" to the shim and _exit. */
 __attribute__((noreturn)) void rt_child_fail(int sync, int code, const struct shoal_err *err);
@@ -56,5 +66,8 @@ __attribute__((noreturn)) void rt_child_exec(const struct rt_child *c);
 /* Shim side: wait for the child's report. 0 once it exec'd; else *code
  * and err from the child. *master receives a pty master if sent. */
 int rt_sync_wait(int sync, int *master, int *code, struct shoal_err *err);
+/* One report: 1 more to come (a pty master), 0 exec'd (EOF), -EAGAIN
+ * nothing yet (!block), other < 0 the child's error. */
+int rt_sync_step(int sync, bool block, int *master, int *code, struct shoal_err *err);
 
 #endif

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -25,14 +27,6 @@
 #include "internal.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-/* Docker's default capabilities (moby oci/caps/defaults.go). */
-static const int default_caps[] = {
-	CAP_CHOWN,      CAP_DAC_OVERRIDE, CAP_FSETID,           CAP_FOWNER,
-	CAP_MKNOD,      CAP_NET_RAW,      CAP_SETGID,           CAP_SETUID,
-	CAP_SETFCAP,    CAP_SETPCAP,      CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
-	CAP_KILL,       CAP_AUDIT_WRITE,
-};
 
 /* Go's wording: "no such file or directory", "permission denied". */
 static const char *lc_strerror(int e)
@@ -74,54 +68,83 @@ static int send_fd(int sock, int fd)
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-int rt_sync_wait(int sync, int *master, int *code, struct shoal_err *err)
+int rt_sync_step(int sync, bool block, int *master, int *code, struct shoal_err *err)
 {
-	for (;;) {
-		char buf[CMSG_SPACE(sizeof(int))], msg[700];
-		struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) - 1 };
-		struct msghdr mh = {
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = buf, .msg_controllen = sizeof(buf),
-		};
-		struct cmsghdr *c;
-		ssize_t n = recvmsg(sync, &mh, MSG_CMSG_CLOEXEC);
+	char buf[CMSG_SPACE(sizeof(int))], msg[700];
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) - 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = buf, .msg_controllen = sizeof(buf),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*code = 125;
-			if (errno == EAGAIN)
-				return err_set(err, ETIMEDOUT, "container setup timed out");
-			return err_set(err, errno, "container setup: %s", strerror(errno));
-		}
-		if (n == 0)
-			return 0;
-		msg[n] = '\0';
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				int fd;
+	do
+		n = recvmsg(sync, &mh, MSG_CMSG_CLOEXEC | (block ? 0 : MSG_DONTWAIT));
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN && !block)
+		return -EAGAIN;
+	if (n < 0) {
+		*code = 125;
+		if (errno == EAGAIN)
+			return err_set(err, ETIMEDOUT, "container setup timed out");
+		return err_set(err, errno, "container setup: %s", strerror(errno));
+	}
+	if (n == 0)
+		return 0;
+	msg[n] = '\0';
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			int fd;
 
-				memcpy(&fd, CMSG_DATA(c), sizeof(int));
-				if (master && *master < 0 && msg[0] == 'P')
-					*master = fd;
-				else
-					close(fd);
-			}
-		}
-		if (msg[0] == 'E') {
-			char *sp = strchr(msg, ' ');
-
-			*code = atoi(msg + 1);
-			if (*code != 126 && *code != 127)
-				*code = 125;
-			return err_set(err, EINVAL, "%s", sp ? sp + 1 : "container setup failed");
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+			if (master && *master < 0 && msg[0] == 'P')
+				*master = fd;
+			else
+				close(fd);
 		}
 	}
+	if (msg[0] == 'E') {
+		char *sp = strchr(msg, ' ');
+
+		*code = atoi(msg + 1);
+		if (*code != 126 && *code != 127)
+			*code = 125;
+		return err_set(err, EINVAL, "%s", sp ? sp + 1 : "container setup failed");
+	}
+	return 1;
+}
+
+int rt_sync_wait(int sync, int *master, int *code, struct shoal_err *err)
+{
+	int ret;
+
+	while ((ret = rt_sync_step(sync, true, master, code, err)) == 1)
+		;
+	return ret;
 }
 
 /* Open a pty in the container's devpts, hand the master to the shim and
  * make the slave our controlling terminal on 0, 1, 2. */
-static int setup_tty(int sync, uid_t uid, struct shoal_err *err)
+/* runc's /dev/console: the init's pty slave bound over a file. */
+static int bind_console(int master, struct shoal_err *err)
+{
+	char pts[64];
+	int n, fd;
+
+	if (ioctl(master, TIOCGPTN, &n) < 0)
+		return err_set(err, errno, "pty number: %s", strerror(errno));
+	snprintf(pts, sizeof(pts), "/dev/pts/%d", n);
+	fd = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_set(err, errno, "create /dev/console: %s", strerror(errno));
+	close(fd);
+	if (mount(pts, "/dev/console", NULL, MS_BIND, NULL) < 0)
+		return err_set(err, errno, "bind %s on /dev/console: %s", pts, strerror(errno));
+	return 0;
+}
+
+static int setup_tty(int sync, uid_t uid, bool console, struct shoal_err *err)
 {
 	int unlock = 0, master, slave;
 
@@ -137,6 +160,8 @@ static int setup_tty(int sync, uid_t uid, struct shoal_err *err)
 		return err_set(err, errno, "open pty slave: %s", strerror(errno));
 	if (uid != 0 && fchown(slave, uid, -1) < 0)
 		return err_set(err, errno, "chown pty: %s", strerror(errno));
+	if (console && bind_console(master, err) < 0)
+		return -1;
 	if (send_fd(sync, master) < 0)
 		return err_set(err, errno, "send pty master: %s", strerror(errno));
 	close(master);
@@ -166,6 +191,40 @@ static int setup_stdio(const struct rt_child *c, struct shoal_err *err)
 	return 0;
 }
 
+int rt_oom_score_adj(int v, struct shoal_err *err)
+{
+	char val[16];
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC), n;
+
+	if (fd < 0)
+		return err_set(err, errno, "open oom_score_adj: %s", strerror(errno));
+	n = snprintf(val, sizeof(val), "%d", v);
+	if (write(fd, val, n) != n) {
+		err_set(err, errno, "write oom_score_adj %d: %s", v, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int set_rlimits(const struct rt_child *c, struct shoal_err *err)
+{
+	for (size_t i = 0; i < c->n_rlimits; i++) {
+		struct rlimit rl = {
+			.rlim_cur = c->rlimits[i].soft == UINT64_MAX ? RLIM_INFINITY : c->rlimits[i].soft,
+			.rlim_max = c->rlimits[i].hard == UINT64_MAX ? RLIM_INFINITY : c->rlimits[i].hard,
+		};
+
+		if (setrlimit(c->rlimits[i].resource, &rl) < 0)
+			return err_set(err, errno, "setrlimit %d (%llu:%llu): %s",
+				       c->rlimits[i].resource,
+				       (unsigned long long)c->rlimits[i].soft,
+				       (unsigned long long)c->rlimits[i].hard, lc_strerror(errno));
+	}
+	return 0;
+}
+
 static int last_cap(void)
 {
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
@@ -179,35 +238,29 @@ static int last_cap(void)
 	return v;
 }
 
-static bool cap_default(int cap)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(default_caps); i++)
-		if (default_caps[i] == cap)
-			return true;
-	return false;
-}
-
-static int drop_bounding(struct shoal_err *err)
+static int drop_bounding(uint64_t caps, struct shoal_err *err)
 {
 	int last = last_cap();
 
 	for (int cap = 0; cap <= last; cap++)
-		if (!cap_default(cap) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+		if (!(cap < 64 && (caps & (1ULL << cap))) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			return err_set(err, errno, "drop capability %d: %s", cap, strerror(errno));
 	return 0;
 }
 
-/* For root: permitted, effective and inheritable = the default set. */
-static int set_caps(struct shoal_err *err)
+/* For root: permitted, effective and inheritable = the container's set. */
+static int set_caps(uint64_t caps, struct shoal_err *err)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2] = { { 0 } };
+	struct __user_cap_data_struct d[2] = { { 0 } }, cur[2] = { { 0 } };
+	int last = last_cap();
 
-	for (size_t i = 0; i < ARRAY_SIZE(default_caps); i++) {
-		int cap = default_caps[i];
-
-		d[cap / 32].permitted |= 1u << (cap % 32);
-	}
+	/* "ALL" / privileged: what we have (the host may lack some). */
+	if (syscall(SYS_capget, &h, cur) < 0)
+		return err_set(err, errno, "capget: %s", strerror(errno));
+	for (int cap = 0; cap <= last && cap < 64; cap++)
+		if ((caps & (1ULL << cap)) && (cur[cap / 32].permitted & (1u << (cap % 32))))
+			d[cap / 32].permitted |= 1u << (cap % 32);
 	for (int i = 0; i < 2; i++)
 		d[i].effective = d[i].inheritable = d[i].permitted;
 	if (syscall(SYS_capset, &h, d) < 0)
@@ -215,7 +268,7 @@ static int set_caps(struct shoal_err *err)
 	return 0;
 }
 
-static int switch_user(const struct rt_ids *ids, struct shoal_err *err)
+static int switch_user(const struct rt_ids *ids, uint64_t caps, struct shoal_err *err)
 {
 	if (setgroups(ids->ngroups, ids->groups) < 0)
 		return err_set(err, errno, "setgroups: %s", strerror(errno));
@@ -223,7 +276,7 @@ static int switch_user(const struct rt_ids *ids, struct shoal_err *err)
 		return err_set(err, errno, "setgid %u: %s", ids->gid, strerror(errno));
 	if (setuid(ids->uid) < 0)
 		return err_set(err, errno, "setuid %u: %s", ids->uid, strerror(errno));
-	return ids->uid == 0 ? set_caps(err) : 0;
+	return ids->uid == 0 ? set_caps(caps, err) : 0;
 }
 
 static bool env_has(char *const *env, const char *key)
@@ -318,18 +371,21 @@ void rt_child_exec(const struct rt_child *c)
 	}
 	if (rt_user_resolve(c->user, &ids, &err) < 0)
 		rt_child_fail(c->sync, 125, &err);
-	if ((c->tty ? setup_tty(c->sync, ids.uid, &err) : setup_stdio(c, &err)) < 0)
+	if ((c->tty ? setup_tty(c->sync, ids.uid, c->console, &err) : setup_stdio(c, &err)) < 0)
 		rt_child_fail(c->sync, 125, &err);
-	if (util_mkdir_p(c->cwd, 0755) < 0 && errno != EEXIST) {
-		err_set(&err, errno, "mkdir cwd %s: %s", c->cwd, strerror(errno));
+	ret = util_mkdir_p(c->cwd, 0755);
+	if (ret < 0) {
+		err_set(&err, -ret, "mkdir cwd %s: %s", c->cwd, lc_strerror(-ret));
 		rt_child_fail(c->sync, 125, &err);
 	}
 	if (chdir(c->cwd) < 0) {
 		err_set(&err, errno, "chdir to cwd (\"%s\") set in config.json failed: %s", c->cwd,
-			strerror(errno));
+			lc_strerror(errno));
 		rt_child_fail(c->sync, 125, &err);
 	}
-	if (drop_bounding(&err) < 0 || switch_user(&ids, &err) < 0)
+	if (set_rlimits(c, &err) < 0 || drop_bounding(c->caps, &err) < 0 ||
+	    (c->seccomp && rt_seccomp_install(c->caps, &err) < 0) ||
+	    switch_user(&ids, c->caps, &err) < 0)
 		rt_child_fail(c->sync, 125, &err);
 	env = build_env(c->env, &ids);
 	if (!env) {

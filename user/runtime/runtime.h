@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../common/err.h"
@@ -22,6 +23,23 @@ struct rt_mount {
 	char *destination;      /* absolute, inside the container */
 	char **options;         /* NULL-terminated */
 };
+
+/* [ext] "resources": Docker's HostConfig limits (0 = not set). */
+struct rt_resources {
+	int64_t memory;         /* bytes -> memory.max */
+	int64_t memory_swap;    /* memory + swap, -1 unlimited -> memory.swap.max */
+	int64_t nano_cpus;      /* 1e9 = one CPU -> cpu.max */
+	int64_t cpu_shares;     /* 2..262144 -> cpu.weight */
+	int64_t pids_limit;     /* > 0 -> pids.max */
+};
+
+/* [ext] "ulimits": [{"name":"nofile","soft":N,"hard":N}] (Docker --ulimit). */
+struct rt_rlimit {
+	int resource;           /* RLIMIT_* */
+	uint64_t soft, hard;
+};
+
+#define RT_MAX_RLIMITS 16
 
 struct rt_config {
 	char *id;
@@ -34,8 +52,23 @@ struct rt_config {
 	struct rt_mount *mounts;
 	size_t n_mounts;
 	char *log_path;
+	int64_t log_max_size;   /* [ext] json-file max-size (0: no rotation) */
+	int log_max_files;      /* [ext] json-file max-file (default 1) */
 	char *cgroup;           /* "" = none */
+	struct rt_resources res;
+	struct rt_rlimit rlimits[RT_MAX_RLIMITS];
+	size_t n_rlimits;
+	int oom_score_adj;      /* [ext] default 0 (the shim keeps -998) */
+	int64_t shm_size;       /* [ext] bytes of /dev/shm, default 64 MiB */
+	bool readonly_rootfs;   /* [ext] Docker's --read-only */
+	bool seccomp;           /* [ext] "seccomp": false = unconfined */
+	bool privileged;        /* [ext] all caps and devices, no masks */
+	uint64_t caps;          /* bit per capability: Docker's default set
+				 * with [ext] cap_add / cap_drop applied */
 };
+
+/* Docker's default capability set as a mask. */
+uint64_t rt_caps_default(void);
 
 int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *err);
 void rt_config_free(struct rt_config *cfg);
@@ -66,18 +99,49 @@ struct rt_exec_spec {
 int rt_container_start(const struct rt_config *cfg, const char *cgroup, struct rt_proc *out,
 		       int *code, struct shoal_err *err);
 
-/* Start a process in the namespaces and root of init_pid. */
-int rt_exec_start(const struct rt_config *cfg, pid_t init_pid, const struct rt_exec_spec *spec,
-		  const char *cgroup, struct rt_proc *out, int *code, struct shoal_err *err);
+/*
+ * Start a process in the namespaces and root of init_pid, without
+ * blocking on its setup (its cwd or /etc/passwd may sit on a slow
+ * filesystem): rt_exec_begin forks it and lets it go; each time
+ * pend->sync is readable, rt_exec_step reads its report: 1 not done
+ * yet, 0 exec'd (*out filled), < 0 failed (*code 126/127/125, err; the
+ * process is reaped). rt_exec_abort kills a pending one (e.g. timeout).
+ * pend->reaped: set it when the pid was reaped elsewhere (a subreaper's
+ * waitpid(-1)) so the pid is never signalled after reuse.
+ */
+struct rt_pending {
+	pid_t pid;
+	int sync;
+	int in_w, out_r, err_r;         /* the shim's ends (no tty) */
+	int master;                     /* tty: received from the child */
+	bool tty, reaped;
+	int status;                     /* wait status when reaped */
+};
+
+int rt_exec_begin(const struct rt_config *cfg, pid_t init_pid, const struct rt_exec_spec *spec,
+		  const char *cgroup, struct rt_pending *pend, int *code, struct shoal_err *err);
+int rt_exec_step(struct rt_pending *pend, struct rt_proc *out, int *code, struct shoal_err *err);
+void rt_exec_abort(struct rt_pending *pend);
 
 /* cgroup v2: create path under a cgroup2 mount, enable memory/cpu/pids in
  * its parents where possible. -errno with a reason when not possible. */
 int rt_cgroup_create(const char *path, struct shoal_err *err);
 int rt_cgroup_add(const char *path, pid_t pid, struct shoal_err *err);
+/* Write the limits; a limit whose controller is missing is skipped and
+ * named in *skipped (like Docker's "Limitation discarded"). */
+int rt_cgroup_limits(const char *path, const struct rt_resources *r, char *skipped, size_t len,
+		     struct shoal_err *err);
+bool rt_resources_set(const struct rt_resources *r);
 bool rt_cgroup_oom_killed(const char *path);
+/* cgroup.freeze = 1/0, waiting (1 s at most) for cgroup.events to agree. */
+int rt_cgroup_freeze(const char *path, bool frozen, struct shoal_err *err);
 void rt_cgroup_remove(const char *path);
 
-/* Signal every process whose pid namespace is init_pid's. */
+/* Write /proc/self/oom_score_adj. */
+int rt_oom_score_adj(int v, struct shoal_err *err);
+
+/* Signal every process whose pid namespace is init_pid's; the number
+ * signalled. sig 0: the number of them not stopped (yet). */
 int rt_kill_all(pid_t init_pid, int sig);
 
 #endif

@@ -7,9 +7,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,7 +110,17 @@ int json_escape(struct buf *b, const char *str, size_t n)
 
 	for (size_t i = 0; i < n && !ret;) {
 		unsigned char c = s[i];
-		size_t l;
+		size_t l, run = i;
+
+		/* Plain ASCII goes in one copy. */
+		while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' &&
+		       s[run] != '\\' && s[run] != '<' && s[run] != '>' && s[run] != '&')
+			run++;
+		if (run > i) {
+			ret = buf_add(b, s + i, run - i);
+			i = run;
+			continue;
+		}
 
 		switch (c) {
 		case '"': ret = buf_add(b, "\\\"", 2); i++; continue;
@@ -140,34 +152,62 @@ int json_escape(struct buf *b, const char *str, size_t n)
 	return ret;
 }
 
-int jlog_open(struct jlog *l, const char *path)
+int jlog_open(struct jlog *l, const char *path, int64_t max_size, int max_files)
 {
+	struct stat st;
+
 	memset(l, 0, sizeof(*l));
 	l->s[0].name = "stdout";
 	l->s[1].name = "stderr";
 	l->fd = -1;
 	if (!path || !path[0])
 		return 0;
+	l->path = strdup(path);
+	l->max_size = max_size;
+	l->max_files = max_files < 1 ? 1 : max_files;
 	l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	return l->fd < 0 ? -errno : 0;
+	if (l->fd < 0)
+		return -errno;
+	if (fstat(l->fd, &st) == 0)
+		l->size = st.st_size;
+	return 0;
 }
 
-static void jlog_line(struct jlog *l, int stream, const char *data, size_t n)
+/* Docker's json-file max-size / max-file: path -> path.1 -> ... and the
+ * oldest dropped; with max-file 1 the file is truncated. */
+static void jlog_rotate(struct jlog *l)
 {
-	struct buf line = { 0 };
-	char when[40];
+	char from[PATH_MAX + 16], to[PATH_MAX + 16];
+	int fd;
+
+	for (int i = l->max_files - 1; i >= 1; i--) {
+		if (i == 1)
+			snprintf(from, sizeof(from), "%s", l->path);
+		else
+			snprintf(from, sizeof(from), "%s.%d", l->path, i - 1);
+		snprintf(to, sizeof(to), "%s.%d", l->path, i);
+		if (rename(from, to) < 0 && errno != ENOENT)
+			log_warn("rotate %s: %s", from, strerror(errno));
+	}
+	fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+		  (l->max_files == 1 ? O_TRUNC : 0), 0640);
+	if (fd < 0) {
+		log_error("reopen %s after rotation: %s", l->path, strerror(errno));
+		return;         /* keep writing the old file */
+	}
+	close(l->fd);
+	l->fd = fd;
+	l->size = 0;
+}
+
+/* Write the lines formatted so far in one go (one syscall per read of
+ * container output, not per line). */
+static void jlog_commit(struct jlog *l)
+{
 	size_t off = 0;
 
-	shim_time_now(when);
-	buf_add(&line, "{\"log\":\"", 8);
-	json_escape(&line, data, n);
-	buf_add(&line, "\",\"stream\":\"", 12);
-	buf_add(&line, l->s[stream].name, strlen(l->s[stream].name));
-	buf_add(&line, "\",\"time\":\"", 10);
-	buf_add(&line, when, strlen(when));
-	buf_add(&line, "\"}\n", 3);
-	while (off < line.len) {
-		ssize_t w = write(l->fd, line.data + off, line.len - off);
+	while (off < l->out.len) {
+		ssize_t w = write(l->fd, l->out.data + off, l->out.len - off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -181,39 +221,67 @@ static void jlog_line(struct jlog *l, int stream, const char *data, size_t n)
 		}
 		off += (size_t)w;
 	}
-	if (off == line.len)
+	if (off == l->out.len)
 		l->failing = false;
-	buf_free(&line);
+	l->size += (int64_t)off;
+	l->out.len = 0;
+	if (l->max_size > 0 && l->size >= l->max_size)
+		jlog_rotate(l);
+}
+
+static void jlog_line(struct jlog *l, int stream, const char *data, size_t n, const char *when)
+{
+	struct buf *b = &l->out;
+
+	buf_add(b, "{\"log\":\"", 8);
+	json_escape(b, data, n);
+	buf_add(b, "\",\"stream\":\"", 12);
+	buf_add(b, l->s[stream].name, strlen(l->s[stream].name));
+	buf_add(b, "\",\"time\":\"", 10);
+	buf_add(b, when, strlen(when));
+	buf_add(b, "\"}\n", 3);
 }
 
 void jlog_write(struct jlog *l, int stream, const char *data, size_t n)
 {
 	struct buf *p = &l->s[stream].pending;
+	size_t off = 0;
+	char when[40];
 
 	if (l->fd < 0)
 		return;
+	shim_time_now(when);
 	buf_add(p, data, n);
-	while (p->len) {
-		char *nl = memchr(p->data, '\n', p->len);
+	while (p->len - off) {
+		char *nl = memchr(p->data + off, '\n', p->len - off);
 		size_t len;
 
 		if (nl)
-			len = (size_t)(nl - p->data) + 1;
-		else if (p->len >= JLOG_PARTIAL)
+			len = (size_t)(nl - (p->data + off)) + 1;
+		else if (p->len - off >= JLOG_PARTIAL)
 			len = JLOG_PARTIAL;
 		else
 			break;
-		jlog_line(l, stream, p->data, len);
-		buf_drop(p, len);
+		jlog_line(l, stream, p->data + off, len, when);
+		off += len;
+		/* Rotation happens between lines, never inside one. */
+		if (l->max_size > 0 && l->size + (int64_t)l->out.len >= l->max_size)
+			jlog_commit(l);
 	}
+	buf_drop(p, off);
+	jlog_commit(l);
 }
 
 void jlog_flush(struct jlog *l, int stream)
 {
 	struct buf *p = &l->s[stream].pending;
+	char when[40];
 
-	if (l->fd >= 0 && p->len)
-		jlog_line(l, stream, p->data, p->len);
+	if (l->fd >= 0 && p->len) {
+		shim_time_now(when);
+		jlog_line(l, stream, p->data, p->len, when);
+		jlog_commit(l);
+	}
 	p->len = 0;
 }
 
@@ -223,7 +291,10 @@ void jlog_close(struct jlog *l)
 		jlog_flush(l, i);
 		buf_free(&l->s[i].pending);
 	}
+	buf_free(&l->out);
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;
+	free(l->path);
+	l->path = NULL;
 }

@@ -10,6 +10,7 @@
  * exited and its output is drained. Its own errors go to <bundle>/shim.log.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -122,6 +123,10 @@ static void detach(void)
 	setsid();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warn("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	/* Under memory pressure the containers go first, not their parent
+	 * (which holds their stdio and exit status). */
+	if (rt_oom_score_adj(-998, NULL) < 0)
+		log_warn("oom_score_adj -998: %s", strerror(errno));
 }
 
 /* The cgroup if usable, else NULL after saying why once. */
@@ -132,10 +137,73 @@ static const char *cgroup_prepare(const struct rt_config *cfg)
 	if (!cfg->cgroup[0])
 		return NULL;
 	if (rt_cgroup_create(cfg->cgroup, &err) < 0) {
-		log_warn("no cgroup for the container, stats without cpu/memory: %s", err.msg);
+		log_warn("no cgroup for the container, stats without cpu/memory%s: %s",
+			 rt_resources_set(&cfg->res) ? ", resource limits discarded" : "", err.msg);
 		return NULL;
 	}
 	return cfg->cgroup;
+}
+
+/* Limits go in before the container runs. A controller the host does
+ * not give us is skipped with a warning (Docker: "Limitation
+ * discarded"); a value the kernel refuses fails the start. */
+static int cgroup_limits(const struct rt_config *cfg, const char *cgroup, struct shoal_err *err)
+{
+	char skipped[256];
+	int ret;
+
+	if (!cgroup || !rt_resources_set(&cfg->res))
+		return 0;
+	ret = rt_cgroup_limits(cgroup, &cfg->res, skipped, sizeof(skipped), err);
+	if (ret == 0 && skipped[0])
+		log_warn("cgroup %s has no %s: limitation discarded", cgroup, skipped);
+	return ret;
+}
+
+/* Signals, control socket, log file: 0 or -1 with err set. */
+static int shim_setup(struct shim *shim, struct shoal_err *err)
+{
+	sigset_t mask;
+
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	shim->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (shim->sig_fd < 0)
+		return err_set(err, errno, "signalfd: %s", strerror(errno));
+	shim->listen_fd = listen_sock(err);
+	if (shim->listen_fd < 0)
+		return -1;
+	if (shim->cfg.log_path[0]) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", shim->cfg.log_path);
+		if (strrchr(dir, '/') && strrchr(dir, '/') != dir) {
+			*strrchr(dir, '/') = '\0';
+			util_mkdir_p(dir, 0700);
+		}
+	}
+	if (jlog_open(&shim->log, shim->cfg.log_path, shim->cfg.log_max_size,
+		      shim->cfg.log_max_files) < 0)
+		log_error("log %s: %s; container output is not logged", shim->cfg.log_path,
+			  strerror(errno));
+	return 0;
+}
+
+/* cgroup, limits, the container: 0, or -1 with *code and err set and
+ * nothing left behind. */
+static int shim_start(struct shim *shim, struct rt_proc *init, int *code, struct shoal_err *err)
+{
+	shim->cgroup = cgroup_prepare(&shim->cfg);
+	*code = 125;
+	if (cgroup_limits(&shim->cfg, shim->cgroup, err) < 0 ||
+	    rt_container_start(&shim->cfg, shim->cgroup, init, code, err) < 0) {
+		if (shim->cgroup)
+			rt_cgroup_remove(shim->cgroup);
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -143,13 +211,14 @@ int main(int argc, char **argv)
 	struct shoal_err err = { 0 };
 	struct shim shim = { .listen_fd = -1, .sig_fd = -1 };
 	struct rt_proc init;
-	sigset_t mask;
-	int code;
+	int code = 125;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: shoal-shim BUNDLE\n");
 		return 2;
 	}
+	/* A spawner that stopped reading fd 3 must not kill us by SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	if (chdir(argv[1]) < 0) {
 		ready("error 125 bundle %s: %s", argv[1], strerror(errno));
 		return 1;
@@ -161,38 +230,13 @@ int main(int argc, char **argv)
 	detach();
 	if (write_pid("shim.pid", getpid()) < 0)
 		log_warn("write shim.pid: %s", strerror(errno));
-	if (rt_config_load("config.json", &shim.cfg, &err) < 0) {
+	if (rt_config_load("config.json", &shim.cfg, &err) < 0 || shim_setup(&shim, &err) < 0 ||
+	    shim_start(&shim, &init, &code, &err) < 0) {
 		log_error("%s", err.msg);
-		ready("error 125 %s", err.msg);
-		unlink("shim.pid");
-		return 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	shim.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	shim.listen_fd = listen_sock(&err);
-	if (shim.sig_fd < 0 || shim.listen_fd < 0) {
-		if (shim.sig_fd < 0)
-			err_set(&err, errno, "signalfd: %s", strerror(errno));
-		log_error("%s", err.msg);
-		ready("error 125 %s", err.msg);
-		unlink("shim.pid");
-		return 1;
-	}
-	if (jlog_open(&shim.log, shim.cfg.log_path) < 0)
-		log_error("log %s: %s; container output is not logged", shim.cfg.log_path,
-			  strerror(errno));
-	shim.cgroup = cgroup_prepare(&shim.cfg);
-	if (rt_container_start(&shim.cfg, shim.cgroup, &init, &code, &err) < 0) {
-		log_error("start container: %s", err.msg);
 		ready("error %d %s", code, err.msg);
-		unlink("shim.sock");
+		if (shim.listen_fd >= 0)
+			unlink("shim.sock");
 		unlink("shim.pid");
-		if (shim.cgroup)
-			rt_cgroup_remove(shim.cgroup);
 		return 1;
 	}
 	if (write_pid("init.pid", init.pid) < 0)
