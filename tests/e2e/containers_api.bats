@@ -101,6 +101,15 @@ teardown() {
 	[ "$(head -n -1 <<<"$output" | jq length)" -eq 0 ]
 	run api GET '/containers/json?limit=1'
 	[ "$(head -n -1 <<<"$output" | jq length)" -eq 1 ]
+	f=$(jq -rn '{before: ["one"]} | @uri')
+	run api GET "/containers/json?filters=$f"
+	[ "$(head -n -1 <<<"$output" | jq length)" -eq 0 ]
+	f=$(jq -rn '{since: ["one"]} | @uri')
+	run api GET "/containers/json?filters=$f"
+	[ "$(head -n -1 <<<"$output" | jq -r '.[].Id')" = "$b" ]
+	f=$(jq -rn '{before: ["nosuch"]} | @uri')
+	run api GET "/containers/json?filters=$f"
+	[ "${lines[-1]}" = "HTTP 404" ]
 	f=$(jq -rn '{bogus: ["x"]} | @uri')
 	run api GET "/containers/json?filters=$f"
 	[ "${lines[-1]}" = "HTTP 400" ]

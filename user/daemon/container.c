@@ -1545,6 +1545,7 @@ int ctr_list_json(struct daemon *d, bool all, int limit, json_t *filters, json_t
 	json_t *arr, *f_ids, *f_names, *f_st, *f_lab, *f_anc, *f_ex, *f_net;
 	size_t n = 0;
 	int ret, count = 0;
+	int64_t before = 0, since = 0;
 
 	ret = check_filters(filters, err);
 	if (ret < 0)
@@ -1556,10 +1557,29 @@ int ctr_list_json(struct daemon *d, bool all, int limit, json_t *filters, json_t
 	f_lab = filter_vals(filters, "label");
 	f_ex = filter_vals(filters, "exited");
 	f_net = filter_vals(filters, "network");
-	if (limit > 0 || f_st || f_ex)
+	if (limit > 0 || f_st || f_ex || json_object_get(filters, "before") ||
+	    json_object_get(filters, "since"))
 		all = true;
 	pthread_mutex_lock(&d->lock);
 	ret = st_container_list(d->ctr->sc, &v, &n, err);
+	/* before / since: created before or after the container named */
+	for (int k = 0; ret == 0 && k < 2; k++) {
+		json_t *vals = filter_vals(filters, k ? "since" : "before");
+		struct st_container ref;
+
+		if (json_array_size(vals)) {
+			ret = st_container_find(d->ctr->sc, json_string_value(json_array_get(vals, 0)),
+						&ref, err);
+			if (ret == 0) {
+				if (k)
+					since = ref.created;
+				else
+					before = ref.created;
+				st_container_free(&ref);
+			}
+		}
+		json_decref(vals);
+	}
 	pthread_mutex_unlock(&d->lock);
 	if (ret < 0)
 		goto out;
@@ -1570,6 +1590,8 @@ int ctr_list_json(struct daemon *d, bool all, int limit, json_t *filters, json_t
 		size_t j;
 		json_t *l;
 
+		if ((before && v[i].created >= before) || (since && v[i].created <= since))
+			continue;
 		if (!all && strcmp(v[i].status, "running") != 0)
 			continue;
 		f.cfg = load_obj(v[i].config);
@@ -1687,6 +1709,9 @@ void ctr_close(struct daemon *d)
 {
 	if (!d->ctr)
 		return;
-	st_containers_close(d->ctr->sc);
-	/* monitor threads may still hold records; the process is ending */
+	/* Monitor and wait threads stay blocked on their shims; an exit that
+	 * comes now is recorded at the next start (exit.json). */
+	pthread_mutex_lock(&d->lock);
+	d->ctr->closing = true;
+	pthread_mutex_unlock(&d->lock);
 }

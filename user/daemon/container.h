@@ -58,7 +58,7 @@ struct ctr_mgr {
 	struct ctr_rt *rts;
 	struct exec_inst *execs;
 	char shim_path[4096];
-	bool default_net_checked;
+	bool closing; /* shoald is stopping: leave state alone */
 };
 
 /* A published port, as ports.h (the ports module) takes it. */
@@ -128,6 +128,8 @@ int ctr_shim_call(struct daemon *d, const char *id, json_t *req, json_t **reply,
 /* Start-up: reconnect to running containers, record exits that happened
  * while shoald was away, sweep leftovers. d->lock held. */
 int ctr_reconcile(struct daemon *d, struct shoal_err *err);
+/* The container's cgroup v2 directory, "" without a unified hierarchy. */
+void ctr_cgroup_path(const char *id, char *buf, size_t len);
 /* Send signal to a running container's init (all: every process). */
 int ctr_signal(struct daemon *d, const char *id, int sig, bool all, struct shoal_err *err);
 

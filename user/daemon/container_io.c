@@ -209,9 +209,17 @@ static int send_log_line(int fd, const struct log_opts *o, const char *line)
 	return ret;
 }
 
+static int send_log_range(int cfd, int lfd, const struct log_opts *o, off_t *off, off_t upto);
+
 /* Send the log open on lfd from *off to its end (complete lines only);
  * *off moves. -1 when the client is gone. */
 static int send_log_fd(int cfd, int lfd, const struct log_opts *o, off_t *off)
+{
+	return send_log_range(cfd, lfd, o, off, -1);
+}
+
+/* The same up to offset upto (-1: the end). */
+static int send_log_range(int cfd, int lfd, const struct log_opts *o, off_t *off, off_t upto)
 {
 	char *buf = NULL;
 	size_t cap = 0, have = 0;
@@ -228,7 +236,16 @@ static int send_log_fd(int cfd, int lfd, const struct log_opts *o, off_t *off)
 			buf = nb;
 			cap += 262144;
 		}
-		n = pread(lfd, buf + have, cap - have - 1, *off + (off_t)have);
+		size_t want = cap - have - 1;
+
+		if (upto >= 0) {
+			off_t left = upto - (*off + (off_t)have);
+			if (left <= 0)
+				break;
+			if ((off_t)want > left)
+				want = (size_t)left;
+		}
+		n = pread(lfd, buf + have, want, *off + (off_t)have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -536,10 +553,30 @@ static void attach_run(void *arg, int cfd, const char *extra, size_t n)
 		return;
 	if (!a->was_running && !wait_start(a->d, a->id, a->starts, &off, &start_exits))
 		return;
-	if (a->was_running || a->tty) {
+	if (a->was_running) {
 		sfd = shim_attach(a->d, a->id, a->in, a->out, a->err);
 		if (sfd < 0)
 			return;
+		relay(cfd, sfd, a->tty, a->out, a->err, a->in, extra, n);
+		close(sfd);
+		return;
+	}
+	if (a->tty) {
+		/* A terminal needs bytes as they come (a prompt has no newline):
+		 * the attach op, with what the run logged before it connected
+		 * (the log up to just before the connect) sent first. */
+		struct stat st;
+		off_t upto = fstat(a->log_fd, &st) == 0 ? st.st_size : off;
+
+		sfd = shim_attach(a->d, a->id, a->in, a->out, a->err);
+		if (sfd < 0) {
+			/* finished already: all of it is in the log */
+			if (a->log_fd >= 0)
+				send_log_fd(cfd, a->log_fd, &o, &off);
+			return;
+		}
+		if (a->log_fd >= 0 && upto > off)
+			send_log_range(cfd, a->log_fd, &o, &off, upto);
 		relay(cfd, sfd, a->tty, a->out, a->err, a->in, extra, n);
 		close(sfd);
 		return;

@@ -632,6 +632,11 @@ static void *monitor(void *arg)
 		usleep(50 * 1000);
 	}
 	pthread_mutex_lock(&d->lock);
+	if (d->ctr->closing) { /* shoald is stopping: the next start records it */
+		pthread_mutex_unlock(&d->lock);
+		free(m);
+		return NULL;
+	}
 	rt = ctr_rt_get(d, m->id);
 	if (rt)
 		rt->monitored = false;
@@ -755,14 +760,26 @@ static json_t *bundle_mounts(struct daemon *d, const char *id, const char *rootf
 	return m;
 }
 
+void ctr_cgroup_path(const char *id, char *buf, size_t len)
+{
+	struct statfs sfs;
+
+	/* Only on a unified hierarchy: the shim makes the cgroup there. */
+	if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == 0x63677270 /* CGROUP2 */)
+		snprintf(buf, len, "/sys/fs/cgroup/shoal/%s", id);
+	else if (len)
+		buf[0] = '\0';
+}
+
 static int write_bundle_config(struct daemon *d, const char *id, const char *rootfs,
 			       const char *netns, json_t *cfg, json_t *hc, struct shoal_err *err)
 {
 	json_t *args = json_array(), *j, *ep = json_object_get(cfg, "Entrypoint"),
 	       *cmd = json_object_get(cfg, "Cmd");
-	char p[4300], logp[4300];
+	char p[4300], logp[4300], cg[128];
 	int ret = 0;
 
+	ctr_cgroup_path(id, cg, sizeof(cg));
 	if (json_is_array(ep))
 		json_array_extend(args, ep);
 	if (json_is_array(cmd))
@@ -774,7 +791,7 @@ static int write_bundle_config(struct daemon *d, const char *id, const char *roo
 		      str_or(cfg, "Hostname", ""), "tty", json_is_true(json_object_get(cfg, "Tty")),
 		      "open_stdin", json_is_true(json_object_get(cfg, "OpenStdin")), "stdin_once",
 		      json_is_true(json_object_get(cfg, "StdinOnce")), "netns", netns, "mounts",
-		      bundle_mounts(d, id, rootfs, hc), "log_path", logp, "cgroup", "");
+		      bundle_mounts(d, id, rootfs, hc), "log_path", logp, "cgroup", cg);
 	if (!j)
 		return err_set(err, ENOMEM, "container %.12s: cannot build config.json", id);
 	ctr_bundle_dir(d, id, p, sizeof(p));
@@ -1193,6 +1210,13 @@ static void *wait_thread(void *arg)
 
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
+		if (d->ctr->closing) {
+			/* no answer rather than a wrong one: the client sees the
+			 * connection end with shoald */
+			pthread_mutex_unlock(&d->lock);
+			free(w);
+			return NULL;
+		}
 		rt = ctr_rt_get(d, w->id);
 		if (!rt)
 			break;

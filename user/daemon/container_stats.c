@@ -348,6 +348,60 @@ static void sample_procs(int init, struct sample *s)
 	free(pids.v);
 }
 
+static uint64_t cg_read_u64(const char *dir, const char *file, const char *key, bool *ok)
+{
+	char p[300], line[256];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	f = fopen(p, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char k[64];
+		if (!key) {
+			if (sscanf(line, "%llu", &v) == 1)
+				*ok = true;
+			break;
+		}
+		if (sscanf(line, "%63s %llu", k, &v) == 2 && strcmp(k, key) == 0) {
+			*ok = true;
+			break;
+		}
+		v = 0;
+	}
+	fclose(f);
+	return v;
+}
+
+/* The cgroup v2 files, when the container has a cgroup: they count
+ * what exited processes used too. */
+static void sample_cgroup(const char *id, struct sample *s)
+{
+	char cg[128];
+	bool ok = false;
+	uint64_t v;
+
+	ctr_cgroup_path(id, cg, sizeof(cg));
+	if (!cg[0] || access(cg, F_OK) < 0)
+		return;
+	v = cg_read_u64(cg, "cpu.stat", "usage_usec", &ok);
+	if (ok) {
+		s->cpu_ns = v * 1000;
+		s->user_ns = cg_read_u64(cg, "cpu.stat", "user_usec", &ok) * 1000;
+		s->sys_ns = cg_read_u64(cg, "cpu.stat", "system_usec", &ok) * 1000;
+	}
+	ok = false;
+	v = cg_read_u64(cg, "memory.current", NULL, &ok);
+	if (ok)
+		s->mem = v;
+	ok = false;
+	v = cg_read_u64(cg, "pids.current", NULL, &ok);
+	if (ok)
+		s->pids = v;
+}
+
 static json_t *cpu_json(const struct sample *s)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -429,6 +483,8 @@ static void *stats_thread(void *arg)
 		int ret = 0;
 
 		sample_procs(j->init, &now);
+		if (j->init > 0)
+			sample_cgroup(j->id, &now);
 		s = stats_json(j->d, j->id, j->name, &now, &pre, pre_ns);
 		text = json_dumps(s, JSON_COMPACT);
 		json_decref(s);

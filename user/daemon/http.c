@@ -428,11 +428,16 @@ struct upg {
 	struct MHD_UpgradeResponseHandle *urh;
 };
 
+/* Hijacked connections in progress (attach, exec): see http_stop(). */
+static int upg_active;
+
 static void *upg_thread(void *p)
 {
 	struct upg *u = p;
 
+	__atomic_add_fetch(&upg_active, 1, __ATOMIC_SEQ_CST);
 	u->fn(u->arg, u->fd, u->extra, u->n_extra);
+	__atomic_sub_fetch(&upg_active, 1, __ATOMIC_SEQ_CST);
 	if (u->urh)
 		MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
 	else
@@ -736,6 +741,19 @@ int http_start(struct daemon *d, struct MHD_Daemon **mhd, struct shoal_err *err)
 
 void http_stop(struct MHD_Daemon *mhd)
 {
-	if (mhd)
-		MHD_stop_daemon(mhd);
+	if (!mhd)
+		return;
+	/* An attach or exec session lasts as long as its container: stopping
+	 * the server would wait for it. Stop accepting and let the process
+	 * end take those connections (the containers keep running). */
+	if (__atomic_load_n(&upg_active, __ATOMIC_SEQ_CST) > 0) {
+		MHD_socket fd = MHD_quiesce_daemon(mhd);
+
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+		log_info("leaving %d attach/exec session(s) to end with the process",
+			 __atomic_load_n(&upg_active, __ATOMIC_SEQ_CST));
+		return;
+	}
+	MHD_stop_daemon(mhd);
 }
