@@ -33,7 +33,7 @@
  *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | "",
  *    optional [ext]:
  *    "readonly_rootfs": false,              Docker's --read-only
- *    "cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"|"CHOWN"]}
+ *    "cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"|"CHOWN"],
  *                          names with or without CAP_, any case; applied
  *                          to Docker's default set as Docker does (ALL in
  *                          cap_add: every capability minus the drops;
@@ -72,6 +72,7 @@
  *    "privileged": false   Docker's --privileged: every capability the
  *                          shim has, no seccomp, no masked/ro paths,
  *                          /sys rw, copies of the host's device nodes.
+ *   }
  *
  * Spawning: shoald runs `shoal-shim <bundle>` with stdin/stdout/stderr on
  * /dev/null and fd SHIM_READY_FD the write end of a pipe. The shim
@@ -140,7 +141,9 @@
  *   / "user" "" mean the container's. On {"ok":false,...} no frames
  *   follow and the connection is closed. Output after the process has
  *   exited is read for 200 ms at most (background children may hold
- *   the pipe).
+ *   the pipe). The reply comes once the process has exec'd (or failed);
+ *   meanwhile the shim serves other clients. Setup beyond 60 s:
+ *   {"ok":false,"exit_code":125,"message":"exec setup timed out"}.
  * - Mount order: /proc, /sys (ro), /dev (tmpfs + null zero full random
  *   urandom tty, pts, shm, mqueue, fd/stdin/stdout/stderr/ptmx/core links)
  *   first, then "mounts" in order (so /etc/hosts or /dev/shm binds

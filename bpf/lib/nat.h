@@ -32,7 +32,8 @@
  * Hairpin (a container -> host address:published port): see nat_hairpin().
  *
  * Only TCP and UDP, unfragmented (a fragment carries no ports: it goes to
- * the stack untouched). No TCP state machine: nat_ct is an LRU and entries
+ * the stack untouched); masquerade also takes ICMP echo (ping), its
+ * identifier in the role of the port. No TCP state machine: nat_ct is an LRU and entries
  * live until evicted. Everything that is not ours returns TC_ACT_OK
  * without touching the packet.
  */
@@ -98,6 +99,10 @@ struct nat_tuple {
 #define NAT_IPCSUM_OFF (ETH_HLEN + 10)
 #define NAT_TCP_CSUM 16 /* offsetof(struct tcphdr, check) */
 #define NAT_UDP_CSUM 6  /* offsetof(struct udphdr, check) */
+#define NAT_ICMP_CSUM 2 /* offsetof(struct icmphdr, checksum) */
+#define NAT_ICMP_ID 4   /* offsetof(struct icmphdr, un.echo.id) */
+#define NAT_ICMP_ECHOREPLY 0
+#define NAT_ICMP_ECHO 8
 #define NAT_CT_REFRESH_NS (1ULL * 1000000000ULL)
 
 /*
@@ -110,7 +115,7 @@ static __always_inline int nat_parse(struct __sk_buff *ctx, struct nat_tuple *t)
 	void *data, *data_end;
 	struct ethhdr *eth;
 	struct iphdr *ip;
-	__be16 p[2];
+	__be16 p[4];
 	__u32 hlen;
 
 	if (pkt_pull(ctx, ETH_HLEN + sizeof(struct iphdr)) < 0)
@@ -121,7 +126,8 @@ static __always_inline int nat_parse(struct __sk_buff *ctx, struct nat_tuple *t)
 	if (!PKT_OK(eth, sizeof(*eth), data_end) || eth->h_proto != bpf_htons(ETH_P_IP))
 		return -1;
 	ip = ipv4_hdr_get(eth, data_end, ctx->len);
-	if (!ip || (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP))
+	if (!ip || (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP &&
+		    ip->protocol != IPPROTO_ICMP))
 		return -1;
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return -1;
@@ -130,10 +136,30 @@ static __always_inline int nat_parse(struct __sk_buff *ctx, struct nat_tuple *t)
 	t->daddr = ip->daddr;
 	t->proto = ip->protocol;
 	t->l4_off = ETH_HLEN + hlen;
+	if (t->proto == IPPROTO_ICMP) {
+		/* Echo only (masquerade of ping): the identifier plays the
+		 * port, the requester's "source port" and the replier's
+		 * "destination port"; the other side is 0. */
+		if (bpf_skb_load_bytes(ctx, t->l4_off, p, sizeof(p)))
+			return -1;
+		t->csum_off = t->l4_off + NAT_ICMP_CSUM;
+		switch (bpf_ntohs(p[0]) >> 8) {
+		case NAT_ICMP_ECHO:
+			t->sport = p[2];
+			t->dport = 0;
+			return 0;
+		case NAT_ICMP_ECHOREPLY:
+			t->sport = 0;
+			t->dport = p[2];
+			return 0;
+		default:
+			return -1;
+		}
+	}
 	/* Plain constants: offsetof() on vmlinux.h's CO-RE types would
 	 * turn into relocated loads. */
 	t->csum_off = t->l4_off + (t->proto == IPPROTO_TCP ? NAT_TCP_CSUM : NAT_UDP_CSUM);
-	if (bpf_skb_load_bytes(ctx, t->l4_off, p, sizeof(p)))
+	if (bpf_skb_load_bytes(ctx, t->l4_off, p, 2 * sizeof(p[0])))
 		return -1;
 	t->sport = p[0];
 	t->dport = p[1];
@@ -155,10 +181,14 @@ static __always_inline int nat_rewrite(struct __sk_buff *ctx, const struct nat_t
 	__be32 old_addr = dst ? t->daddr : t->saddr;
 	__be16 old_port = dst ? t->dport : t->sport;
 	__u64 l4f = t->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	bool icmp = t->proto == IPPROTO_ICMP;
 
+	/* ICMP echo: one identifier field, no pseudo-header. */
+	if (icmp)
+		port_off = t->l4_off + NAT_ICMP_ID;
 	if (old_addr != addr) {
-		if (bpf_l4_csum_replace(ctx, t->csum_off, old_addr, addr,
-					l4f | BPF_F_PSEUDO_HDR | sizeof(addr)))
+		if (!icmp && bpf_l4_csum_replace(ctx, t->csum_off, old_addr, addr,
+						 l4f | BPF_F_PSEUDO_HDR | sizeof(addr)))
 			return -1;
 		if (bpf_l3_csum_replace(ctx, NAT_IPCSUM_OFF, old_addr, addr, sizeof(addr)))
 			return -1;

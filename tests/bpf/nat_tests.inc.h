@@ -428,3 +428,53 @@ TEST(hairpin_container_to_published_port_through_host_address)
 	CHECK_EQ(node().nat_dnat_packets, 0, "not counted as DNAT from outside");
 	CHECK_EQ(drops_total(node().drops), 0, "no drops");
 }
+
+/* eth + IPv4 + ICMP echo (type 8) or echo reply (0), id, seq 1, 10 bytes. */
+static size_t frame_icmp(uint8_t *p, const uint8_t dst[6], const uint8_t src[6],
+			 const char *saddr, const char *daddr, uint8_t type, uint16_t id)
+{
+	size_t n = hx_eth(p, dst, src, ETH_P_IP);
+	uint8_t *c;
+	uint16_t s;
+
+	n += hx_ipv4(p + n, hx_ip(saddr), hx_ip(daddr), 1, 8 + sizeof(PAYLOAD));
+	c = p + n;
+	memset(c, 0, 8);
+	c[0] = type;
+	c[4] = id >> 8, c[5] = id & 0xff;
+	c[7] = 1;
+	memcpy(c + 8, PAYLOAD, sizeof(PAYLOAD));
+	s = hx_csum(c, 8 + sizeof(PAYLOAD));
+	c[2] = s >> 8, c[3] = s & 0xff;
+	return n + 8 + sizeof(PAYLOAD);
+}
+
+TEST(masquerade_ping_uses_the_echo_identifier)
+{
+	uint8_t in[256], out[256], exp[256];
+	struct hx_run r;
+	size_t n;
+
+	if (!nat_setup())
+		return;
+	/* id 0x1234 of 10.1.0.2 became 61500 on 192.168.1.1. */
+	CHECK_EQ(ct_put("10.1.0.2", 0x1234, "203.0.113.9", 0, 1, HOSTIP, 61500, SHOAL_CT_SNAT,
+			IFX_UNDERLAY), 0, "SNAT entry");
+	CHECK_EQ(ct_put("203.0.113.9", 0, HOSTIP, 61500, 1, "10.1.0.2", 0x1234, SHOAL_CT_REV_SNAT,
+			IFX), 0, "REV_SNAT entry");
+	n = frame_icmp(in, HOST_MAC, MAC_A, "10.1.0.2", "203.0.113.9", 8, 0x1234);
+	frame_icmp(exp, HOST_MAC, MAC_A, HOSTIP, "203.0.113.9", 8, 61500);
+	r = run_fc(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "echo request out");
+	CHECK_MEM(out, exp, n, "source and identifier rewritten, checksums valid");
+	n = frame_icmp(in, UL_MAC, PEER_MAC, "203.0.113.9", HOSTIP, 0, 61500);
+	frame_icmp(exp, MAC_A, HOST_MAC, "203.0.113.9", "10.1.0.2", 0, 0x1234);
+	r = run_ext(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "echo reply into the container");
+	CHECK_MEM(out, exp, n, "destination and identifier restored");
+	/* Other ICMP (here: destination unreachable) is not ours. */
+	n = frame_icmp(in, UL_MAC, PEER_MAC, "203.0.113.9", HOSTIP, 3, 61500);
+	r = run_ext(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_OK, "ICMP error: to the stack");
+	CHECK_MEM(out, in, n, "untouched");
+}

@@ -769,6 +769,18 @@ TEST(runtime_caps_readonly)
 	rt_log(b, "stdout", out, sizeof(out));
 	CHECK(!strcmp(out, "CapEff:\t0000000000000020\n"), "cap_drop ALL + cap_add KILL");
 
+	x = json_pack("{s[s]snsn}", "args", "true", "env", "mounts");
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strncmp(line, "ok ", 3), "null env and mounts mean none");
+	CHECK_EQ(rt_wait(b), 0, "and it runs");
+
+	x = json_pack("{s[s]ss}", "args", "true", "tty", "yes");
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 config: tty must be true or false\n"),
+	      "a config key of the wrong type is named");
+
 	x = json_pack("{s[s]s[s]}", "args", "true", "cap_add", "NOPE");
 	rt_bundle(b, sizeof(b), x);
 	rt_spawn(b, line, sizeof(line));
@@ -923,6 +935,7 @@ TEST(runtime_log_json)
 
 	if (rt_run(b, sizeof(b),
 		   rt_args("printf 'a\"b\\\\c\\t<&>\\001\\n'; printf 'to err\\n' >&2; "
+			   "printf 'caf\\303\\251 \\377x \\342\\200\\250\\n'; "
 			   "printf 'no newline'"), NULL) < 0) {
 		CHECK(0, "container starts");
 		return;
@@ -930,10 +943,12 @@ TEST(runtime_log_json)
 	CHECK_EQ(rt_wait(b), 0, "exit 0");
 	CHECK_EQ(rt_log(b, "stdout", out, sizeof(out)), 0, "every log line is Docker's JSON");
 	rt_log(b, "stderr", err, sizeof(err));
-	CHECK(!strcmp(out, "a\"b\\c\t<&>\001\nno newline"), "stdout text exact");
+	CHECK(!strcmp(out, "a\"b\\c\t<&>\001\ncaf\303\251 \357\277\275x \342\200\250\n"
+			   "no newline"), "stdout text exact (invalid UTF-8 as U+FFFD)");
 	CHECK(!strcmp(err, "to err\n"), "stderr text exact");
 	sh_out(out, sizeof(out), "cat %s/ctr.log", b);
 	CHECK(strstr(out, "\\u003c\\u0026\\u003e\\u0001"), "escaped as Go does");
+	CHECK(strstr(out, "caf\303\251 \\ufffdx \\u2028\\n"), "UTF-8 kept, bad bytes and U+2028 escaped");
 }
 
 TEST(runtime_log_rotation)
@@ -1297,6 +1312,32 @@ TEST(runtime_cgroup)
 	}
 	CHECK(rt_log_wait(b, "stdout", "cgro\n"), "the script ran");
 	{
+		/* An exec whose setup cannot progress (its cgroup frozen behind
+		 * the shim's back) does not stop the shim serving others. */
+		char f[PATH_MAX], eo[256], ee[256];
+		json_t *r;
+		int fd = -1, code;
+
+		snprintf(f, sizeof(f), "%s/cgroup.freeze", cg);
+		CHECK_EQ(rt_write(f, "1"), 0, "freeze");
+		fd = rt_connect(b);
+		CHECK(fd >= 0 && send(fd, "{\"op\":\"exec\",\"args\":[\"echo\",\"late\"],"
+					 "\"env\":[]}\n", 46, MSG_NOSIGNAL) == 46, "exec sent");
+		usleep(200000);
+		r = rt_request(b, "{\"op\":\"nope\"}", NULL);
+		CHECK(r && !rt_ok(r), "the shim answers while an exec is being set up");
+		json_decref(r);
+		CHECK_EQ(rt_write(f, "0"), 0, "thaw");
+		r = fd >= 0 ? rt_read_reply(fd) : NULL;
+		CHECK(rt_ok(r), "then the exec starts");
+		json_decref(r);
+		if (fd >= 0) {
+			rt_frames(fd, eo, sizeof(eo), ee, sizeof(ee), &code);
+			close(fd);
+			CHECK(!strcmp(eo, "late\n") && code == 0, "and runs to its end");
+		}
+	}
+	{
 		char ev[256];
 		json_t *r = rt_request(b, "{\"op\":\"pause\"}", NULL);
 
@@ -1384,6 +1425,14 @@ TEST(runtime_limits)
 	CHECK(strstr(line, "\"oom_killed\":true") != NULL, "exit.json oom_killed");
 }
 
+static char rt_missing[200];
+
+/* Stands for the whole suite when it cannot run here. */
+TEST(runtime_suite_prerequisites)
+{
+	SKIP(rt_missing);
+}
+
 static void runtime_suite(void)
 {
 	void (*old_pipe)(int);
@@ -1391,7 +1440,9 @@ static void runtime_suite(void)
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (n <= 0) {
-		printf("# readlink /proc/self/exe failed\n");
+		snprintf(rt_missing, sizeof(rt_missing), "readlink /proc/self/exe: %s",
+			 strerror(errno));
+		RUN(runtime_suite_prerequisites);
 		return;
 	}
 	self[n] = '\0';
@@ -1399,13 +1450,16 @@ static void runtime_suite(void)
 	snprintf(rt_shim, sizeof(rt_shim), "%s/shoal-shim", self);
 	snprintf(rt_root, sizeof(rt_root), "/var/tmp/shoal-rt-XXXXXX");
 	if (!mkdtemp(rt_root)) {
+		snprintf(rt_missing, sizeof(rt_missing), "mkdtemp /var/tmp: %s", strerror(errno));
 		rt_root[0] = '\0';
-		printf("# mkdtemp failed\n");
+		RUN(runtime_suite_prerequisites);
 		return;
 	}
 	if (access(rt_shim, X_OK) < 0 || access("/bin/busybox", X_OK) < 0 || rt_make_rootfs() < 0) {
-		printf("# cannot build the test rootfs (needs %s and /bin/busybox)\n", rt_shim);
+		snprintf(rt_missing, sizeof(rt_missing), "needs shoal-shim next to this binary and "
+			 "/bin/busybox (busybox-static) for the test rootfs");
 		runtime_suite_cleanup();
+		RUN(runtime_suite_prerequisites);
 		return;
 	}
 	/* Writes to a shim that just exited fail with EPIPE, not a signal. */

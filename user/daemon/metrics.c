@@ -202,6 +202,11 @@ static void emit_node(struct daemon *d, struct out *o, const char *node)
 	one(f, "shoal_node_vxlan_rx_bytes_total", "counter", "Bytes of VXLAN packets decapsulated (outer length).", node, ns.rx_vxlan_bytes);
 	one(f, "shoal_node_vxlan_tx_packets_total", "counter", "Packets encapsulated in VXLAN and sent.", node, ns.tx_vxlan_packets);
 	one(f, "shoal_node_vxlan_tx_bytes_total", "counter", "Bytes of encapsulated packets sent (outer length).", node, ns.tx_vxlan_bytes);
+	one(f, "shoal_node_nat_dnat_packets_total", "counter", "Packets to a published port translated to the container.", node, ns.nat_dnat_packets);
+	one(f, "shoal_node_nat_revdnat_packets_total", "counter", "Container replies translated back to the published address.", node, ns.nat_revdnat_packets);
+	one(f, "shoal_node_nat_snat_packets_total", "counter", "Container packets masqueraded to an external address.", node, ns.nat_snat_packets);
+	one(f, "shoal_node_nat_revsnat_packets_total", "counter", "Replies to masqueraded flows translated back to the container.", node, ns.nat_revsnat_packets);
+	one(f, "shoal_node_nat_hairpin_packets_total", "counter", "Container to published port through a host address, both ways.", node, ns.nat_hairpin_packets);
 
 	one(f, "shoal_flow_accounting_enabled", "gauge", "1 if per-flow accounting is on.", node,
 	    (cfg.flags & SHOAL_CFG_FLOWS) != 0);

@@ -122,8 +122,11 @@ int loader_put_ext_iface(struct loader *l, uint32_t ifindex, const struct shoal_
 int loader_get_ext(struct loader *l, uint32_t ifindex, struct shoal_ext_val *v);
 int loader_del_ext_iface(struct loader *l, uint32_t ifindex, struct shoal_err *err);
 int loader_put_host_addr(struct loader *l, uint32_t addr, uint32_t ifindex, struct shoal_err *err);
-/* Empty ext_ifaces and host_addrs (start-up re-discovers them). */
-int loader_clear_ext(struct loader *l, struct shoal_err *err);
+/* Remove the ext_ifaces entries (and their from_external filters) and
+ * host_addrs entries not in the given sets (start-up re-discovers them;
+ * what is still there is never removed, so no packet sees a gap). */
+int loader_sweep_ext(struct loader *l, const uint32_t *ifindexes, size_t nifs,
+		     const uint32_t *addrs, size_t naddrs, struct shoal_err *err);
 /* One conntrack entry; -ENOENT if absent. */
 /* The local veth (host end ifindex) whose endpoint has address ip (NBO):
  * its ifindex, or -ENOENT. A walk of ifaces: for start-up, not per packet. */

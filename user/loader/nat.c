@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -157,29 +158,58 @@ int loader_put_host_addr(struct loader *l, uint32_t addr, uint32_t ifindex, stru
 		      : 0;
 }
 
-/* Delete every key of a map with 4-byte keys. */
-static int clear_u32_map(struct bpf_map *m, struct shoal_err *err)
+static bool has(const uint32_t *v, size_t n, uint32_t x)
 {
-	__u32 k;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/* Delete the keys of a map with 4-byte keys that keep[] lacks; with
+ * detach, also take from_external off those interfaces. */
+static int sweep_u32_map(struct loader *l, struct bpf_map *m, const uint32_t *keep, size_t n,
+			 bool detach, struct shoal_err *err)
+{
+	__u32 k, *prev = NULL, *gone = NULL;
+	size_t ng = 0, cap = 0;
 	int rc;
 
-	/* Always restart from the first key: we delete as we go. */
-	while ((rc = bpf_map__get_next_key(m, NULL, &k, sizeof(k))) == 0) {
-		rc = bpf_map__delete_elem(m, &k, sizeof(k), 0);
-		if (rc < 0 && rc != -ENOENT)
-			return err_set(err, rc, "clear map %s: %s", bpf_map__name(m), strerror(-rc));
+	while ((rc = bpf_map__get_next_key(m, prev, &k, sizeof(k))) == 0) {
+		if (!has(keep, n, k)) {
+			if (ng == cap) {
+				__u32 *ngone;
+
+				cap = cap ? 2 * cap : 16;
+				ngone = realloc(gone, cap * sizeof(*gone));
+				if (!ngone) {
+					free(gone);
+					return err_set(err, ENOMEM, "out of memory");
+				}
+				gone = ngone;
+			}
+			gone[ng++] = k;
+		}
+		prev = &k;
 	}
-	return rc == -ENOENT ? 0 : err_set(err, rc, "clear map %s: %s", bpf_map__name(m),
+	for (size_t i = 0; i < ng; i++) {
+		bpf_map__delete_elem(m, &gone[i], sizeof(gone[i]), 0);
+		if (detach)
+			loader_detach_external(l, (int)gone[i], NULL);
+	}
+	free(gone);
+	return rc == -ENOENT ? 0 : err_set(err, rc, "walk map %s: %s", bpf_map__name(m),
 					   strerror(-rc));
 }
 
-int loader_clear_ext(struct loader *l, struct shoal_err *err)
+int loader_sweep_ext(struct loader *l, const uint32_t *ifindexes, size_t nifs,
+		     const uint32_t *addrs, size_t naddrs, struct shoal_err *err)
 {
 	int rc;
 
 	NEED_SKEL(l, err);
-	rc = clear_u32_map(l->skel->maps.ext_ifaces, err);
-	return rc < 0 ? rc : clear_u32_map(l->skel->maps.host_addrs, err);
+	rc = sweep_u32_map(l, l->skel->maps.ext_ifaces, ifindexes, nifs, true, err);
+	return rc < 0 ? rc : sweep_u32_map(l, l->skel->maps.host_addrs, addrs, naddrs, false, err);
 }
 
 int loader_find_iface_by_ip(struct loader *l, uint32_t ip)

@@ -66,5 +66,8 @@ __attribute__((noreturn)) void rt_child_exec(const struct rt_child *c);
 /* Shim side: wait for the child's report. 0 once it exec'd; else *code
  * and err from the child. *master receives a pty master if sent. */
 int rt_sync_wait(int sync, int *master, int *code, struct shoal_err *err);
+/* One report: 1 more to come (a pty master), 0 exec'd (EOF), -EAGAIN
+ * nothing yet (!block), other < 0 the child's error. */
+int rt_sync_step(int sync, bool block, int *master, int *code, struct shoal_err *err);
 
 #endif

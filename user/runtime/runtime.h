@@ -99,9 +99,29 @@ struct rt_exec_spec {
 int rt_container_start(const struct rt_config *cfg, const char *cgroup, struct rt_proc *out,
 		       int *code, struct shoal_err *err);
 
-/* Start a process in the namespaces and root of init_pid. */
-int rt_exec_start(const struct rt_config *cfg, pid_t init_pid, const struct rt_exec_spec *spec,
-		  const char *cgroup, struct rt_proc *out, int *code, struct shoal_err *err);
+/*
+ * Start a process in the namespaces and root of init_pid, without
+ * blocking on its setup (its cwd or /etc/passwd may sit on a slow
+ * filesystem): rt_exec_begin forks it and lets it go; each time
+ * pend->sync is readable, rt_exec_step reads its report: 1 not done
+ * yet, 0 exec'd (*out filled), < 0 failed (*code 126/127/125, err; the
+ * process is reaped). rt_exec_abort kills a pending one (e.g. timeout).
+ * pend->reaped: set it when the pid was reaped elsewhere (a subreaper's
+ * waitpid(-1)) so the pid is never signalled after reuse.
+ */
+struct rt_pending {
+	pid_t pid;
+	int sync;
+	int in_w, out_r, err_r;         /* the shim's ends (no tty) */
+	int master;                     /* tty: received from the child */
+	bool tty, reaped;
+	int status;                     /* wait status when reaped */
+};
+
+int rt_exec_begin(const struct rt_config *cfg, pid_t init_pid, const struct rt_exec_spec *spec,
+		  const char *cgroup, struct rt_pending *pend, int *code, struct shoal_err *err);
+int rt_exec_step(struct rt_pending *pend, struct rt_proc *out, int *code, struct shoal_err *err);
+void rt_exec_abort(struct rt_pending *pend);
 
 /* cgroup v2: create path under a cgroup2 mount, enable memory/cpu/pids in
  * its parents where possible. -errno with a reason when not possible. */
