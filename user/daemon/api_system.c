@@ -146,6 +146,9 @@ json_t *api_info_json(struct daemon *d, size_t n_images)
 		json_object_set_new(sh, "EventRateLimit", json_integer(d->cfg.event_rate_limit));
 		json_object_set_new(sh, "MetricsAddr", json_string(d->cfg.metrics_addr));
 		json_object_set_new(info, "Swarm", swarm_info_json(d));
+		json_object_set_new(info, "ClusterStore", json_string(d->cfg.cluster_store));
+		json_object_set_new(info, "ClusterAdvertise", json_string(d->cfg.cluster_advertise));
+		json_object_set_new(json_object_get(info, "Shoal"), "ClusterStore", kvdisc_info_json(d));
 		json_object_set_new(json_object_get(info, "Shoal"), "Gossip",
 				    swarm_gossip_counters_json(d));
 	}

@@ -181,6 +181,9 @@ int main(int argc, char **argv)
 	ret = swarm_open(&d, &err);
 	if (ret < 0)
 		goto fail;
+	ret = kvdisc_open(&d, &err);
+	if (ret < 0)
+		goto fail;
 	ret = obs_start(&d, &err);
 	if (ret < 0)
 		goto fail;
@@ -201,6 +204,7 @@ int main(int argc, char **argv)
 	metrics_save(&d);
 	http_stop(mhd);
 	unlink(d.sock_path);
+	kvdisc_close(&d);
 	swarm_close(&d);
 	image_store_close(d.images);
 	storage_close(d.storage);
@@ -213,6 +217,7 @@ fail:
 	log_error("%s", err.msg);
 	fprintf(stderr, "shoald: %s\n", err.msg);
 	obs_stop(&d);
+	kvdisc_close(&d);
 	swarm_close(&d);
 	if (d.bpf.skel)
 		loader_close(&d.bpf);
