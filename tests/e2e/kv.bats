@@ -93,6 +93,11 @@ teardown() {
 		echo "host $k: $s store: $store"
 		[ "$s" = "$store" ]
 	done
+	# the longest network name there is (128) travels too
+	local long
+	long=$(printf 'n%.0s' $(seq 1 128))
+	hs 1 network create -d overlay --subnet 10.0.75.0/24 "$long" >/dev/null
+	wait_for 5 net_on 2 "$long"
 	# a network learnt from the store is not created twice
 	hs 1 network create -d overlay --subnet 10.0.76.0/24 learnt >/dev/null
 	wait_for 5 net_on 2 learnt
