@@ -33,7 +33,7 @@
  *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | "",
  *    optional [ext]:
  *    "readonly_rootfs": false,              Docker's --read-only
- *    "cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"|"CHOWN"]}
+ *    "cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"|"CHOWN"],
  *                          names with or without CAP_, any case; applied
  *                          to Docker's default set as Docker does (ALL in
  *                          cap_add: every capability minus the drops;
@@ -72,6 +72,7 @@
  *    "privileged": false   Docker's --privileged: every capability the
  *                          shim has, no seccomp, no masked/ro paths,
  *                          /sys rw, copies of the host's device nodes.
+ *   }
  *
  * Spawning: shoald runs `shoal-shim <bundle>` with stdin/stdout/stderr on
  * /dev/null and fd SHIM_READY_FD the write end of a pipe. The shim

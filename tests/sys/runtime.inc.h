@@ -769,6 +769,18 @@ TEST(runtime_caps_readonly)
 	rt_log(b, "stdout", out, sizeof(out));
 	CHECK(!strcmp(out, "CapEff:\t0000000000000020\n"), "cap_drop ALL + cap_add KILL");
 
+	x = json_pack("{s[s]snsn}", "args", "true", "env", "mounts");
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strncmp(line, "ok ", 3), "null env and mounts mean none");
+	CHECK_EQ(rt_wait(b), 0, "and it runs");
+
+	x = json_pack("{s[s]ss}", "args", "true", "tty", "yes");
+	rt_bundle(b, sizeof(b), x);
+	rt_spawn(b, line, sizeof(line));
+	CHECK(!strcmp(line, "error 125 config: tty must be true or false\n"),
+	      "a config key of the wrong type is named");
+
 	x = json_pack("{s[s]s[s]}", "args", "true", "cap_add", "NOPE");
 	rt_bundle(b, sizeof(b), x);
 	rt_spawn(b, line, sizeof(line));
