@@ -1456,7 +1456,10 @@ int ctr_reconcile(struct daemon *d, struct shoal_err *err)
 						.ctr_ip = recs[j].ctr_ip, .ifindex = recs[j].ifindex };
 				}
 			}
-			{
+			/* Only with bindings of our own: the map may hold entries
+			 * published by other means (tests, tools), and bindings of
+			 * containers that ended meanwhile were released above. */
+			if (na) {
 				struct shoal_err e3 = { 0 };
 				if (ports_sync(d, all, na, &e3) < 0)
 					log_error("reconcile: published ports: %s", e3.msg);
