@@ -186,16 +186,22 @@ static const struct obs_ep *ep_find(struct obs *o, uint32_t ep_id)
 	return NULL;
 }
 
-static void refresh_eps(struct obs *o, bool force)
+/*
+ * wait: take d->lock even if busy (an API handler, which holds nothing
+ * else); the reader thread never waits for it (it would stall the ring).
+ */
+static void refresh_eps(struct obs *o, bool wait)
 {
 	struct daemon *d = o->d;
 	struct obs_ep *eps = NULL;
 	size_t n = 0;
 	uint64_t now = obs_mono_ns() / 1000000ULL;
 
-	if (!force && now - o->eps_refreshed_ms < 2000)
+	if (!wait && now - o->eps_refreshed_ms < 2000)
 		return;
-	if (pthread_mutex_trylock(&d->lock) != 0)
+	if (wait)
+		pthread_mutex_lock(&d->lock);
+	else if (pthread_mutex_trylock(&d->lock) != 0)
 		return;
 	if (obs_ep_snapshot(d, &eps, &n, NULL) < 0) {
 		pthread_mutex_unlock(&d->lock);
