@@ -28,6 +28,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${W:-}" ] || [ ! -S "$W/shoal.sock" ] || ctr_cleanup
 	e2e_teardown
 }
 
@@ -224,4 +225,122 @@ node_stat() {
 	run ip netns exec "$P-c1" nc -z -w 2 192.168.77.2 7000
 	[ "$status" -ne 0 ]
 	[ "$(node_stat nat_snat_packets)" -eq 0 ]
+}
+
+# ---- containers: shoal run -p / -P (the daemon's container code) ----------
+
+IMAGE=shoal/busybox
+
+# Skip unless this shoald runs containers; load the test image.
+need_containers() {
+	[[ "$(api GET /v1.41/containers/json | tail -n 1)" == "HTTP 200" ]] ||
+		skip "this shoald has no containers API yet"
+	[ -x /bin/busybox ] || skip "busybox-static not installed (make deps)"
+	"$ROOT/tools/mkimage.sh" -o "$W/img.tar" >/dev/null
+	shoal load -i "$W/img.tar" >/dev/null
+}
+
+# HTTP server in a container answering "hello-from-NAME".
+web() {
+	local name=$1; shift
+	shoal run -d --name "$name" "$@" "$IMAGE" sh -c \
+		"mkdir -p /www && echo hello-from-$name > /www/index.html && exec httpd -f -p 80 -h /www" >/dev/null
+}
+
+# get URL from the client namespace (retries while the server starts)
+get() {
+	local i
+	for i in $(seq 1 30); do
+		ip netns exec "$CLIENT" curl -s -m 2 "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+ctr_cleanup() {
+	local ids
+	ids=$(shoal ps -aq 2>/dev/null) || return 0
+	[ -z "$ids" ] || shoal rm -f $ids >/dev/null 2>&1 || true
+}
+
+@test "container: run -p 8080:80 (TCP) from the client, the host and 127.0.0.1; stop unpublishes" {
+	need_containers
+	web web1 -p 8080:80
+	[ "$(shoal port web1 80)" = "0.0.0.0:8080" ]
+	run get http://192.168.77.1:8080/
+	[ "$output" = hello-from-web1 ]
+	run in_host curl -s -m 2 http://127.0.0.1:8080/
+	[ "$output" = hello-from-web1 ]
+	run in_host curl -s -m 2 http://192.168.77.1:8080/
+	[ "$output" = hello-from-web1 ]
+	# the port is held on the host, as docker-proxy holds it
+	run in_host timeout 2 nc -l 8080
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"in use"* ]]
+	[ "$(map_count ports)" -eq 1 ]
+	shoal stop -t 1 web1 >/dev/null
+	[ "$(map_count ports)" -eq 0 ]
+	run ip netns exec "$CLIENT" curl -s -m 1 http://192.168.77.1:8080/
+	[ "$status" -ne 0 ]
+	shoal start web1 >/dev/null
+	run get http://192.168.77.1:8080/
+	[ "$output" = hello-from-web1 ]
+	ctr_cleanup
+}
+
+@test "container: a taken port fails with Docker's message and programs nothing" {
+	need_containers
+	web web1 -p 8080:80
+	run shoal run -d --name web2 -p 8081:80 -p 8080:80 "$IMAGE" sleep 30
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"Bind for 0.0.0.0:8080 failed: port is already allocated"* ]]
+	[ "$(map_count ports)" -eq 1 ]
+	run ip netns exec "$CLIENT" curl -s -m 1 http://192.168.77.1:8081/
+	[ "$status" -ne 0 ]
+	# the same port on UDP, or on another address, is free
+	shoal run -d --name web3 -p 8080:80/udp "$IMAGE" sleep 30 >/dev/null
+	[ "$(map_count ports)" -eq 2 ]
+	ctr_cleanup
+	[ "$(map_count ports)" -eq 0 ]
+}
+
+@test "container: -P publishes the exposed ports on ephemeral host ports" {
+	need_containers
+	web webp -P --expose 80
+	hp=$(shoal port webp 80/tcp | head -1 | cut -d: -f2)
+	[ "$hp" -ge 32768 ] && [ "$hp" -le 60999 ]
+	run get "http://192.168.77.1:$hp/"
+	[ "$output" = hello-from-webp ]
+	ctr_cleanup
+}
+
+@test "container: run -p 5353:53/udp answers the client from the published address" {
+	need_containers
+	# busybox has no UDP nc: the host's OpenBSD nc, run by the host's loader
+	shoal run -d --name udp1 -p 5353:53/udp -v /usr:/host-usr:ro "$IMAGE" sh -c \
+		'(sleep 2; echo pong) | /host-usr/lib64/ld-linux-x86-64.so.2 --library-path /host-usr/lib/x86_64-linux-gnu /host-usr/bin/nc.openbsd -u -l 53' >/dev/null
+	sleep 0.5
+	run ip netns exec "$CLIENT" sh -c '(echo ping; sleep 3) | nc -u -w 4 192.168.77.1 5353'
+	[ "$output" = pong ]
+	run shoal logs udp1
+	[ "$output" = ping ]
+	ctr_cleanup
+}
+
+@test "container: published ports survive a shoald restart (ports_sync)" {
+	need_containers
+	web web1 -p 8080:80
+	run get http://192.168.77.1:8080/
+	[ "$output" = hello-from-web1 ]
+	stop_shoald 9
+	# the data path keeps serving without the daemon
+	run get http://192.168.77.1:8080/
+	[ "$output" = hello-from-web1 ]
+	start_shoald
+	run get http://192.168.77.1:8080/
+	[ "$output" = hello-from-web1 ]
+	# and the host hold is back
+	run in_host timeout 2 nc -l 8080
+	[ "$status" -ne 0 ]
+	ctr_cleanup
 }
