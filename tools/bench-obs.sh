@@ -25,7 +25,8 @@
 #     statistics, kernel.bpf_stats_enabled=1 for the run, restored after),
 #     during the iperf3 run (tp: GSO super-packets) and the sockperf run
 #     (rr: 64 B packets): the data path's own cost, free of the throughput
-#     noise other load on the machine causes
+#     noise other load on the machine causes; ns/KB_tp: that time per KB
+#     the iperf3 run moved (turned into a CPU share of the bulk run below)
 # Targets: flows+events vs acct <= 5% throughput, <= 0.3 us latency;
 # events vs acct: nothing measurable (within the rep-to-rep noise shown).
 #
@@ -82,7 +83,7 @@ SD=$W/shoald
 BPFFS=$W/bpffs
 MODE=
 NET=obsnet
-declare -A T L50 L99 FLOWS EVS FAILED NTP NRR
+declare -A T L50 L99 FLOWS EVS FAILED NTP NRR NKB
 
 obs_cleanup() {
 	local rc=$?
@@ -161,6 +162,8 @@ for rep in $(seq "$REPS"); do
 		T[$row,$rep]=$(jq -r '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' <<<"$out" 2>/dev/null || echo NA)
 		b1=$(bpf_time)
 		NTP[$row,$rep]=$(per_pkt "$b0" "$b1")
+		NKB[$row,$rep]=$(awk -v a="$b0" -v b="$b1" -v by="$(jq -r '.end.sum_received.bytes // 0' <<<"$out" 2>/dev/null || echo 0)" \
+			'BEGIN { split(a, x, " "); split(b, y, " "); if (by + 0 <= 0) print "NA"; else printf "%.3f", (y[1] - x[1]) / (by / 1024) }')
 		taskset -a -p -c "$LAT_PIN" "$SP_SRV" >/dev/null
 		out=$(timeout $((LAT_DUR + 20)) ip netns exec "$P-b" taskset -c "$LAT_PIN" \
 			sockperf ping-pong --tcp -i "$IPA" -p "$SP_PORT" -t "$LAT_DUR" -m 64 2>&1) || true
@@ -173,10 +176,10 @@ for rep in $(seq "$REPS"); do
 	done
 done
 
-declare -A MT M50 M99 MNT MNR
+declare -A MT M50 M99 MNT MNR MKB
 for r in "${ROWS[@]}"; do
 	MT[$r]=$(med T "$r"); M50[$r]=$(med L50 "$r"); M99[$r]=$(med L99 "$r")
-	MNT[$r]=$(med NTP "$r"); MNR[$r]=$(med NRR "$r")
+	MNT[$r]=$(med NTP "$r"); MNR[$r]=$(med NRR "$r"); MKB[$r]=$(med NKB "$r")
 done
 loss() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "NA"; else printf "%.1f", (1 - a / b) * 100 }'; }
 added() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA") print "NA"; else printf "%.3f", a - b }'; }
@@ -192,19 +195,26 @@ target() {  # desc value op limit
 	echo "# loadavg at start: $LOAD0  at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "# endpoint -> endpoint on one shoal local network (bpf_redirect_peer); iperf3 1 TCP stream ${DUR}s pinned -A $IPERF_PIN;"
 	echo "# sockperf ping-pong TCP 64 B ${LAT_DUR}s, one-way us, client+server on CPU $LAT_PIN; median of $REPS interleaved reps"
-	printf '%-18s %7s %8s %8s %9s %9s %6s %6s  %s\n' row Gb/s p50_us p99_us ns/pkt_tp ns/pkt_rr flows events "per rep (Gb/s | p50 | ns/pkt rr)"
+	printf '%-18s %7s %8s %8s %9s %9s %8s %6s %6s  %s\n' row Gb/s p50_us p99_us ns/pkt_tp ns/pkt_rr ns/KB_tp flows events "per rep (Gb/s | p50 | ns/pkt rr)"
 	for r in "${ROWS[@]}"; do
 		if [ -n "${FAILED[$r]-}" ]; then printf '%-18s FAILED: %s\n' "${LABEL[$r]}" "${FAILED[$r]}"; continue; fi
-		printf '%-18s %7s %8s %8s %9s %9s %6s %6s  %s | %s | %s\n' "${LABEL[$r]}" "${MT[$r]}" "${M50[$r]}" "${M99[$r]}" \
-			"${MNT[$r]}" "${MNR[$r]}" "$(med FLOWS "$r")" "$(med EVS "$r")" "$(reps T "$r")" "$(reps L50 "$r")" "$(reps NRR "$r")"
+		printf '%-18s %7s %8s %8s %9s %9s %8s %6s %6s  %s | %s | %s\n' "${LABEL[$r]}" "${MT[$r]}" "${M50[$r]}" "${M99[$r]}" \
+			"${MNT[$r]}" "${MNR[$r]}" "${MKB[$r]}" "$(med FLOWS "$r")" "$(med EVS "$r")" "$(reps T "$r")" "$(reps L50 "$r")" "$(reps NRR "$r")"
 	done
 	echo
 	echo "costs (vs accounting only; throughput lost in %, latency added in us; negative = faster, noise)"
 	echo "  flows+events: throughput $(loss "${MT[full]}" "${MT[acct]}")%, p50 $(added "${M50[full]}" "${M50[acct]}") us, p99 $(added "${M99[full]}" "${M99[acct]}") us; BPF per packet +$(added "${MNR[full]}" "${MNR[acct]}") ns (64 B), +$(added "${MNT[full]}" "${MNT[acct]}") ns (GSO)"
 	echo "  events armed: throughput $(loss "${MT[events]}" "${MT[acct]}")%, p50 $(added "${M50[events]}" "${M50[acct]}") us; BPF per packet +$(added "${MNR[events]}" "${MNR[acct]}") ns (64 B)"
 	echo "  accounting (vs nothing): throughput $(loss "${MT[acct]}" "${MT[none]}")%, p50 $(added "${M50[acct]}" "${M50[none]}") us"
+	# The data path's CPU added per KB moved, at accounting-only's rate,
+	# as a share of the two CPUs the bulk run keeps busy: what flow
+	# tracking takes from a CPU-bound transfer, free of run-to-run noise.
+	CPU_COST=$(awk -v a="${MKB[full]}" -v b="${MKB[acct]}" -v g="${MT[acct]}" 'BEGIN {
+		if (a == "NA" || b == "NA" || g == "NA") print "NA"; else printf "%.2f", (a - b) * (g * 1e9 / 8 / 1024) / 2e9 * 100 }')
+	echo "  flows+events: data-path CPU added per KB moved $(added "${MKB[full]}" "${MKB[acct]}") ns = ${CPU_COST}% of the 2 CPUs of the bulk run at ${MT[acct]} Gbit/s"
 	echo "targets"
 	target "flow tracking + events: throughput lost (%)" "$(loss "${MT[full]}" "${MT[acct]}")" '<=' 5
+	target "flow tracking + events: CPU share added to the bulk run (%)" "$CPU_COST" '<=' 5
 	target "flow tracking + events: latency p50 added (us)" "$(added "${M50[full]}" "${M50[acct]}")" '<=' 0.3
 	target "flow tracking + events: BPF time added per packet, 64 B (us)" "$(awk -v v="$(added "${MNR[full]}" "${MNR[acct]}")" 'BEGIN { if (v == "NA") print "NA"; else printf "%.3f", v / 1000 }')" '<=' 0.3
 	target "events armed, no drops: latency p50 added (us)" "$(added "${M50[events]}" "${M50[acct]}")" '<=' 0.1

@@ -74,11 +74,10 @@ static __always_inline void flow_key_ipv4(struct __sk_buff *ctx, const struct ip
 
 /* Slow path of flow_account(): the flow has no entry yet. */
 static __noinline int flow_new(struct __sk_buff *ctx, struct shoal_flow_key *k, __u32 bytes,
-			       __u32 tcp_flags)
+			       __u32 tcp_flags, __u64 now)
 {
 	struct shoal_flow_val nv = {}, *v;
 	struct shoal_obs_stats *o = obs_stats_get();
-	__u64 now = bpf_ktime_get_coarse_ns();
 	long ret;
 
 	nv.packets = 1;
@@ -111,9 +110,21 @@ static __noinline int flow_new(struct __sk_buff *ctx, struct shoal_flow_key *k, 
 	return 0;
 }
 
-/* Charge one packet of `bytes` to flow k of endpoint ep_id, direction dir. */
+/*
+ * The time flows are stamped with: read once per packet (a packet that
+ * charges two flows, sender and receiver, reads it once: the clock read
+ * is a third of a flow update's cost).
+ */
+static __always_inline __u64 flow_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
+/* Charge one packet of `bytes` to flow k of endpoint ep_id, direction dir,
+ * at time now (flow_now()). */
 static __always_inline void flow_account(struct __sk_buff *ctx, struct shoal_flow_key *k,
-					 __u32 ep_id, __u8 dir, __u32 bytes, __u8 tcp_flags)
+					 __u32 ep_id, __u8 dir, __u32 bytes, __u8 tcp_flags,
+					 __u64 now)
 {
 	struct shoal_flow_val *v;
 	__u8 old;
@@ -122,16 +133,15 @@ static __always_inline void flow_account(struct __sk_buff *ctx, struct shoal_flo
 	k->dir = dir;
 	v = bpf_map_lookup_elem(&flows, k);
 	if (!v) {
-		flow_new(ctx, k, bytes, tcp_flags);
+		flow_new(ctx, k, bytes, tcp_flags, now);
 		return;
 	}
 	v->packets++;
 	v->bytes += bytes;
-	/* Coarse clock: a few ns per read; per-CPU slot: zero until this
-	 * CPU first sees the flow. */
-	v->last_ns = bpf_ktime_get_coarse_ns();
+	/* Per-CPU slot: zero until this CPU first sees the flow. */
+	v->last_ns = now;
 	if (!v->first_ns)
-		v->first_ns = v->last_ns;
+		v->first_ns = now;
 	old = v->tcp_flags;
 	if (tcp_flags & ~old) {
 		v->tcp_flags = old | tcp_flags;
@@ -157,7 +167,7 @@ static __always_inline void flow_account_to_container(struct __sk_buff *ctx, __u
 	if (bpf_skb_load_bytes(ctx, ETH_HLEN, &ip, sizeof(ip)) || ip.version != 4 || ip.ihl < 5)
 		return;
 	flow_key_ipv4(ctx, &ip, ETH_HLEN, &k, &flags);
-	flow_account(ctx, &k, ep_id, SHOAL_FLOW_INGRESS, ctx->len, flags);
+	flow_account(ctx, &k, ep_id, SHOAL_FLOW_INGRESS, ctx->len, flags, flow_now());
 }
 
 #endif /* SHOAL_BPF_FLOW_H */

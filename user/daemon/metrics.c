@@ -8,7 +8,8 @@
  * active flows, labelled container (name), id (container id, else
  * endpoint id), network and node. Node-wide: drops, VXLAN traffic, the
  * flow table (size, entries, fill ratio, created, evicted, failed
- * inserts), events (sent, lost by cause, read), gossip counters.
+ * inserts), events (sent, lost by cause, read), gossip counters, and the
+ * key-value store's when discovery goes through one.
  *
  * Monotonic across daemon restarts: the data-path counters live in
  * pinned maps, which outlive the daemon. The few counters that live in
@@ -326,6 +327,43 @@ static void emit_gossip(struct daemon *d, struct out *o, const char *node)
 	json_decref(g);
 }
 
+/* External key-value store discovery (cluster-store), when in use. */
+static void emit_kv(struct daemon *d, struct out *o, const char *node)
+{
+	static const struct {
+		const char *field, *name, *help;
+	} ctr[] = {
+		{ "Events", "shoal_kv_events_total", "Key-value store watch events applied." },
+		{ "Resyncs", "shoal_kv_resyncs_total", "Full resynchronisations with the key-value store." },
+		{ "Failures", "shoal_kv_failures_total", "Failed key-value store requests." },
+	};
+	json_t *kv;
+	FILE *f = o->f;
+
+	if (!kvdisc_active(d))
+		return;
+	kv = kvdisc_info_json(d);
+	if (!json_is_object(kv)) {
+		json_decref(kv);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(ctr) / sizeof(ctr[0]); i++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "kv_%s", ctr[i].field);
+		family(f, ctr[i].name, "counter", ctr[i].help);
+		fprintf(f, "%s{", ctr[i].name);
+		put_label(f, "node", node, true);
+		fprintf(f, "} %llu\n", proc_counter(d, o, key,
+						   (unsigned long long)json_integer_value(json_object_get(kv, ctr[i].field))));
+	}
+	one(f, "shoal_kv_healthy", "gauge", "1 while the key-value store answers.", node,
+	    !strcmp(json_string_value(json_object_get(kv, "Status")) ?: "", "healthy"));
+	one(f, "shoal_kv_nodes", "gauge", "Nodes registered in the key-value store.", node,
+	    json_array_size(json_object_get(kv, "Nodes")));
+	json_decref(kv);
+}
+
 /* Store base + current of every process counter (d->lock held). */
 static void save_counters(struct daemon *d, json_t *saved)
 {
@@ -365,6 +403,7 @@ static int metrics_render(struct daemon *d, uint64_t *size)
 	emit_endpoints(d, &o, node);
 	emit_node(d, &o, node);
 	emit_gossip(d, &o, node);
+	emit_kv(d, &o, node);
 	save_counters(d, o.saved);
 	pthread_mutex_unlock(&d->lock);
 	json_decref(o.saved);
