@@ -65,7 +65,7 @@ HW=
 cleanup() {
 	local pid ns
 	set +e
-	for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
+	for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
 	for ns in "${NSS[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	[ -n "$HW" ] && "$HERE/hosts.sh" down --workdir "$HW" 3>&- 2>/dev/null
 	if [ "$KEEP_LOGS" = 1 ]; then log "logs kept in $W"; else rm -rf --one-file-system "$W"; fi
@@ -130,7 +130,6 @@ measure() {
 	awk 'NR == FNR { seen[$1] = $2; next }
 	     { t = ($1 in seen) ? seen[$1] : 0; if (t > 0) printf "%s %.3f\n", $1, (t - $2) / 1e6; else print $1, "NA" }' \
 		"$W/seen.$mode" "$W/start.$mode" >"$W/lat.$mode"
-	# connect itself (A's CLI round trip), for reference
 }
 
 run_etcd() {

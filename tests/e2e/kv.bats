@@ -93,6 +93,11 @@ teardown() {
 		echo "host $k: $s store: $store"
 		[ "$s" = "$store" ]
 	done
+	# the longest network name there is (128) travels too
+	local long
+	long=$(printf 'n%.0s' $(seq 1 128))
+	hs 1 network create -d overlay --subnet 10.0.75.0/24 "$long" >/dev/null
+	wait_for 5 net_on 2 "$long"
 	# a network learnt from the store is not created twice
 	hs 1 network create -d overlay --subnet 10.0.76.0/24 learnt >/dev/null
 	wait_for 5 net_on 2 learnt
@@ -171,6 +176,8 @@ teardown() {
 	wait_for 5 in_map 1 "$ip2"
 	pings "$P-e1" "$ip2"
 	# 100 pings at 50 ms while etcd is down for ~2 s and comes back
+	local ev0
+	ev0=$(store_events 1)
 	bg "$P-e1" "$W/ping.log" ping -c 100 -i 0.05 -W 1 "$ip2"
 	local ppid=$BG_PID
 	sleep 0.5
@@ -183,6 +190,8 @@ teardown() {
 	grep -q ' 100 received' "$W/ping.log"
 	wait_for 15 store_is 1 healthy
 	wait_for 15 store_is 2 healthy
+	# the watch resumed where it was: nothing replayed (nothing changed)
+	[ "$(store_events 1)" -eq "$ev0" ]
 	# converged: a change after the restart reaches every host
 	ep_connect 3 "$P-e3"
 	local ip3
@@ -190,6 +199,8 @@ teardown() {
 	wait_for 10 in_map 1 "$ip3"
 	wait_for 10 in_map 2 "$ip3"
 	pings "$P-e1" "$ip3"
+	# exactly one more event: that endpoint's key
+	[ "$(store_events 1)" -eq $((ev0 + 1)) ]
 	# the outage was logged once each way, not per retry
 	[ "$(grep -c 'unreachable:' "$DIR_1/shoald.log")" -eq 1 ]
 	[ "$(grep -c 'reachable again' "$DIR_1/shoald.log")" -ge 1 ]

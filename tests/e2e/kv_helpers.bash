@@ -159,3 +159,6 @@ zk_up() {
 		kv_host "$k"
 	done
 }
+
+# store_events K: watch events host K applied (shoal info).
+store_events() { hapi "$1" GET /v1.41/info | head -n -1 | jq -r '.Shoal.ClusterStore.Events'; }

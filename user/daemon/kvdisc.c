@@ -55,6 +55,7 @@
 #define KV_TAG "kv:"
 #define KVD_MAX_NODES 256
 #define KVD_NAME_LEN 64
+#define KVD_NET_LEN 160 /* network names: up to 128 characters */
 #define KVD_KEY_LEN 512
 #define KVD_BACKOFF_MAX_MS 2000
 #define KVD_ALLOC_TRIES 256
@@ -208,7 +209,7 @@ static char *net_value(struct daemon *d, const struct st_network *n)
 }
 
 struct net_rec {
-	char name[KVD_NAME_LEN * 2];
+	char name[KVD_NET_LEN];
 	uint32_t subnet, gateway, vni;
 	uint8_t prefix;
 	bool attachable, internal;
@@ -240,7 +241,7 @@ static int parse_net(const char *val, struct net_rec *r)
 }
 
 struct ep_rec {
-	char net[KVD_NAME_LEN * 2];
+	char net[KVD_NET_LEN];
 	uint32_t ip, node_ip;
 	uint8_t mac[6];
 	char node[KVD_NAME_LEN];

@@ -81,6 +81,7 @@ const char *obs_src_file_name(unsigned int id)
 	static const char *const names[SHOAL_SRC_MAX] = {
 		[SHOAL_SRC_UNKNOWN] = "?", [SHOAL_SRC_ENTRY] = "shoal.bpf.c",
 		[SHOAL_SRC_LXC] = "lxc.h", [SHOAL_SRC_UNDERLAY] = "underlay.h",
+		[SHOAL_SRC_NAT] = "nat.h",
 	};
 	return id < SHOAL_SRC_MAX ? names[id] : "?";
 }
