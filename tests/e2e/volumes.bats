@@ -40,6 +40,11 @@ dk() {
 
 	run shoal volume inspect -f '{{.Name}} {{.Driver}}' new_volume
 	[ "$output" = "new_volume local" ]
+	# The generic inspect finds volumes too.
+	run shoal inspect --type volume -f '{{.Mountpoint}}' new_volume
+	[ "$output" = "$W/data/volumes/new_volume/_data" ]
+	run shoal inspect -f '{{.Name}}' new_volume
+	[ "$output" = new_volume ]
 
 	run shoal volume ls
 	[ "$status" -eq 0 ]
