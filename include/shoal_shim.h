@@ -69,6 +69,12 @@
  *                          past B bytes the log becomes <log>.1 (older
  *                          ones shift up to <log>.(N-1), the oldest is
  *                          dropped); N = 1 (default): truncated instead.
+ *    "hold": false         true: the container is created but its init
+ *                          waits just before execve (namespaces, mounts,
+ *                          user, caps, PATH lookup done: 126/127 from the
+ *                          lookup still come on the ready line) until
+ *                          {"op":"start"}, so clients can attach first
+ *                          and miss no output (runc create/start).
  *    "privileged": false   Docker's --privileged: every capability the
  *                          shim has, no seccomp, no masked/ro paths,
  *                          /sys rw, copies of the host's device nodes.
@@ -102,6 +108,11 @@
  *                        {"ok":false,"exit_code":126|127|125,"message":..}
  *                        then frames; the last frame is SHIM_FRAME_EXIT.
  *   {"op":"resize","pid":0|exec-pid,"height":H,"width":W}   tty size.
+ *   [ext] {"op":"start"}  a "hold" container's init execs now. Reply
+ *                        {"ok":true,"pid":N}, or {"ok":false,"exit_code":
+ *                        126|125,"message":..} when execve failed (init
+ *                        then exits with that code: exit.json, waiters),
+ *                        or "container already started".
  *   [ext] {"op":"pause"} / {"op":"resume"}   freeze / thaw the container:
  *                        cgroup.freeze with a cgroup v2, else SIGSTOP /
  *                        SIGCONT to every process of its pid namespace.

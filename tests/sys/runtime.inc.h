@@ -1012,6 +1012,74 @@ TEST(runtime_attach_stdin)
 	CHECK(!strcmp(out, "hello\nworld\n"), "and the log has it");
 }
 
+/* "hold": attach before the first byte of output, then start. */
+TEST(runtime_hold_start)
+{
+	char b[256], out[4096], err[1024];
+	int fd, code;
+	pid_t init;
+	json_t *r, *x;
+
+	x = rt_args("echo early; echo early-err >&2; exit 5");
+	json_object_set_new(x, "hold", json_true());
+	if (rt_run(b, sizeof(b), x, &init) < 0) {
+		CHECK(0, "held container created");
+		return;
+	}
+	usleep(100000);
+	CHECK_EQ(kill(init, 0), 0, "held: init waits");
+	CHECK_EQ(rt_log(b, "stdout", out, sizeof(out)), 0, "log readable");
+	CHECK(!out[0], "nothing ran yet");
+	r = rt_request(b, "{\"op\":\"attach\",\"stdout\":true,\"stderr\":true}", &fd);
+	CHECK(rt_ok(r), "attach before start");
+	json_decref(r);
+	r = rt_request(b, "{\"op\":\"start\"}", NULL);
+	CHECK(rt_ok(r) && json_integer_value(json_object_get(r, "pid")) == init, "start");
+	json_decref(r);
+	if (fd >= 0) {
+		rt_frames(fd, out, sizeof(out), err, sizeof(err), &code);
+		close(fd);
+		CHECK(!strcmp(out, "early\n") && !strcmp(err, "early-err\n"),
+		      "the attached client got the very first output");
+	}
+	CHECK_EQ(rt_wait(b), 5, "exit 5");
+
+	x = rt_args("tty");
+	json_object_set_new(x, "hold", json_true());
+	json_object_set_new(x, "tty", json_true());
+	if (rt_run(b, sizeof(b), x, &init) < 0) {
+		CHECK(0, "held tty container created");
+		return;
+	}
+	r = rt_request(b, "{\"op\":\"attach\",\"stdout\":true}", &fd);
+	json_decref(r);
+	r = rt_request(b, "{\"op\":\"start\"}", NULL);
+	CHECK(rt_ok(r), "start tty");
+	json_decref(r);
+	r = rt_request(b, "{\"op\":\"start\"}", NULL);
+	CHECK(!r || !rt_ok(r), "a second start is refused");
+	json_decref(r);
+	if (fd >= 0) {
+		rt_frames(fd, out, sizeof(out), err, sizeof(err), &code);
+		close(fd);
+		CHECK(!strcmp(out, "/dev/pts/0\r\n"), "tty output from the start");
+	}
+	CHECK_EQ(rt_wait(b), 0, "exit 0");
+
+	x = json_pack("{s[s]sb}", "args", "/etc/notexec", "hold", 1);
+	if (rt_run(b, sizeof(b), x, &init) < 0) {
+		CHECK(0, "held container created");
+		return;
+	}
+	r = rt_request(b, "{\"op\":\"start\"}", NULL);
+	CHECK(r && !rt_ok(r), "start of a non-executable refused");
+	CHECK_EQ(json_integer_value(json_object_get(r, "exit_code")), 126, "with 126");
+	CHECK(!strcmp(json_string_value(json_object_get(r, "message")) ?: "",
+		      "exec: \"/etc/notexec\": permission denied"), "and the message");
+	json_decref(r);
+	CHECK_EQ(rt_wait(b), 126, "the container exits 126");
+}
+
 TEST(runtime_exec)
 {
 	char b[256], out[4096], err[4096];
@@ -1476,6 +1544,7 @@ static void runtime_suite(void)
 	RUN(runtime_log_json);
 	RUN(runtime_log_rotation);
 	RUN(runtime_attach_stdin);
+	RUN(runtime_hold_start);
 	RUN(runtime_exec);
 	RUN(runtime_kill);
 	RUN(runtime_outlives_spawner);

@@ -81,6 +81,7 @@ const char *obs_src_file_name(unsigned int id)
 	static const char *const names[SHOAL_SRC_MAX] = {
 		[SHOAL_SRC_UNKNOWN] = "?", [SHOAL_SRC_ENTRY] = "shoal.bpf.c",
 		[SHOAL_SRC_LXC] = "lxc.h", [SHOAL_SRC_UNDERLAY] = "underlay.h",
+		[SHOAL_SRC_NAT] = "nat.h",
 	};
 	return id < SHOAL_SRC_MAX ? names[id] : "?";
 }
@@ -186,16 +187,22 @@ static const struct obs_ep *ep_find(struct obs *o, uint32_t ep_id)
 	return NULL;
 }
 
-static void refresh_eps(struct obs *o, bool force)
+/*
+ * wait: take d->lock even if busy (an API handler, which holds nothing
+ * else); the reader thread never waits for it (it would stall the ring).
+ */
+static void refresh_eps(struct obs *o, bool wait)
 {
 	struct daemon *d = o->d;
 	struct obs_ep *eps = NULL;
 	size_t n = 0;
 	uint64_t now = obs_mono_ns() / 1000000ULL;
 
-	if (!force && now - o->eps_refreshed_ms < 2000)
+	if (!wait && now - o->eps_refreshed_ms < 2000)
 		return;
-	if (pthread_mutex_trylock(&d->lock) != 0)
+	if (wait)
+		pthread_mutex_lock(&d->lock);
+	else if (pthread_mutex_trylock(&d->lock) != 0)
 		return;
 	if (obs_ep_snapshot(d, &eps, &n, NULL) < 0) {
 		pthread_mutex_unlock(&d->lock);

@@ -264,7 +264,7 @@ static int check_types(json_t *root, struct shoal_err *err)
 		{ "log_max_files", JSON_INTEGER, "an integer" },
 	};
 	static const char *bools[] = {
-		"tty", "open_stdin", "stdin_once", "readonly_rootfs", "privileged", "seccomp",
+		"tty", "open_stdin", "stdin_once", "readonly_rootfs", "privileged", "seccomp", "hold",
 	};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -317,6 +317,7 @@ int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *er
 	cfg->stdin_once = get_bool(root, "stdin_once");
 	cfg->readonly_rootfs = get_bool(root, "readonly_rootfs");
 	cfg->privileged = get_bool(root, "privileged");
+	cfg->hold = get_bool(root, "hold");
 	cfg->seccomp = !json_is_false(json_object_get(root, "seccomp")) && !cfg->privileged;
 	/* Docker's default hostname: the short id (the host's own name is
 	 * kept with the host's network namespace). */

@@ -89,6 +89,7 @@ static void pipes_give(struct rt_pipes *p, pid_t pid, int master, struct rt_proc
 	out->in_w = master >= 0 ? master : p->in[1];
 	out->out_r = master >= 0 ? master : p->out[0];
 	out->err_r = master >= 0 ? -1 : p->err[0];
+	out->held = -1;
 	p->in[1] = p->out[0] = p->err[0] = -1;
 }
 
@@ -126,6 +127,7 @@ __attribute__((noreturn)) static void init_child(const struct rt_config *cfg, st
 		.sync = p->sync[1], .args = cfg->args, .env = cfg->env, .cwd = cfg->cwd,
 		.user = cfg->user, .tty = cfg->tty, .caps = cfg->caps, .seccomp = cfg->seccomp,
 		.console = cfg->tty, .rlimits = cfg->rlimits, .n_rlimits = cfg->n_rlimits,
+		.hold = cfg->hold,
 		.in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 	};
 
@@ -178,6 +180,12 @@ static int start_finish(struct rt_pipes *p, pid_t pid, const char *cgroup, struc
 		ret = rt_sync_wait(p->sync[0], &master, code, err);
 	else
 		*code = 125;
+	if (ret == 2) {
+		pipes_give(p, pid, master, out);
+		out->held = p->sync[0];
+		p->sync[0] = -1;
+		return 0;
+	}
 	if (ret < 0) {
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -279,6 +287,21 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 	if (send(sync, msg, strlen(msg), MSG_NOSIGNAL) < 0)
 		_exit(125);
 	_exit(0);
+}
+
+int rt_container_release(struct rt_proc *init, int *code, struct shoal_err *err)
+{
+	int ret;
+
+	*code = 125;
+	if (init->held < 0)
+		return err_set(err, EALREADY, "container already started");
+	if (send(init->held, "S", 1, MSG_NOSIGNAL) != 1)
+		ret = err_set(err, errno, "start container process: %s", strerror(errno));
+	else
+		ret = rt_sync_wait(init->held, NULL, code, err);
+	close_fd(&init->held);
+	return ret < 0 ? -1 : 0;
 }
 
 /* The middle child reports "I<pid>" (or an error) and exits. */
@@ -391,6 +414,7 @@ int rt_exec_step(struct rt_pending *pend, struct rt_proc *out, int *code, struct
 	out->in_w = pend->tty ? pend->master : pend->in_w;
 	out->out_r = pend->tty ? pend->master : pend->out_r;
 	out->err_r = pend->tty ? -1 : pend->err_r;
+	out->held = -1;
 	if (pend->tty && pend->master < 0) {
 		*code = 125;
 		ret = err_set(err, EIO, "exec: no tty from the process");

@@ -104,6 +104,8 @@ int rt_sync_step(int sync, bool block, int *master, int *code, struct shoal_err 
 				close(fd);
 		}
 	}
+	if (msg[0] == 'H')
+		return 2;
 	if (msg[0] == 'E') {
 		char *sp = strchr(msg, ' ');
 
@@ -357,6 +359,20 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
+/* Created, not started: everything is ready but the execve (as runc
+ * create/start), so the shim's clients can attach before any output. */
+static void hold(int sync)
+{
+	char go = 0;
+
+	if (send(sync, "H", 1, MSG_NOSIGNAL) != 1)
+		_exit(125);
+	while (recv(sync, &go, 1, 0) < 0 && errno == EINTR)
+		;
+	if (go != 'S')
+		_exit(125);     /* the shim is gone */
+}
+
 void rt_child_exec(const struct rt_child *c)
 {
 	struct shoal_err err = { 0 };
@@ -394,6 +410,8 @@ void rt_child_exec(const struct rt_child *c)
 	}
 	if (look_path(c->args[0], env, exe, sizeof(exe), &err) < 0)
 		rt_child_fail(c->sync, err.code == ENOENT ? 127 : 126, &err);
+	if (c->hold)
+		hold(c->sync);
 	reset_signals();
 	syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
 	execve(exe, c->args, env);

@@ -63,6 +63,7 @@ struct rt_config {
 	bool readonly_rootfs;   /* [ext] Docker's --read-only */
 	bool seccomp;           /* [ext] "seccomp": false = unconfined */
 	bool privileged;        /* [ext] all caps and devices, no masks */
+	bool hold;              /* [ext] init waits before execve for "start" */
 	uint64_t caps;          /* bit per capability: Docker's default set
 				 * with [ext] cap_add / cap_drop applied */
 };
@@ -79,6 +80,8 @@ struct rt_proc {
 	int in_w;               /* write end of its stdin, -1 if none */
 	int out_r, err_r;       /* read ends (tty: out_r is the master) */
 	int master;             /* pty master or -1 (same fd as out_r) */
+	int held;               /* [ext] hold: sync socket of an init waiting
+				 * before its execve, else -1 */
 };
 
 /* A process to exec into the container (shim "exec" op). */
@@ -98,6 +101,10 @@ struct rt_exec_spec {
  */
 int rt_container_start(const struct rt_config *cfg, const char *cgroup, struct rt_proc *out,
 		       int *code, struct shoal_err *err);
+
+/* Let a held init (cfg->hold) execve: 0 once it did, else -1 with *code
+ * (126/127/125) and err; the init then exits with that code. */
+int rt_container_release(struct rt_proc *init, int *code, struct shoal_err *err);
 
 /*
  * Start a process in the namespaces and root of init_pid, without

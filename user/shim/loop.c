@@ -108,6 +108,8 @@ static void proc_free(struct shim *s, struct proc *p)
 		if (p->rp.err_r >= 0)
 			close(p->rp.err_r);
 	}
+	if (p->rp.held >= 0)
+		close(p->rp.held);
 	if (p->owner)
 		p->owner->proc = NULL;
 	buf_free(&p->in);
@@ -513,6 +515,26 @@ static void op_pause(struct shim *s, struct client *c, bool pause)
 	c->state = C_CLOSING;
 }
 
+/* A container made with "hold": let its init execve now. */
+static void op_start(struct shim *s, struct client *c)
+{
+	struct proc *init = init_proc(s);
+	struct shoal_err err = { 0 };
+	int code = 125;
+
+	if (!init || init->exited) {
+		client_error(c, "container is not running");
+		return;
+	}
+	if (rt_container_release(&init->rp, &code, &err) < 0) {
+		client_reply(c, json_pack("{sbsiss}", "ok", 0, "exit_code", code, "message", err.msg));
+		c->state = C_CLOSING;
+		return;
+	}
+	client_reply(c, json_pack("{sbsi}", "ok", 1, "pid", (int)init->rp.pid));
+	c->state = C_CLOSING;
+}
+
 static void handle_request(struct shim *s, struct client *c, const char *line, size_t n)
 {
 	json_error_t jerr;
@@ -533,6 +555,8 @@ static void handle_request(struct shim *s, struct client *c, const char *line, s
 		op_exec(s, c, req);
 	} else if (!strcmp(op, "resize")) {
 		op_resize(s, c, req);
+	} else if (!strcmp(op, "start")) {
+		op_start(s, c);
 	} else if (!strcmp(op, "pause") || !strcmp(op, "resume")) {
 		op_pause(s, c, !strcmp(op, "pause"));
 	} else {
