@@ -540,6 +540,14 @@ teardown() {
 	[[ $output == *out* && $output == *err* ]]
 	run -127 dkr run --rm shoal/busybox /nosuchcmd
 	run -126 dkr run --rm shoal/busybox /etc/passwd
+	# a terminal attached before the start misses nothing, not even a
+	# partial line printed at once (the init is held until it connects)
+	command -v script >/dev/null || skip "script (util-linux) not installed"
+	for _ in 1 2 3; do
+		run script -qec "DOCKER_HOST=unix://$W/shoal.sock DOCKER_CLI_HINTS=false docker run --rm -t shoal/busybox sh -c 'printf no-newline; exit 4'" /dev/null
+		[ "$status" -eq 4 ]
+		[ "$output" = no-newline ]
+	done
 	run dkr run -d --name bg shoal/busybox sh -c 'echo started; exec sleep 300'
 	[ "$status" -eq 0 ]
 	id=$output

@@ -44,6 +44,7 @@ struct ctr_rt {
 	uint64_t starts;    /* starts since shoald started */
 	uint64_t start_exits; /* exits as they were at the last start */
 	int64_t log_off;    /* size of the log before the last start */
+	int tty_waiters;    /* tty attach sessions waiting for the next start */
 	bool monitored;     /* a monitor thread holds a wait connection */
 	bool removed;
 	struct ctr_rt *next;

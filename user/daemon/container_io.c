@@ -469,12 +469,30 @@ struct attach {
 	bool was_running; /* at the request */
 	uint64_t starts;  /* runs started before the request */
 	int log_fd;       /* the log, open from the request on (--rm removes it) */
+	bool tty_wait;    /* counted in rt->tty_waiters */
 };
+
+/* This session no longer holds the start back (d->lock taken here). */
+static void tty_wait_done(struct attach *a)
+{
+	struct ctr_rt *rt;
+
+	if (!a->tty_wait)
+		return;
+	a->tty_wait = false;
+	pthread_mutex_lock(&a->d->lock);
+	rt = ctr_rt_get(a->d, a->id);
+	if (rt && rt->tty_waiters > 0)
+		rt->tty_waiters--;
+	ctr_changed(a->d);
+	pthread_mutex_unlock(&a->d->lock);
+}
 
 static void attach_free(void *arg)
 {
 	struct attach *a = arg;
 
+	tty_wait_done(a);
 	if (a->log_fd >= 0)
 		close(a->log_fd);
 	free(a);
@@ -569,6 +587,7 @@ static void attach_run(void *arg, int cfd, const char *extra, size_t n)
 		off_t upto = fstat(a->log_fd, &st) == 0 ? st.st_size : off;
 
 		sfd = shim_attach(a->d, a->id, a->in, a->out, a->err);
+		tty_wait_done(a); /* connected (or not): the init may go on */
 		if (sfd < 0) {
 			/* finished already: all of it is in the log */
 			if (a->log_fd >= 0)
@@ -629,6 +648,10 @@ void ctr_api_attach(const struct api_req *q, const char *ref, struct reply *r)
 	{
 		struct ctr_rt *rt = ctr_rt_get(q->d, a->id);
 		a->starts = rt ? rt->starts : 0;
+		if (rt && a->tty && !a->was_running && api_query_bool(q, "stream", false)) {
+			rt->tty_waiters++;
+			a->tty_wait = true;
+		}
 	}
 	pthread_mutex_unlock(&q->d->lock);
 	a->d = q->d;

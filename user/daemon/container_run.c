@@ -772,7 +772,8 @@ void ctr_cgroup_path(const char *id, char *buf, size_t len)
 }
 
 static int write_bundle_config(struct daemon *d, const char *id, const char *rootfs,
-			       const char *netns, json_t *cfg, json_t *hc, struct shoal_err *err)
+			       const char *netns, json_t *cfg, json_t *hc, bool hold,
+			       struct shoal_err *err)
 {
 	json_t *args = json_array(), *j, *ep = json_object_get(cfg, "Entrypoint"),
 	       *cmd = json_object_get(cfg, "Cmd");
@@ -794,6 +795,8 @@ static int write_bundle_config(struct daemon *d, const char *id, const char *roo
 		      bundle_mounts(d, id, rootfs, hc), "log_path", logp, "cgroup", cg);
 	if (!j)
 		return err_set(err, ENOMEM, "container %.12s: cannot build config.json", id);
+	if (hold)
+		json_object_set_new(j, "hold", json_true());
 	ctr_bundle_dir(d, id, p, sizeof(p));
 	strcat(p, "/config.json");
 	if (json_dump_file(j, p, JSON_COMPACT) < 0)
@@ -942,15 +945,39 @@ static int connect_networks(struct daemon *d, const char *id, const char *netns,
 	return 0;
 }
 
+/* Let a held init exec once the tty sessions waiting for this start
+ * have connected (at most 2 s; d->lock held, released while waiting). */
+static void release_hold(struct daemon *d, const char *id)
+{
+	json_t *req = json_pack("{s:s}", "op", "start"), *rep = NULL;
+	struct shoal_err err = { 0 };
+	struct timespec until;
+	struct ctr_rt *rt;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	while ((rt = ctr_rt_get(d, id)) && rt->tty_waiters > 0)
+		if (pthread_cond_timedwait(&d->ctr->changed, &d->lock, &until) == ETIMEDOUT)
+			break;
+	if (ctr_shim_call(d, id, req, &rep, NULL, &err) < 0)
+		log_warn("container %.12s: start a held init: %s", id, err.msg);
+	else if (!json_is_true(json_object_get(rep, "ok")))
+		log_warn("container %.12s: start a held init: %s", id,
+			 str_or(rep, "message", "refused"));
+	json_decref(rep);
+	json_decref(req);
+}
+
 static int start_locked(struct daemon *d, struct st_container *c, struct shoal_err *err)
 {
 	json_t *cfg = load_obj(c->config), *hc = load_obj(c->host_config), *ns = load_obj(c->net_settings);
 	const char *mode = str_or(hc, "NetworkMode", "default");
 	char bundle[4200], rootfs[4096], netns[4200] = "host";
 	struct st_endpoint e = { 0 };
-	bool have_ep = false, got_rootfs = false;
+	bool have_ep = false, got_rootfs = false, hold;
 	int ret, pid = 0, code = 0;
 	struct shoal_err e2 = { 0 };
+	struct ctr_rt *rt;
 
 	ctr_bundle_dir(d, c->id, bundle, sizeof(bundle));
 	fsutil_rm_rf(bundle);
@@ -979,7 +1006,11 @@ static int start_locked(struct daemon *d, struct st_container *c, struct shoal_e
 	ret = ports_acquire(d, c->id, cfg, hc, have_ep ? &e : NULL, ns, err);
 	if (ret < 0)
 		goto fail;
-	ret = write_bundle_config(d, c->id, rootfs, netns, cfg, hc, err);
+	rt = ctr_rt_get(d, c->id);
+	/* A terminal attached before the start must see everything: the init
+	 * waits before execve until those sessions are connected. */
+	hold = rt && rt->tty_waiters > 0;
+	ret = write_bundle_config(d, c->id, rootfs, netns, cfg, hc, hold, err);
 	if (ret < 0)
 		goto fail;
 	{
@@ -1036,6 +1067,8 @@ static int start_locked(struct daemon *d, struct st_container *c, struct shoal_e
 		log_error("container %.12s: record start: %s", c->id, err->msg);
 	ctr_changed(d);
 	log_info("container %.12s (%s) started: pid %d", c->id, c->name, pid);
+	if (hold)
+		release_hold(d, c->id);
 	json_decref(cfg);
 	json_decref(hc);
 	json_decref(ns);
