@@ -771,6 +771,93 @@ void ctr_cgroup_path(const char *id, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
+/* Docker's size strings ("10m", "1g", "512k", "100"): bytes, or -1. */
+int64_t ctr_parse_size(const char *s)
+{
+	char *end;
+	double v;
+	int64_t mult = 1;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	switch (*end | 0x20) {
+	case 'k': mult = 1024; end++; break;
+	case 'm': mult = 1024 * 1024; end++; break;
+	case 'g': mult = 1024LL * 1024 * 1024; end++; break;
+	case 't': mult = 1024LL * 1024 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if ((*end | 0x20) == 'b')
+		end++;
+	if (*end)
+		return -1;
+	return (int64_t)(v * (double)mult);
+}
+
+/* HostConfig settings the shim applies (include/shoal_shim.h [ext]). */
+static void bundle_extras(json_t *j, json_t *hc)
+{
+	json_t *v, *res = json_object(), *lc;
+	const char *sopt;
+	size_t i;
+
+	if (json_is_true(json_object_get(hc, "ReadonlyRootfs")))
+		json_object_set_new(j, "readonly_rootfs", json_true());
+	if (json_is_true(json_object_get(hc, "Privileged")))
+		json_object_set_new(j, "privileged", json_true());
+	if (json_is_array(v = json_object_get(hc, "CapAdd")))
+		json_object_set(j, "cap_add", v);
+	if (json_is_array(v = json_object_get(hc, "CapDrop")))
+		json_object_set(j, "cap_drop", v);
+	json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {
+		sopt = json_string_value(v);
+		if (sopt && (strcmp(sopt, "seccomp=unconfined") == 0 ||
+			     strcmp(sopt, "seccomp:unconfined") == 0))
+			json_object_set_new(j, "seccomp", json_false());
+	}
+	if (json_integer_value(v = json_object_get(hc, "Memory")) > 0)
+		json_object_set(res, "memory", v);
+	if (json_integer_value(v = json_object_get(hc, "MemorySwap")) != 0 && json_is_integer(v))
+		json_object_set(res, "memory_swap", v);
+	if (json_integer_value(v = json_object_get(hc, "NanoCpus")) > 0)
+		json_object_set(res, "nano_cpus", v);
+	if (json_integer_value(v = json_object_get(hc, "CpuShares")) > 0)
+		json_object_set(res, "cpu_shares", v);
+	if (json_integer_value(v = json_object_get(hc, "PidsLimit")) > 0)
+		json_object_set(res, "pids_limit", v);
+	if (json_object_size(res))
+		json_object_set(j, "resources", res);
+	json_decref(res);
+	if (json_is_array(v = json_object_get(hc, "Ulimits")) && json_array_size(v)) {
+		json_t *u = json_array(), *e;
+
+		json_array_foreach(v, i, e)
+			json_array_append_new(u, json_pack("{s:O?, s:O?, s:O?}", "name",
+							   json_object_get(e, "Name"), "soft",
+							   json_object_get(e, "Soft"), "hard",
+							   json_object_get(e, "Hard")));
+		json_object_set_new(j, "ulimits", u);
+	}
+	if (json_is_integer(v = json_object_get(hc, "OomScoreAdj")) && json_integer_value(v))
+		json_object_set(j, "oom_score_adj", v);
+	if (json_integer_value(v = json_object_get(hc, "ShmSize")) > 0)
+		json_object_set(j, "shm_size", v);
+	lc = json_object_get(json_object_get(hc, "LogConfig"), "Config");
+	if ((sopt = json_string_value(json_object_get(lc, "max-size")))) {
+		int64_t b = ctr_parse_size(sopt);
+
+		if (b > 0)
+			json_object_set_new(j, "log_max_size", json_integer(b));
+		sopt = json_string_value(json_object_get(lc, "max-file"));
+		if (sopt && atoi(sopt) > 0)
+			json_object_set_new(j, "log_max_files", json_integer(atoi(sopt)));
+	}
+}
+
 static int write_bundle_config(struct daemon *d, const char *id, const char *rootfs,
 			       const char *netns, json_t *cfg, json_t *hc, bool hold,
 			       struct shoal_err *err)
@@ -797,6 +884,7 @@ static int write_bundle_config(struct daemon *d, const char *id, const char *roo
 		return err_set(err, ENOMEM, "container %.12s: cannot build config.json", id);
 	if (hold)
 		json_object_set_new(j, "hold", json_true());
+	bundle_extras(j, hc);
 	ctr_bundle_dir(d, id, p, sizeof(p));
 	strcat(p, "/config.json");
 	if (json_dump_file(j, p, JSON_COMPACT) < 0)
