@@ -98,20 +98,13 @@ const char *obs_proto_name(unsigned int proto, char *buf, size_t len)
 	}
 }
 
-/*
- * The containers code (container.c) names a container by id; declared
- * weak so that this file links whether or not that code is built in
- * (it lands separately): without it a container shows as its short id.
- */
-extern const char *ctr_name_of(struct daemon *d, const char *id, char *buf, size_t len)
-	__attribute__((weak));
-
 void obs_ep_name(struct daemon *d, const struct st_endpoint *e, char *buf, size_t len)
 {
 	const char *base = strrchr(e->netns, '/');
 
 	if (e->container_id[0]) {
-		if (ctr_name_of && ctr_name_of(d, e->container_id, buf, len))
+		/* The container's name; its short id if it is gone. */
+		if (ctr_name_of(d, e->container_id, buf, len))
 			return;
 		snprintf(buf, len, "%.12s", e->container_id);
 		return;
