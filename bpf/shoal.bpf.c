@@ -10,6 +10,8 @@
  *   from_underlay   TC ingress, underlay device (VXLAN, then as from_external)
  *   from_external   TC ingress, the host's other external interfaces:
  *                   published ports and masquerade replies (lib/nat.h)
+ *   sock_*          cgroup hooks (root cgroup, scoped to shoald's netns):
+ *                   published ports for the host's own clients (lib/sock.h)
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -24,6 +26,7 @@
 #include "lib/lxc.h"
 #include "lib/underlay.h"
 #include "lib/nat.h"
+#include "lib/sock.h"
 
 SEC("tc")
 int from_container(struct __sk_buff *ctx)
@@ -86,6 +89,30 @@ SEC("tc")
 int from_external(struct __sk_buff *ctx)
 {
 	return nat_ingress(ctx);
+}
+
+SEC("cgroup/connect4")
+int sock_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_fwd(ctx);
+}
+
+SEC("cgroup/sendmsg4")
+int sock_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_fwd(ctx);
+}
+
+SEC("cgroup/recvmsg4")
+int sock_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_rev_xlate(ctx);
+}
+
+SEC("cgroup/getpeername4")
+int sock_getpeer4(struct bpf_sock_addr *ctx)
+{
+	return sock_rev_xlate(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

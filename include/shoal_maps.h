@@ -155,6 +155,7 @@ struct shoal_node_stats {
 	__u64 nat_revdnat_packets; /* published port: container reply rewritten */
 	__u64 nat_snat_packets;   /* masquerade: container -> outside rewritten */
 	__u64 nat_revsnat_packets; /* masquerade: reply -> container rewritten */
+	__u64 nat_hairpin_packets; /* container -> host ip:published port, both ways */
 };
 
 /*
@@ -191,12 +192,20 @@ struct shoal_port_val {
  *   REV_SNAT  key = outside reply {remote -> ext ip:nat port}; ingress
  *             rewrites the destination to nat_addr:nat_port (the
  *             container) and delivers into ifindex (its veth).
+ *   HAIRPIN   key = container A -> host ip:published port (from_container);
+ *             source := nat (host ip: a port from the SNAT range),
+ *             destination := alt (the published container B), into
+ *             ifindex (B's veth).
+ *   REV_HAIRPIN  key = B's reply {B -> host ip:that port}; source := nat
+ *             (host ip:published port), destination := alt (A), into A.
  * No TCP state machine: entries live until the LRU evicts them.
  */
 enum shoal_ct_type {
 	SHOAL_CT_REV_DNAT = 1,
 	SHOAL_CT_SNAT = 2,
 	SHOAL_CT_REV_SNAT = 3,
+	SHOAL_CT_HAIRPIN = 4,
+	SHOAL_CT_REV_HAIRPIN = 5,
 };
 
 struct shoal_ct_key {
@@ -214,7 +223,9 @@ struct shoal_ct_val {
 	__u8 type;      /* enum shoal_ct_type */
 	__u8 pad;
 	__u32 ifindex;  /* where the rewritten packet goes */
-	__u32 pad2;
+	__u32 alt_addr; /* NBO: hairpin only: the destination to write */
+	__u16 alt_port; /* NBO */
+	__u16 pad2;
 	__u64 seen_ns;  /* bpf_ktime_get_coarse_ns() of the last packet */
 };
 
@@ -240,6 +251,24 @@ struct shoal_ext_val {
  * network namespace whose cookie is here (0 = nowhere). */
 struct shoal_sock_cfg {
 	__u64 netns_cookie;
+};
+
+/*
+ * sock_rev: LRU hash {socket cookie, container ip:port} -> the address
+ * the application asked for, so recvmsg (UDP) and getpeername report
+ * the published address, not the container's.
+ */
+struct shoal_sock_rev_key {
+	__u64 cookie;
+	__u32 ip;   /* NBO: container */
+	__u16 port; /* NBO */
+	__u16 pad;
+};
+
+struct shoal_sock_rev_val {
+	__u32 ip;   /* NBO: what the application connected/sent to */
+	__u16 port; /* NBO */
+	__u16 pad;
 };
 
 /* ---- observability: flows, events (bpf/lib/flow.h, bpf/lib/events.h) ---- */

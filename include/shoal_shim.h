@@ -33,7 +33,7 @@
  *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | "",
  *    optional [ext]:
  *    "readonly_rootfs": false,              Docker's --read-only
- *    "cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"|"CHOWN"]}
+ *    "cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"|"CHOWN"],
  *                          names with or without CAP_, any case; applied
  *                          to Docker's default set as Docker does (ALL in
  *                          cap_add: every capability minus the drops;
@@ -65,9 +65,20 @@
  *                          shim itself asks for -998 (needs
  *                          CAP_SYS_RESOURCE; a warning in shim.log if not).
  *    "shm_size": B         /dev/shm size (Docker's --shm-size), 64 MiB.
+ *    "log_max_size": B, "log_max_files": N   json-file max-size/max-file:
+ *                          past B bytes the log becomes <log>.1 (older
+ *                          ones shift up to <log>.(N-1), the oldest is
+ *                          dropped); N = 1 (default): truncated instead.
+ *    "hold": false         true: the container is created but its init
+ *                          waits just before execve (namespaces, mounts,
+ *                          user, caps, PATH lookup done: 126/127 from the
+ *                          lookup still come on the ready line) until
+ *                          {"op":"start"}, so clients can attach first
+ *                          and miss no output (runc create/start).
  *    "privileged": false   Docker's --privileged: every capability the
  *                          shim has, no seccomp, no masked/ro paths,
  *                          /sys rw, copies of the host's device nodes.
+ *   }
  *
  * Spawning: shoald runs `shoal-shim <bundle>` with stdin/stdout/stderr on
  * /dev/null and fd SHIM_READY_FD the write end of a pipe. The shim
@@ -97,6 +108,11 @@
  *                        {"ok":false,"exit_code":126|127|125,"message":..}
  *                        then frames; the last frame is SHIM_FRAME_EXIT.
  *   {"op":"resize","pid":0|exec-pid,"height":H,"width":W}   tty size.
+ *   [ext] {"op":"start"}  a "hold" container's init execs now. Reply
+ *                        {"ok":true,"pid":N}, or {"ok":false,"exit_code":
+ *                        126|125,"message":..} when execve failed (init
+ *                        then exits with that code: exit.json, waiters),
+ *                        or "container already started".
  *   [ext] {"op":"pause"} / {"op":"resume"}   freeze / thaw the container:
  *                        cgroup.freeze with a cgroup v2, else SIGSTOP /
  *                        SIGCONT to every process of its pid namespace.
@@ -121,7 +137,9 @@
  * - The log file's directory is created (0700) if missing.
  * - wait reply [ext]: also "signal" (0 or S) and "oom_killed" (memory
  *   controller's oom_kill count, cgroup v2 only). A container that has
- *   finished has no shim.sock any more: read exit.json instead.
+ *   finished has no shim.sock any more: read exit.json instead. A
+ *   connection racing the shim's exit may be reset (EPIPE/ECONNRESET:
+ *   clients send with MSG_NOSIGNAL) and then exit.json is there.
  * - kill: "signal" defaults to 9. After init exited:
  *   {"ok":false,"message":"container is not running"}. pid 1 ignores
  *   signals it has no handler for (SIGTERM to `sleep`), as in Docker.
@@ -134,7 +152,9 @@
  *   / "user" "" mean the container's. On {"ok":false,...} no frames
  *   follow and the connection is closed. Output after the process has
  *   exited is read for 200 ms at most (background children may hold
- *   the pipe).
+ *   the pipe). The reply comes once the process has exec'd (or failed);
+ *   meanwhile the shim serves other clients. Setup beyond 60 s:
+ *   {"ok":false,"exit_code":125,"message":"exec setup timed out"}.
  * - Mount order: /proc, /sys (ro), /dev (tmpfs + null zero full random
  *   urandom tty, pts, shm, mqueue, fd/stdin/stdout/stderr/ptmx/core links)
  *   first, then "mounts" in order (so /etc/hosts or /dev/shm binds

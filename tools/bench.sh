@@ -47,14 +47,19 @@
 # header).  It installs golang-go and golang-github-hashicorp-memberlist-dev
 # itself when they are missing (not in make deps: CI does not run bench).
 #
+# Part 5 (discovery latency: network connect on host A -> key in host B's
+# endpoints map, p50/p99 over 200 endpoints, etcd cluster-store mode
+# against gossip mode) is tools/bench-kv.sh, run after part 4; its table is
+# appended to RESULT_FILE (its env: KV_EPS, KV_MODES; see its header).
 # Part 6 (observability cost: flow tracking + events vs accounting only vs
 # nothing, same run) is tools/bench-obs.sh, run last; its table is appended
 # to RESULT_FILE (its env: DUR, LAT_DUR, REPS; see its header).
 #
 # Usage: sudo tools/bench.sh            (make bench builds first, then runs this)
-# Env:   PART="1 2 3 4"    which parts to run (1 = this single-host table,
+# Env:   PART="1 2 3 4 5"  which parts to run (1 = this single-host table,
 #                          2 = tools/bench-overlay.sh, 3 = tools/bench-images.sh,
-#                          4 = tools/bench-gossip.sh, 6 = tools/bench-obs.sh)
+#                          4 = tools/bench-gossip.sh, 5 = tools/bench-kv.sh,
+#                          6 = tools/bench-obs.sh)
 #        OV_RESULT_FILE=/tmp/shoal-bench-overlay.<ts>.txt (part 2's table copy)
 #        PATHS="raw bridge shoal-on shoal-off"  (subset/order; "shoal" = both shoal rows)
 #        DUR=8 LAT_DUR=3 REPS=3
@@ -81,27 +86,30 @@ NL_LOG_FD=3
 log() { nl_log "$@"; }
 die() { nl_die "$@"; }
 
-PART=${PART:-1 2 3 4 6}
+PART=${PART:-1 2 3 4 5 6}
 for p in $PART; do
-	case $p in 1 | 2 | 3 | 4 | 6) ;; *) die "PART must name parts among 1, 2, 3, 4 and 6 (got '$p')" ;; esac
+	case $p in 1 | 2 | 3 | 4 | 5 | 6) ;; *) die "PART must name parts among 1, 2, 3, 4, 5 and 6 (got '$p')" ;; esac
 done
-[ -n "${PART// /}" ] || die "PART must name parts among 1, 2, 3, 4 and 6"
+[ -n "${PART// /}" ] || die "PART must name parts among 1, 2, 3, 4, 5 and 6"
 case " $PART " in
 *" 1 "*) ;;
-*)  # no part 1: the others in order, each on its own (parts 3 and 4
+*)  # no part 1: the others in order, each on its own (parts 3 to 6
 	# append to one RESULT_FILE; part 2 writes OV_RESULT_FILE if set)
-	if [[ " $PART " == *" 3 "* && " $PART " == *" 4 "* ]]; then
+	n_appending=0
+	for p in 3 4 5 6; do [[ " $PART " != *" $p "* ]] || n_appending=$((n_appending + 1)); done
+	if [ "$n_appending" -ge 2 ]; then
 		export RESULT_FILE=${RESULT_FILE:-/tmp/shoal-bench.$(date +%Y%m%d-%H%M%S).txt}
 	fi
 	rc=0
-	for p in 2 3 4 6; do
+	for p in 2 3 4 5 6; do
 		[[ " $PART " == *" $p "* ]] || continue
 		case $p in
-		6) "$HERE/bench-obs.sh" || rc=1 ;;
 		2) ( [ -n "${OV_RESULT_FILE:-}" ] && export RESULT_FILE=$OV_RESULT_FILE
 		     exec "$HERE/bench-overlay.sh" ) || rc=1 ;;
 		3) "$HERE/bench-images.sh" || rc=1 ;;
 		4) "$HERE/bench-gossip.sh" || rc=1 ;;
+		5) "$HERE/bench-kv.sh" || rc=1 ;;
+		6) "$HERE/bench-obs.sh" || rc=1 ;;
 		esac
 	done
 	exit $rc
@@ -501,7 +509,8 @@ log "table saved to $RESULT_FILE"
 
 rc=0
 for p in "${SEL[@]}"; do [ -z "${FAILED[$p]-}" ] || rc=1; done
-if [[ " $PART " == *" 2 "* || " $PART " == *" 3 "* || " $PART " == *" 4 "* || " $PART " == *" 6 "* ]]; then
+if [[ " $PART " == *" 2 "* || " $PART " == *" 3 "* || " $PART " == *" 4 "* || " $PART " == *" 5 "* ||
+      " $PART " == *" 6 "* ]]; then
 	# part 1's world goes first (its watchdog too): parts 2 to 4 have their own
 	bench_cleanup
 fi
@@ -516,6 +525,10 @@ fi
 if [[ " $PART " == *" 4 "* ]]; then
 	log "part 4: tools/bench-gossip.sh (table appended to $RESULT_FILE)"
 	RESULT_FILE=$RESULT_FILE "$HERE/bench-gossip.sh" || rc=1
+fi
+if [[ " $PART " == *" 5 "* ]]; then
+	log "part 5: tools/bench-kv.sh (table appended to $RESULT_FILE)"
+	RESULT_FILE=$RESULT_FILE "$HERE/bench-kv.sh" || rc=1
 fi
 if [[ " $PART " == *" 6 "* ]]; then
 	log "part 6: tools/bench-obs.sh (table appended to $RESULT_FILE)"

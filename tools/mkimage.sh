@@ -8,7 +8,7 @@
 #
 # Usage:
 #   tools/mkimage.sh -o FILE [-t REPO:TAG]... [--variant STR] [--gzip] [--oci]
-#                    [--no-tag] [--layers DIR]
+#                    [--no-tag] [--layers DIR] [--volume PATH]...
 #
 #   -o FILE        where to write the archive ("-" for stdout)
 #   -t REPO:TAG    tag(s) recorded in the archive (default shoal/busybox:latest)
@@ -19,6 +19,7 @@
 #   --oci          OCI image layout instead of the legacy docker save layout
 #   --layers DIR   also leave the two layer tars and the config in DIR
 #                  (layer1.tar, layer2.tar, config.json) for tests
+#   --volume PATH  a VOLUME entry in the config (Config.Volumes), repeatable
 #
 # The image (both layouts):
 #   layer 1 (base)   bin/busybox (static) and a symlink bin/<applet> -> busybox
@@ -62,7 +63,7 @@ set -Eeuo pipefail
 umask 022
 export LC_ALL=C
 
-OUT= GZIP_OUT=0 OCI=0 VARIANT= NOTAG=0 LAYERS_DIR=
+OUT= GZIP_OUT=0 OCI=0 VARIANT= NOTAG=0 LAYERS_DIR= VOLUMES=
 TAGS=()
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 
@@ -75,6 +76,8 @@ while [ $# -gt 0 ]; do
 	-t) [ $# -ge 2 ] || die "-t needs REPO:TAG"; TAGS+=("$2"); shift 2 ;;
 	--variant) [ $# -ge 2 ] || die "--variant needs a value"; VARIANT=$2; shift 2 ;;
 	--layers) [ $# -ge 2 ] || die "--layers needs a directory"; LAYERS_DIR=$2; shift 2 ;;
+	--volume) [ $# -ge 2 ] && [[ $2 == /* ]] || die "--volume needs an absolute path"
+		VOLUMES+="${VOLUMES:+,}\"$2\":{}"; shift 2 ;;
 	--gzip) GZIP_OUT=1; shift ;;
 	--oci) OCI=1; shift ;;
 	--no-tag) NOTAG=1; shift ;;
@@ -141,8 +144,10 @@ S2=$(stat -c %s "$T/layer2.tar")
 
 # ---- config ---------------------------------------------------------------
 EPOCH=1970-01-01T00:00:00Z
-printf '{"architecture":"amd64","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"],"WorkingDir":"/"},"created":"%s","history":[{"created":"%s","created_by":"tools/mkimage.sh: busybox rootfs"},{"created":"%s","created_by":"tools/mkimage.sh: whiteouts%s"}],"os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s","sha256:%s"]}}' \
-	"$EPOCH" "$EPOCH" "$EPOCH" "${VARIANT:+ $VARIANT}" "$D1" "$D2" > "$T/config.json"
+VOLJSON=
+[ -z "$VOLUMES" ] || VOLJSON=",\"Volumes\":{$VOLUMES}"
+printf '{"architecture":"amd64","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"],"WorkingDir":"/"%s},"created":"%s","history":[{"created":"%s","created_by":"tools/mkimage.sh: busybox rootfs"},{"created":"%s","created_by":"tools/mkimage.sh: whiteouts%s"}],"os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s","sha256:%s"]}}' \
+	"$VOLJSON" "$EPOCH" "$EPOCH" "$EPOCH" "${VARIANT:+ $VARIANT}" "$D1" "$D2" > "$T/config.json"
 CFG=$(sha "$T/config.json")
 CFGSIZE=$(stat -c %s "$T/config.json")
 

@@ -42,7 +42,9 @@ static __always_inline bool flows_enabled(const struct shoal_node_cfg *cfg)
 static __always_inline void flow_key_ipv4(struct __sk_buff *ctx, const struct iphdr *ip,
 					  __u32 l3off, struct shoal_flow_key *k, __u8 *tcp_flags)
 {
-	__u8 l4[14];
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 l4[14], *p;
 	__u32 l4off;
 
 	k->saddr = ip->saddr;
@@ -54,28 +56,28 @@ static __always_inline void flow_key_ipv4(struct __sk_buff *ctx, const struct ip
 	*tcp_flags = 0;
 	if (ip->frag_off & bpf_htons(IP_OFFSET))
 		return; /* no L4 header in a non-first fragment */
-	l4off = l3off + (ip->ihl & 0xf) * 4;
-	if (ip->protocol == IPPROTO_TCP) {
-		if (bpf_skb_load_bytes(ctx, l4off, l4, 14))
-			return;
-		*tcp_flags = l4[13];
-	} else if (ip->protocol == IPPROTO_UDP) {
-		if (bpf_skb_load_bytes(ctx, l4off, l4, 4))
-			return;
-	} else {
+	l4off = (l3off & 0xff) + (ip->ihl & 0xf) * 4;
+	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
 		return;
+	/* Usually in the linear head: read in place; else copy it out. */
+	p = data + l4off;
+	if (!PKT_OK(p, 14, data_end)) {
+		if (bpf_skb_load_bytes(ctx, l4off, l4, ip->protocol == IPPROTO_TCP ? 14 : 4))
+			return;
+		p = l4;
 	}
-	__builtin_memcpy(&k->sport, &l4[0], 2);
-	__builtin_memcpy(&k->dport, &l4[2], 2);
+	if (ip->protocol == IPPROTO_TCP)
+		*tcp_flags = p[13];
+	__builtin_memcpy(&k->sport, &p[0], 2);
+	__builtin_memcpy(&k->dport, &p[2], 2);
 }
 
 /* Slow path of flow_account(): the flow has no entry yet. */
 static __noinline int flow_new(struct __sk_buff *ctx, struct shoal_flow_key *k, __u32 bytes,
-			       __u32 tcp_flags)
+			       __u32 tcp_flags, __u64 now)
 {
 	struct shoal_flow_val nv = {}, *v;
 	struct shoal_obs_stats *o = obs_stats_get();
-	__u64 now = bpf_ktime_get_coarse_ns();
 	long ret;
 
 	nv.packets = 1;
@@ -108,9 +110,21 @@ static __noinline int flow_new(struct __sk_buff *ctx, struct shoal_flow_key *k, 
 	return 0;
 }
 
-/* Charge one packet of `bytes` to flow k of endpoint ep_id, direction dir. */
+/*
+ * The time flows are stamped with: read once per packet (a packet that
+ * charges two flows, sender and receiver, reads it once: the clock read
+ * is a third of a flow update's cost).
+ */
+static __always_inline __u64 flow_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
+/* Charge one packet of `bytes` to flow k of endpoint ep_id, direction dir,
+ * at time now (flow_now()). */
 static __always_inline void flow_account(struct __sk_buff *ctx, struct shoal_flow_key *k,
-					 __u32 ep_id, __u8 dir, __u32 bytes, __u8 tcp_flags)
+					 __u32 ep_id, __u8 dir, __u32 bytes, __u8 tcp_flags,
+					 __u64 now)
 {
 	struct shoal_flow_val *v;
 	__u8 old;
@@ -119,16 +133,15 @@ static __always_inline void flow_account(struct __sk_buff *ctx, struct shoal_flo
 	k->dir = dir;
 	v = bpf_map_lookup_elem(&flows, k);
 	if (!v) {
-		flow_new(ctx, k, bytes, tcp_flags);
+		flow_new(ctx, k, bytes, tcp_flags, now);
 		return;
 	}
 	v->packets++;
 	v->bytes += bytes;
-	/* Coarse clock: a few ns per read; per-CPU slot: zero until this
-	 * CPU first sees the flow. */
-	v->last_ns = bpf_ktime_get_coarse_ns();
+	/* Per-CPU slot: zero until this CPU first sees the flow. */
+	v->last_ns = now;
 	if (!v->first_ns)
-		v->first_ns = v->last_ns;
+		v->first_ns = now;
 	old = v->tcp_flags;
 	if (tcp_flags & ~old) {
 		v->tcp_flags = old | tcp_flags;
@@ -154,7 +167,7 @@ static __always_inline void flow_account_to_container(struct __sk_buff *ctx, __u
 	if (bpf_skb_load_bytes(ctx, ETH_HLEN, &ip, sizeof(ip)) || ip.version != 4 || ip.ihl < 5)
 		return;
 	flow_key_ipv4(ctx, &ip, ETH_HLEN, &k, &flags);
-	flow_account(ctx, &k, ep_id, SHOAL_FLOW_INGRESS, ctx->len, flags);
+	flow_account(ctx, &k, ep_id, SHOAL_FLOW_INGRESS, ctx->len, flags, flow_now());
 }
 
 #endif /* SHOAL_BPF_FLOW_H */

@@ -96,6 +96,7 @@ static __always_inline int lxc_ipv4(struct __sk_buff *ctx, const struct shoal_no
 	struct shoal_ep_val *ep;
 	struct iphdr *ip;
 	__u32 len = ctx->len;
+	__u64 now = 0;
 	__u8 tcpf = 0;
 	__be32 daddr;
 	int ret;
@@ -109,14 +110,16 @@ static __always_inline int lxc_ipv4(struct __sk_buff *ctx, const struct shoal_no
 		return lxc_drop(st, SHOAL_DROP_NOT_ALLOWED);
 
 	daddr = ip->daddr;
-	if (flows)
+	if (flows) {
 		flow_key_ipv4(ctx, ip, ETH_HLEN, &fk, &tcpf);
+		now = flow_now();
+	}
 	/* Routed traffic (gateway, outside the subnet) is the host's,
 	 * unless NAT owns it: a published port's reply, masquerade. The
 	 * flow is the container's view, before any translation. */
 	if ((daddr & net->mask) != net->subnet || daddr == net->gateway) {
 		if (flows)
-			flow_account(ctx, &fk, iface->ep_id, SHOAL_FLOW_EGRESS, len, tcpf);
+			flow_account(ctx, &fk, iface->ep_id, SHOAL_FLOW_EGRESS, len, tcpf, now);
 		return nat_from_container(ctx, cfg);
 	}
 
@@ -130,8 +133,8 @@ static __always_inline int lxc_ipv4(struct __sk_buff *ctx, const struct shoal_no
 		 * rx here (the frame is delivered unchanged). */
 		ep_count_rx(acct_enabled(cfg), ep->ep_id, ctx->len);
 		if (flows) {
-			flow_account(ctx, &fk, iface->ep_id, SHOAL_FLOW_EGRESS, len, tcpf);
-			flow_account(ctx, &fk, ep->ep_id, SHOAL_FLOW_INGRESS, len, tcpf);
+			flow_account(ctx, &fk, iface->ep_id, SHOAL_FLOW_EGRESS, len, tcpf, now);
+			flow_account(ctx, &fk, ep->ep_id, SHOAL_FLOW_INGRESS, len, tcpf, now);
 		}
 		return bpf_redirect_peer(ep->ifindex, 0);
 	}
@@ -139,7 +142,7 @@ static __always_inline int lxc_ipv4(struct __sk_buff *ctx, const struct shoal_no
 		ret = lxc_to_remote(ctx, cfg, net, ep, st);
 		/* Charged once sent: the inner length, as before encap. */
 		if (flows && ret != TC_ACT_SHOT)
-			flow_account(ctx, &fk, iface->ep_id, SHOAL_FLOW_EGRESS, len, tcpf);
+			flow_account(ctx, &fk, iface->ep_id, SHOAL_FLOW_EGRESS, len, tcpf, now);
 		return ret;
 	}
 	return lxc_drop(st, SHOAL_DROP_NO_ENDPOINT);

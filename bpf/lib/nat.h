@@ -29,8 +29,11 @@
  *   ext ingress: a reply that hits REV_SNAT gets its destination rewritten
  *   back to the container and is redirect_peer'd into it.
  *
+ * Hairpin (a container -> host address:published port): see nat_hairpin().
+ *
  * Only TCP and UDP, unfragmented (a fragment carries no ports: it goes to
- * the stack untouched). No TCP state machine: nat_ct is an LRU and entries
+ * the stack untouched); masquerade also takes ICMP echo (ping), its
+ * identifier in the role of the port. No TCP state machine: nat_ct is an LRU and entries
  * live until evicted. Everything that is not ours returns TC_ACT_OK
  * without touching the packet.
  */
@@ -96,6 +99,10 @@ struct nat_tuple {
 #define NAT_IPCSUM_OFF (ETH_HLEN + 10)
 #define NAT_TCP_CSUM 16 /* offsetof(struct tcphdr, check) */
 #define NAT_UDP_CSUM 6  /* offsetof(struct udphdr, check) */
+#define NAT_ICMP_CSUM 2 /* offsetof(struct icmphdr, checksum) */
+#define NAT_ICMP_ID 4   /* offsetof(struct icmphdr, un.echo.id) */
+#define NAT_ICMP_ECHOREPLY 0
+#define NAT_ICMP_ECHO 8
 #define NAT_CT_REFRESH_NS (1ULL * 1000000000ULL)
 
 /*
@@ -108,7 +115,7 @@ static __always_inline int nat_parse(struct __sk_buff *ctx, struct nat_tuple *t)
 	void *data, *data_end;
 	struct ethhdr *eth;
 	struct iphdr *ip;
-	__be16 p[2];
+	__be16 p[4];
 	__u32 hlen;
 
 	if (pkt_pull(ctx, ETH_HLEN + sizeof(struct iphdr)) < 0)
@@ -119,7 +126,8 @@ static __always_inline int nat_parse(struct __sk_buff *ctx, struct nat_tuple *t)
 	if (!PKT_OK(eth, sizeof(*eth), data_end) || eth->h_proto != bpf_htons(ETH_P_IP))
 		return -1;
 	ip = ipv4_hdr_get(eth, data_end, ctx->len);
-	if (!ip || (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP))
+	if (!ip || (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP &&
+		    ip->protocol != IPPROTO_ICMP))
 		return -1;
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return -1;
@@ -128,10 +136,30 @@ static __always_inline int nat_parse(struct __sk_buff *ctx, struct nat_tuple *t)
 	t->daddr = ip->daddr;
 	t->proto = ip->protocol;
 	t->l4_off = ETH_HLEN + hlen;
+	if (t->proto == IPPROTO_ICMP) {
+		/* Echo only (masquerade of ping): the identifier plays the
+		 * port, the requester's "source port" and the replier's
+		 * "destination port"; the other side is 0. */
+		if (bpf_skb_load_bytes(ctx, t->l4_off, p, sizeof(p)))
+			return -1;
+		t->csum_off = t->l4_off + NAT_ICMP_CSUM;
+		switch (bpf_ntohs(p[0]) >> 8) {
+		case NAT_ICMP_ECHO:
+			t->sport = p[2];
+			t->dport = 0;
+			return 0;
+		case NAT_ICMP_ECHOREPLY:
+			t->sport = 0;
+			t->dport = p[2];
+			return 0;
+		default:
+			return -1;
+		}
+	}
 	/* Plain constants: offsetof() on vmlinux.h's CO-RE types would
 	 * turn into relocated loads. */
 	t->csum_off = t->l4_off + (t->proto == IPPROTO_TCP ? NAT_TCP_CSUM : NAT_UDP_CSUM);
-	if (bpf_skb_load_bytes(ctx, t->l4_off, p, sizeof(p)))
+	if (bpf_skb_load_bytes(ctx, t->l4_off, p, 2 * sizeof(p[0])))
 		return -1;
 	t->sport = p[0];
 	t->dport = p[1];
@@ -153,10 +181,14 @@ static __always_inline int nat_rewrite(struct __sk_buff *ctx, const struct nat_t
 	__be32 old_addr = dst ? t->daddr : t->saddr;
 	__be16 old_port = dst ? t->dport : t->sport;
 	__u64 l4f = t->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	bool icmp = t->proto == IPPROTO_ICMP;
 
+	/* ICMP echo: one identifier field, no pseudo-header. */
+	if (icmp)
+		port_off = t->l4_off + NAT_ICMP_ID;
 	if (old_addr != addr) {
-		if (bpf_l4_csum_replace(ctx, t->csum_off, old_addr, addr,
-					l4f | BPF_F_PSEUDO_HDR | sizeof(addr)))
+		if (!icmp && bpf_l4_csum_replace(ctx, t->csum_off, old_addr, addr,
+						 l4f | BPF_F_PSEUDO_HDR | sizeof(addr)))
 			return -1;
 		if (bpf_l3_csum_replace(ctx, NAT_IPCSUM_OFF, old_addr, addr, sizeof(addr)))
 			return -1;
@@ -187,6 +219,9 @@ static __always_inline void nat_count(int which)
 		break;
 	case SHOAL_CT_REV_SNAT:
 		st->nat_revsnat_packets++;
+		break;
+	case SHOAL_CT_HAIRPIN:
+		st->nat_hairpin_packets++;
 		break;
 	default:
 		st->nat_dnat_packets++;
@@ -401,6 +436,77 @@ static __always_inline int nat_masquerade(struct __sk_buff *ctx, const struct na
 	return bpf_redirect_neigh(out, NULL, 0, 0);
 }
 
+/* Both rewrites of a hairpin entry, then into the container behind
+ * ifindex. */
+static __always_inline int nat_hairpin_apply(struct __sk_buff *ctx, const struct nat_tuple *t,
+					     __be32 saddr, __be16 sport, __be32 daddr, __be16 dport,
+					     __u32 ifindex)
+{
+	if (nat_rewrite(ctx, t, false, saddr, sport) || nat_rewrite(ctx, t, true, daddr, dport))
+		return nat_drop(SHOAL_DROP_NAT_FAILED);
+	if (nat_deliver(ctx, ifindex))
+		return nat_drop(SHOAL_DROP_UNKNOWN_NETWORK);
+	nat_count(SHOAL_CT_HAIRPIN);
+	return bpf_redirect_peer(ifindex, 0);
+}
+
+/*
+ * Hairpin: container A reaches a published port through a host address
+ * (what docker-proxy does for Docker). DNAT alone would not do: B would
+ * answer A directly, from its own address. So the source becomes the host
+ * address with a port from the SNAT range, and B's answer, addressed to
+ * it, is turned back into "host ip:published port -> A".
+ */
+static __always_inline int nat_hairpin(struct __sk_buff *ctx, const struct nat_tuple *t,
+				       const struct shoal_port_val *pv)
+{
+	struct shoal_ct_key fk = {}, rk = {};
+	struct shoal_ct_val fv = {}, rv = {};
+	__u32 ifindex = pv->ifindex;
+	__be16 port = 0;
+
+	rk.saddr = pv->ctr_ip;
+	rk.daddr = t->daddr;
+	rk.sport = pv->ctr_port;
+	rk.proto = t->proto;
+	rv.nat_addr = t->daddr;
+	rv.nat_port = t->dport;
+	rv.alt_addr = t->saddr;
+	rv.alt_port = t->sport;
+	rv.type = SHOAL_CT_REV_HAIRPIN;
+	rv.ifindex = ctx->ifindex;
+	rv.seen_ns = bpf_ktime_get_coarse_ns();
+	for (int i = 0; i < 16; i++) {
+		__u16 hp = SHOAL_SNAT_PORT_MIN +
+			   bpf_get_prandom_u32() % (SHOAL_SNAT_PORT_MAX - SHOAL_SNAT_PORT_MIN + 1);
+
+		rk.dport = bpf_htons(hp);
+		if (bpf_map_update_elem(&nat_ct, &rk, &rv, BPF_NOEXIST) == 0) {
+			port = rk.dport;
+			break;
+		}
+	}
+	if (!port)
+		return nat_drop(SHOAL_DROP_NAT_NO_PORT);
+	fk.saddr = t->saddr;
+	fk.daddr = t->daddr;
+	fk.sport = t->sport;
+	fk.dport = t->dport;
+	fk.proto = t->proto;
+	fv.nat_addr = t->daddr;
+	fv.nat_port = port;
+	fv.alt_addr = pv->ctr_ip;
+	fv.alt_port = pv->ctr_port;
+	fv.type = SHOAL_CT_HAIRPIN;
+	fv.ifindex = ifindex;
+	fv.seen_ns = rv.seen_ns;
+	if (bpf_map_update_elem(&nat_ct, &fk, &fv, BPF_ANY)) {
+		bpf_map_delete_elem(&nat_ct, &rk);
+		return nat_drop(SHOAL_DROP_NAT_CT_FULL);
+	}
+	return nat_hairpin_apply(ctx, t, t->daddr, port, fv.alt_addr, fv.alt_port, ifindex);
+}
+
 /*
  * from_container, for an IPv4 packet the container routes (destination
  * outside its subnet): reverse of a published port's DNAT, an established
@@ -409,6 +515,7 @@ static __always_inline int nat_masquerade(struct __sk_buff *ctx, const struct na
 static __always_inline int nat_from_container(struct __sk_buff *ctx,
 					      const struct shoal_node_cfg *cfg)
 {
+	struct shoal_port_val *pv;
 	struct shoal_ct_key k = {};
 	struct shoal_ct_val *ct;
 	struct nat_tuple t = {};
@@ -433,6 +540,12 @@ static __always_inline int nat_from_container(struct __sk_buff *ctx,
 		 * Ethernet header from its neighbour table. */
 		return bpf_redirect_neigh(out, NULL, 0, 0);
 	}
+	if (ct && (ct->type == SHOAL_CT_HAIRPIN || ct->type == SHOAL_CT_REV_HAIRPIN))
+		return nat_hairpin_apply(ctx, &t, ct->nat_addr, ct->nat_port, ct->alt_addr,
+					 ct->alt_port, ct->ifindex);
+	pv = nat_port_lookup(&t);
+	if (pv)
+		return nat_hairpin(ctx, &t, pv);
 	if (!cfg || !(cfg->flags & SHOAL_CFG_MASQUERADE))
 		return TC_ACT_OK;
 	return nat_masquerade(ctx, &t);

@@ -123,7 +123,8 @@ static __always_inline int underlay_handle(struct __sk_buff *ctx, const struct s
 	node_count_vxlan_rx(outer_len);
 	ep_count_rx(acct_enabled(cfg), ep->ep_id, ctx->len);
 	if (flows)
-		flow_account(ctx, &fk, ep->ep_id, SHOAL_FLOW_INGRESS, ctx->len, tcpf);
+		flow_account(ctx, &fk, ep->ep_id, SHOAL_FLOW_INGRESS, ctx->len, tcpf,
+			     flow_now());
 	return bpf_redirect_peer(ep->ifindex, 0);
 }
 

@@ -329,6 +329,7 @@ int hx_node_stats(struct shoal_node_stats *sum)
 		sum->nat_revdnat_packets += v[c].nat_revdnat_packets;
 		sum->nat_snat_packets += v[c].nat_snat_packets;
 		sum->nat_revsnat_packets += v[c].nat_revsnat_packets;
+		sum->nat_hairpin_packets += v[c].nat_hairpin_packets;
 	}
 out:
 	free(v);

@@ -367,3 +367,114 @@ TEST(masquerade_off_leaves_routed_traffic_to_the_host)
 	CHECK_MEM(out, in, n, "untouched");
 	CHECK_EQ(node().nat_snat_packets, 0, "nothing masqueraded");
 }
+
+TEST(hairpin_container_to_published_port_through_host_address)
+{
+	struct shoal_iface_val ib = { .net_id = NET_L, .ep_id = EP_B, .ip = hx_ip("10.1.0.3") };
+	struct shoal_iface_val ia = { .net_id = NET_L, .ep_id = EP_A, .ip = hx_ip("10.1.0.2") };
+	uint8_t in[256], out[256], exp[256];
+	struct shoal_ct_val fwd, rev = {};
+	struct hx_run r;
+	uint16_t p;
+	size_t n;
+
+	if (!nat_setup())
+		return;
+	memcpy(ib.mac, MAC_B, 6);
+	memcpy(ib.host_mac, HOST_MAC, 6);
+	memcpy(ia.mac, MAC_A, 6);
+	memcpy(ia.host_mac, HOST_MAC, 6);
+	/* 0.0.0.0:9000 -> B (10.1.0.3:80); A connects to 192.168.1.1:9000. */
+	CHECK_EQ(port_put(NULL, 9000, 6, "10.1.0.3", 80, IFX_B), 0, "binding");
+	CHECK_EQ(hx_set_iface(IFX_B, &ib), 0, "iface B");
+	n = frame_tcp(in, HOST_MAC, MAC_A, "10.1.0.2", HOSTIP, 45000, 9000);
+	r = run_fc(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "redirect_peer into B");
+	CHECK_EQ(ct_get("10.1.0.2", 45000, HOSTIP, 9000, 6, &fwd), 0, "HAIRPIN entry");
+	CHECK_EQ(fwd.type, SHOAL_CT_HAIRPIN, "type");
+	p = ntohs(fwd.nat_port);
+	CHECK(p >= SHOAL_SNAT_PORT_MIN, "port from the SNAT range");
+	/* B sees the host's address, not A's: its answer comes back here. */
+	frame_tcp(exp, MAC_B, HOST_MAC, HOSTIP, "10.1.0.3", p, 80);
+	CHECK_MEM(out, exp, n, "source host:port, destination B, checksums valid");
+	CHECK_EQ(ct_get("10.1.0.3", 80, HOSTIP, p, 6, &rev), 0, "REV_HAIRPIN entry");
+	CHECK_EQ(rev.type, SHOAL_CT_REV_HAIRPIN, "type");
+	CHECK_EQ(ep(EP_B).rx_packets, 1, "B rx");
+	/* A second packet of the flow takes the same port. */
+	r = run_fc(in, n, out, sizeof(out));
+	CHECK_MEM(out, exp, n, "same translation");
+	CHECK_EQ(rev.ifindex, IFX, "back into A's veth");
+	CHECK_EQ(rev.alt_addr, hx_ip("10.1.0.2"), "to A");
+	CHECK_EQ(ntohs(rev.alt_port), 45000, "A's port");
+	/* B answers. Tests run every program on one ifindex, so the veth
+	 * becomes B's and A moves behind IFX_C (the entry follows). */
+	CHECK_EQ(hx_set_iface(IFX, &ib), 0, "veth is B's");
+	CHECK_EQ(hx_set_iface(IFX_C, &ia), 0, "A behind IFX_C");
+	{
+		struct shoal_ct_key k = { .saddr = hx_ip("10.1.0.3"), .daddr = hx_ip(HOSTIP),
+					  .sport = htons(80), .dport = htons(p), .proto = 6 };
+
+		rev.ifindex = IFX_C;
+		CHECK_EQ(bpf_map_update_elem(bpf_map__fd(hx_skel->maps.nat_ct), &k, &rev, BPF_ANY), 0,
+			 "reverse entry");
+	}
+	n = frame_tcp(in, HOST_MAC, MAC_B, "10.1.0.3", HOSTIP, 80, p);
+	frame_tcp(exp, MAC_A, HOST_MAC, HOSTIP, "10.1.0.2", 9000, 45000);
+	r = run_fc(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "redirect_peer into A");
+	CHECK_MEM(out, exp, n, "from host:published port to A");
+	CHECK_EQ(ep(EP_A).rx_packets, 1, "A rx");
+	CHECK_EQ(node().nat_hairpin_packets, 3, "nat_hairpin_packets");
+	CHECK_EQ(node().nat_dnat_packets, 0, "not counted as DNAT from outside");
+	CHECK_EQ(drops_total(node().drops), 0, "no drops");
+}
+
+/* eth + IPv4 + ICMP echo (type 8) or echo reply (0), id, seq 1, 10 bytes. */
+static size_t frame_icmp(uint8_t *p, const uint8_t dst[6], const uint8_t src[6],
+			 const char *saddr, const char *daddr, uint8_t type, uint16_t id)
+{
+	size_t n = hx_eth(p, dst, src, ETH_P_IP);
+	uint8_t *c;
+	uint16_t s;
+
+	n += hx_ipv4(p + n, hx_ip(saddr), hx_ip(daddr), 1, 8 + sizeof(PAYLOAD));
+	c = p + n;
+	memset(c, 0, 8);
+	c[0] = type;
+	c[4] = id >> 8, c[5] = id & 0xff;
+	c[7] = 1;
+	memcpy(c + 8, PAYLOAD, sizeof(PAYLOAD));
+	s = hx_csum(c, 8 + sizeof(PAYLOAD));
+	c[2] = s >> 8, c[3] = s & 0xff;
+	return n + 8 + sizeof(PAYLOAD);
+}
+
+TEST(masquerade_ping_uses_the_echo_identifier)
+{
+	uint8_t in[256], out[256], exp[256];
+	struct hx_run r;
+	size_t n;
+
+	if (!nat_setup())
+		return;
+	/* id 0x1234 of 10.1.0.2 became 61500 on 192.168.1.1. */
+	CHECK_EQ(ct_put("10.1.0.2", 0x1234, "203.0.113.9", 0, 1, HOSTIP, 61500, SHOAL_CT_SNAT,
+			IFX_UNDERLAY), 0, "SNAT entry");
+	CHECK_EQ(ct_put("203.0.113.9", 0, HOSTIP, 61500, 1, "10.1.0.2", 0x1234, SHOAL_CT_REV_SNAT,
+			IFX), 0, "REV_SNAT entry");
+	n = frame_icmp(in, HOST_MAC, MAC_A, "10.1.0.2", "203.0.113.9", 8, 0x1234);
+	frame_icmp(exp, HOST_MAC, MAC_A, HOSTIP, "203.0.113.9", 8, 61500);
+	r = run_fc(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "echo request out");
+	CHECK_MEM(out, exp, n, "source and identifier rewritten, checksums valid");
+	n = frame_icmp(in, UL_MAC, PEER_MAC, "203.0.113.9", HOSTIP, 0, 61500);
+	frame_icmp(exp, MAC_A, HOST_MAC, "203.0.113.9", "10.1.0.2", 0, 0x1234);
+	r = run_ext(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_REDIRECT, "echo reply into the container");
+	CHECK_MEM(out, exp, n, "destination and identifier restored");
+	/* Other ICMP (here: destination unreachable) is not ours. */
+	n = frame_icmp(in, UL_MAC, PEER_MAC, "203.0.113.9", HOSTIP, 3, 61500);
+	r = run_ext(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_OK, "ICMP error: to the stack");
+	CHECK_MEM(out, in, n, "untouched");
+}

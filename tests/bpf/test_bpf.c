@@ -1290,6 +1290,8 @@ int main(void)
 	RUN(underlay_still_decapsulates_vxlan_and_publishes_ports);
 	RUN(masquerade_established_flow_both_ways);
 	RUN(masquerade_off_leaves_routed_traffic_to_the_host);
+	RUN(hairpin_container_to_published_port_through_host_address);
+	RUN(masquerade_ping_uses_the_echo_identifier);
 	RUN(flows_off_by_default_records_nothing);
 	RUN(flows_local_delivery_counts_sender_and_receiver_exactly);
 	RUN(flows_to_host_remote_underlay_and_to_container);

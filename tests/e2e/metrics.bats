@@ -118,7 +118,7 @@ sample() {
 	    static_configs:
 	      - targets: ['127.0.0.1:9323']
 	EOF
-	in_host prometheus --config.file "$W/prom/prometheus.yml" --storage.tsdb.path "$W/prom/data" \
+	ip netns exec "$HOSTNS" prometheus --config.file "$W/prom/prometheus.yml" --storage.tsdb.path "$W/prom/data" \
 		--web.listen-address 127.0.0.1:9090 > "$W/prom/log" 2>&1 &
 	echo $! >> "$W/pids"
 	q="shoal_container_rx_bytes_total{container=\"$P-c2\",network=\"net1\"}"

@@ -46,8 +46,11 @@ udp_send() {
 # returns once the stream is established (its first line arrived).
 monitor_bg() {
 	local f=$1; shift
-	shoal monitor "$@" > "$f" 2>&1 &
-	echo $! >> "$W/pids"
+	# the binary itself in the background (not the shoal function's
+	# subshell), so that its pid is the one killed
+	"$SHOAL_BIN" -H "unix://$W/shoal.sock" monitor "$@" > "$f" 2>&1 &
+	MON_PID=$!
+	echo $MON_PID >> "$W/pids"
 	for _ in $(seq 1 50); do
 		[ -s "$f" ] && return 0
 		sleep 0.1
@@ -158,6 +161,7 @@ flow_of() {  # flow_of ENDPOINT DIR PROTO DPORT FIELD
 	echo '{"events": "drop,flow"}' > "$W/daemon.json"
 	world
 	monitor_bg "$W/mon.json" --type flow --container "$P-c1" --format json
+	mon=$MON_PID
 	grep -q '"FlowEvents":true' "$W/mon.json"
 	bg "$P-c2" nc -l 8080
 	sleep 0.3
@@ -175,6 +179,15 @@ flow_of() {  # flow_of ENDPOINT DIR PROTO DPORT FIELD
 	[ "$(jq -r .Packets <<<"$end")" -ge 3 ]
 	# only c1's events reached this monitor
 	[ "$(grep -c '"Type":"flow' "$W/mon.json")" -eq "$(grep '"Type":"flow' "$W/mon.json" | jq -r .Endpoint.Name | grep -c "^$P-c1$")" ]
+	# a client that goes away is let go of (keepalives find it gone)
+	clients() { api GET /metrics | sed -n 's/^shoal_monitor_clients{[^}]*} //p'; }
+	[ "$(clients)" -eq 1 ]
+	kill "$mon"
+	for _ in $(seq 1 100); do
+		[ "$(clients)" -eq 0 ] && break
+		sleep 0.1
+	done
+	[ "$(clients)" -eq 0 ]
 }
 
 @test "drop storm: the daemon stays responsive, losses are counted, memory stays bounded" {

@@ -70,5 +70,7 @@ int main(void)
 	unit_image_tests();
 	unit_keyring_tests();
 	unit_gossip_tests();
+	unit_kv_tests();
+	unit_volume_tests();
 	return tap_done();
 }

@@ -8,6 +8,7 @@
 
 #include "unit.h"
 #include "../../user/config/config.h"
+#include "../../include/shoal_maps.h"
 
 /* Every key daemon.json knows, with non-default values. */
 static const char full_json[] =
@@ -159,6 +160,11 @@ TEST(config_file_bad_values)
 		{ "{\"key-rotation-interval\": 3600}", "expected duration string" },
 		{ "{\"storage-opts\": \"a=b\"}", "\"storage-opts\"" },
 		{ "{\"cluster-store\": \"consul://x:8500\"}", "\"cluster-store\"" },
+		{ "{\"cluster-store\": \"etcd://h\"}", "invalid value for \"cluster-store\" in daemon.json: cluster store \"etcd://h\": \"h\" has no port" },
+		{ "{\"cluster-store\": \"etcd://h:1/a//b\"}", "empty path component" },
+		{ "{\"cluster-advertise\": \"10.0.0.2\"}", "invalid value for \"cluster-advertise\" in daemon.json: expected IP:PORT or IFACE:PORT" },
+		{ "{\"cluster-advertise\": \"eth0:0\"}", "\"cluster-advertise\"" },
+		{ "{\"cluster-store-ttl\": \"1s\"}", "invalid value for \"cluster-store-ttl\" in daemon.json: must be between 2s and 1h" },
 		{ "{\"underlay-interface\": \"averyveryverylongname\"}", "\"underlay-interface\"" },
 		{ "[1, 2]", "expected a JSON object" },
 		{ "{\"mtu\": 1500, \"mtu\": 1400}", "invalid JSON in daemon.json" },
@@ -454,6 +460,68 @@ TEST(config_gossip_timings)
 	}
 }
 
+TEST(config_observability)
+{
+	static const char *const bad_json[] = {
+		"{\"flow-table-size\": 1023}",
+		"{\"flow-table-size\": 16777217}",
+		"{\"flow-table-size\": \"64k\"}",
+		"{\"flow-accounting\": \"yes\"}",
+		"{\"events\": \"drops\"}",
+		"{\"events\": \"drop,\"}",
+		"{\"events\": \"\"}",
+		"{\"event-rate-limit\": 0}",
+		"{\"event-rate-limit\": 1000001}",
+		"{\"metrics-addr\": \"localhost:9323\"}",
+		"{\"metrics-addr\": \"127.0.0.1\"}",
+		"{\"metrics-addr\": \"127.0.0.1:0\"}",
+		"{\"metrics-addr\": \"127.0.0.1:65536\"}",
+	};
+	struct shoal_config c;
+	struct shoal_err err = { 0 };
+
+	config_defaults(&c);
+	CHECK(c.flow_accounting, "flow accounting on by default");
+	CHECK_EQ(c.flow_table_size, 65536, "default flow table");
+	CHECK(strcmp(c.events, "drop") == 0, "drop events by default");
+	CHECK_EQ(c.event_rate_limit, 1000, "default event rate");
+	CHECK(c.metrics_addr[0] == '\0', "no metrics listener by default");
+	CHECK_EQ(config_event_flags("drop"), SHOAL_CFG_EV_DROP, "drop");
+	CHECK_EQ(config_event_flags("flow"), SHOAL_CFG_EV_FLOW, "flow");
+	CHECK_EQ(config_event_flags("drop,flow"), SHOAL_CFG_EV_DROP | SHOAL_CFG_EV_FLOW, "both");
+	CHECK_EQ(config_event_flags("none"), 0, "none");
+	CHECK_EQ(config_load_string(&c, "{\"flow-accounting\": false, \"flow-table-size\": 1024, "
+				    "\"events\": \"drop,flow\", \"event-rate-limit\": 50, "
+				    "\"metrics-addr\": \"127.0.0.1:9323\"}", &err), 0, err.msg);
+	CHECK(!c.flow_accounting, "flow-accounting false");
+	CHECK_EQ(c.flow_table_size, 1024, "flow-table-size");
+	CHECK(strcmp(c.events, "drop,flow") == 0, "events");
+	CHECK_EQ(c.event_rate_limit, 50, "event-rate-limit");
+	CHECK(strcmp(c.metrics_addr, "127.0.0.1:9323") == 0, "metrics-addr");
+	for (size_t i = 0; i < sizeof(bad_json) / sizeof(bad_json[0]); i++) {
+		config_defaults(&c);
+		CHECK(config_load_string(&c, bad_json[i], &err) < 0, bad_json[i]);
+		CHECK(strstr(err.msg, "\"") != NULL && strstr(err.msg, "daemon.json") != NULL, err.msg);
+		CHECK_EQ(c.flow_table_size, 65536, "file left untouched");
+	}
+	{
+		/* A boolean flag sets its own field (not --accounting's). */
+		const char *nf[] = { "--flow-accounting=false", "--events", "none",
+				     "--metrics-addr=0.0.0.0:9323", "--flow-table-size", "4096", NULL };
+		CHECK_EQ(parse(&c, &err, nf), 0, err.msg);
+		CHECK(!c.flow_accounting, "flag flow-accounting");
+		CHECK(c.accounting, "accounting untouched");
+		CHECK(strcmp(c.events, "none") == 0, "flag events");
+		CHECK(strcmp(c.metrics_addr, "0.0.0.0:9323") == 0, "flag metrics-addr");
+		CHECK_EQ(c.flow_table_size, 4096, "flag flow-table-size");
+	}
+	{
+		const char *nf[] = { "--event-rate-limit=lots", NULL };
+		CHECK(parse(&c, &err, nf) < 0, "bad rate");
+		CHECK(strstr(err.msg, "--event-rate-limit") != NULL, err.msg);
+	}
+}
+
 void unit_config_tests(void)
 {
 	RUN(config_defaults);
@@ -467,4 +535,5 @@ void unit_config_tests(void)
 	RUN(config_help_version);
 	RUN(config_durations);
 	RUN(config_gossip_timings);
+	RUN(config_observability);
 }

@@ -25,3 +25,10 @@ reps() {  # ARRAYNAME row -> "a/b/c", one value per rep
 ratio() {  # a b -> a/b with 2 decimals, NA when either is missing or b is 0
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA" || a == "" || b == "" || b + 0 == 0) print "NA"; else printf "%.2f", a / b }'
 }
+
+pctl() {  # P values... -> the P-th percentile (nearest rank), NA when none is a number
+	local p=$1; shift
+	printf '%s\n' "$@" | { grep -E '^[0-9.]+$' || true; } | sort -g |
+		awk -v p="$p" '{a[NR]=$1} END { if (NR == 0) { print "NA"; exit }
+			r = int((p * NR + 99) / 100); if (r < 1) r = 1; if (r > NR) r = NR; print a[r] }'
+}

@@ -686,7 +686,7 @@ out:
 static const struct cli_opt inspect_opts[] = {
 	{ 'f', 'f', "format", "string", "Format output using a template ('json' or e.g. '{{.State.Status}}')" },
 	{ 's', 's', "size", NULL, "Display total file sizes if the type is container" },
-	{ OPT_TYPE, 0, "type", "string", "Return JSON for specified type: container, image or network" },
+	{ OPT_TYPE, 0, "type", "string", "Return JSON for specified type: container, image, network or volume" },
 	{ 0, 0, NULL, NULL, NULL },
 };
 
@@ -757,6 +757,7 @@ static int inspect_common(struct cli_ctx *ctx, const struct cli_usage *u,
 		{ "container", "/containers/", "/json", "container" },
 		{ "image", "/images/", "/json", "image" },
 		{ "network", "/networks/", "", "network" },
+		{ "volume", "/volumes/", "", "volume" },
 	};
 	const char *format = NULL, *type = containers_only ? "container" : NULL, *val;
 	json_t *all = json_array();
@@ -784,7 +785,7 @@ static int inspect_common(struct cli_ctx *ctx, const struct cli_usage *u,
 	if (cli_args_min(u, p.nargs, 1))
 		goto out;
 	if (type && strcmp(type, "container") && strcmp(type, "image") &&
-	    strcmp(type, "network")) {
+	    strcmp(type, "network") && strcmp(type, "volume")) {
 		fprintf(stderr, "\"%s\" is not a valid value for --type\n", type);
 		goto out;
 	}

@@ -555,6 +555,34 @@ static int add_label(json_t *labels, const char *val)
 	return 0;
 }
 
+/* go-units RAMInBytes: "64m", "1.5g", "512KiB", "100" -> bytes (1024-based), or -1. */
+static long long ram_in_bytes(const char *s)
+{
+	static const char units[] = "kmgtp";
+	const char *u;
+	char *end;
+	double v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || v < 0)
+		return -1;
+	if (*end == ' ')
+		end++;
+	if (*end && (u = strchr(units, tolower((unsigned char)*end)))) {
+		for (long i = 0; i <= u - units; i++)
+			v *= 1024;
+		end++;
+	}
+	if (*end == 'i' || *end == 'I')
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	return *end || v > 9.2e18 ? -1 : (long long)v;
+}
+
 /* --mount type=bind,source=/x,target=/y[,readonly][,volume-nocopy]... */
 static json_t *parse_mount(const char *spec, char *msg, size_t len)
 {
@@ -609,10 +637,31 @@ static json_t *parse_mount(const char *spec, char *msg, size_t len)
 			if (!bo)
 				bo = json_object();
 			json_object_set_new(bo, "Propagation", json_string(v));
-		} else if (!strcmp(tok, "volume-driver")) {
+		} else if (!strcmp(tok, "volume-driver") || !strcmp(tok, "volume-opt")) {
+			json_t *dc, *o;
+
 			if (!vo)
 				vo = json_object();
-			json_object_set_new(vo, "DriverConfig", json_pack("{s:s}", "Name", v));
+			dc = json_object_get(vo, "DriverConfig");
+			if (!dc) {
+				dc = json_object();
+				json_object_set_new(vo, "DriverConfig", dc);
+			}
+			if (!strcmp(tok, "volume-driver")) {
+				json_object_set_new(dc, "Name", json_string(v));
+				continue;
+			}
+			/* volume-opt=KEY=VALUE: an option for a volume made on first use. */
+			if (!strchr(v, '=') || *v == '=') {
+				snprintf(msg, len, "invalid volume-opt '%s': expected KEY=VALUE", v);
+				goto fail;
+			}
+			o = json_object_get(dc, "Options");
+			if (!o) {
+				o = json_object();
+				json_object_set_new(dc, "Options", o);
+			}
+			add_label(o, v);
 		} else if (!strcmp(tok, "volume-label")) {
 			json_t *l;
 
@@ -627,7 +676,15 @@ static json_t *parse_mount(const char *spec, char *msg, size_t len)
 		} else if (!strcmp(tok, "tmpfs-size")) {
 			if (!to)
 				to = json_object();
-			json_object_set_new(to, "SizeBytes", json_integer(strtoll(v, NULL, 10)));
+			{
+				long long sz = ram_in_bytes(v);
+
+				if (sz < 0) {
+					snprintf(msg, len, "invalid value for tmpfs-size: %s", v);
+					goto fail;
+				}
+				json_object_set_new(to, "SizeBytes", json_integer(sz));
+			}
 		} else if (!strcmp(tok, "tmpfs-mode")) {
 			if (!to)
 				to = json_object();

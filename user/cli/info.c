@@ -157,6 +157,22 @@ static void print_info(json_t *v)
 			   json_string_value(json_array_get(pair, 1)));
 	}
 	swarm_print_info(v);
+	if (*jstr(v, "ClusterStore")) {
+		json_t *cs = jobj(jobj(v, "Shoal"), "ClusterStore");
+
+		kv(" ", "Cluster Store", jstr(v, "ClusterStore"));
+		kv(" ", "Cluster Advertise", jstr(v, "ClusterAdvertise"));
+		if (cs) {
+			kv("  ", "Status", jstr(cs, "Status"));
+			kv("  ", "Since", jstr(cs, "Since"));
+			kv("  ", "Endpoint", jstr(cs, "Endpoint"));
+			kv("  ", "Prefix", jstr(cs, "Prefix"));
+			kv_int("  ", "Nodes", (long long)json_array_size(jarr(cs, "Nodes")));
+			kv_int("  ", "Revision", jint(cs, "Revision"));
+			if (*jstr(cs, "LastError"))
+				kv("  ", "Last Error", jstr(cs, "LastError"));
+		}
+	}
 	kv(" ", "Kernel Version", jstr(v, "KernelVersion"));
 	kv(" ", "Operating System", jstr(v, "OperatingSystem"));
 	kv(" ", "OSType", jstr(v, "OSType"));

@@ -53,6 +53,7 @@ static const struct cli_cmd commands[] = {
 	{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", NULL },
 	{ "top", cmd_top, "Display the processes of a container, or network rates of all (no CONTAINER)", NULL },
 	{ "version", cmd_version, "Show the shoal version information", NULL },
+	{ "volume", cmd_volume, "Manage volumes", NULL },
 	{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes", NULL },
 	{ NULL, NULL, NULL, NULL },
 };

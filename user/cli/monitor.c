@@ -53,6 +53,8 @@ static int show(void *arg, json_t *ev)
 	const char *type = jstr(ev, "Type");
 	char name[280];
 
+	if (!strcmp(type, "keepalive"))
+		return 0;
 	if (m->json) {
 		char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
 

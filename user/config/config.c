@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 
 #include "config.h"
+#include "../kv/kv.h"
 #include "../common/log.h"
 #include "../common/names.h"
 #include "../common/util.h"
@@ -36,7 +37,8 @@ enum opt_kind {
 	K_LOGLVL,   /* log_parse_level() */
 	K_DRIVER,   /* storage driver name */
 	K_STRLIST,  /* storage-opts */
-	K_STORE,    /* etcd://... or zk://... */
+	K_STORE,    /* etcd://... or zk://... (kv.h) */
+	K_ADVERT,   /* IP:PORT or IFACE:PORT */
 	K_IFNAME,   /* network interface name */
 	K_PORT,     /* 1..65535 */
 	K_MTU,      /* 0 or 576..65535 */
@@ -74,7 +76,8 @@ static const struct opt opts[] = {
 	{ "storage-driver", "storage-driver", K_DRIVER, F(storage_driver) },
 	{ "storage-opts", "storage-opt", K_STRLIST, F(storage_opts) },
 	{ "cluster-store", "cluster-store", K_STORE, F(cluster_store) },
-	{ "cluster-advertise", "cluster-advertise", K_STR, F(cluster_advertise) },
+	{ "cluster-advertise", "cluster-advertise", K_ADVERT, F(cluster_advertise) },
+	{ "cluster-store-ttl", "cluster-store-ttl", K_DURATION, F(cluster_store_ttl_s) },
 	{ "gossip-port", "gossip-port", K_PORT, F(gossip_port) },
 	{ "key-rotation-interval", "key-rotation-interval", K_DURATION, F(key_rotation_interval_s) },
 	{ "mtu", "mtu", K_MTU, F(mtu) },
@@ -238,10 +241,24 @@ static int apply_string(struct shoal_config *c, const struct opt *o, const struc
 				return bad_value(err, o, from, v, "not a storage driver name");
 		break;
 	case K_STORE:
-		if (v[0] && strncmp(v, "etcd://", 7) != 0 && strncmp(v, "zk://", 5) != 0)
-			return bad_value(err, o, from, v,
-					 "unsupported cluster store (etcd://HOST:PORT or zk://HOST:PORT)");
+		if (v[0]) {
+			struct kv_url u;
+			struct shoal_err e2 = { 0 };
+
+			if (kv_url_parse(v, &u, &e2) < 0)
+				return bad_value(err, o, from, v, "%s", e2.msg);
+		}
 		break;
+	case K_ADVERT: {
+		const char *colon = strrchr(v, ':');
+		char *end = NULL;
+		long port = colon ? strtol(colon + 1, &end, 10) : 0;
+
+		if (v[0] && (!colon || colon == v || !end || *end || colon[1] == '\0' || port < 1 ||
+			     port > 65535))
+			return bad_value(err, o, from, v, "expected IP:PORT or IFACE:PORT");
+		break;
+	}
 	case K_EVENTS:
 		if (!events_ok(v))
 			return bad_value(err, o, from, v,
@@ -292,6 +309,8 @@ static int apply_duration(struct shoal_config *c, const struct opt *o, const str
 		return bad_value(err, o, from, v, "not a duration (e.g. \"12h\", \"90m\", \"3600s\")");
 	if (secs < 1)
 		return bad_value(err, o, from, v, "must be at least 1s");
+	if (o->off == offsetof(struct shoal_config, cluster_store_ttl_s) && (secs < 2 || secs > 3600))
+		return bad_value(err, o, from, v, "must be between 2s and 1h");
 	*(int64_t *)((char *)c + o->off) = secs;
 	return 0;
 }
@@ -416,6 +435,7 @@ void config_defaults(struct shoal_config *c)
 		snprintf(c->node_name, sizeof(c->node_name), "localhost");
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	c->gossip_port = 7946;
+	c->cluster_store_ttl_s = 15;
 	c->key_rotation_interval_s = 12 * 3600;
 	c->mtu = 0;
 	c->vxlan_port = SHOAL_VXLAN_PORT;
@@ -625,6 +645,7 @@ static void usage(FILE *out)
 	      "      --storage-opt list              Storage driver options (repeatable)\n"
 	      "      --cluster-store string          URL of the distributed storage backend (etcd://, zk://)\n"
 	      "      --cluster-advertise string      Address or interface name to advertise\n"
+	      "      --cluster-store-ttl string      Node lease TTL in the cluster store (default \"15s\")\n"
 	      "      --gossip-port int               Gossip port (default 7946)\n"
 	      "      --key-rotation-interval string  Gossip key rotation interval (default \"12h\")\n"
 	      "      --mtu int                       Container network MTU (default: underlay MTU - 50)\n"

@@ -4,7 +4,8 @@
  *
  * daemon.json keys (Docker's names where Docker has them): data-root,
  * exec-root, hosts (array, first used), bpffs-root, node-name, log-level,
- * storage-driver, storage-opts (array), cluster-store, cluster-advertise,
+ * storage-driver, storage-opts (array), cluster-store (kv.h URL),
+ * cluster-advertise (IP:PORT or IFACE:PORT), cluster-store-ttl (duration),
  * gossip-port, key-rotation-interval (Go-style duration "12h", "90s"),
  * mtu, underlay-interface, advertise-addr, vxlan-port, accounting (bool),
  * ip-masq (bool), publish-interfaces (comma-separated interface names),
@@ -41,6 +42,7 @@ struct shoal_config {
 	int n_storage_opts;
 	char cluster_store[1024];
 	char cluster_advertise[256];
+	int64_t cluster_store_ttl_s;       /* 15 s: node lease TTL in the cluster store */
 	int gossip_port;                   /* 7946 */
 	int64_t key_rotation_interval_s;   /* 12 h */
 	int mtu;                           /* 0 = underlay MTU - 50 / 1500 */
@@ -82,6 +84,7 @@ int config_load_string(struct shoal_config *c, const char *json, struct shoal_er
  * then the flags. Flags: --config-file, --data-root, --exec-root, -H/--host,
  * --bpffs-root, --node-name, --log-level, --storage-driver,
  * --storage-opt (repeatable), --cluster-store, --cluster-advertise,
+ * --cluster-store-ttl,
  * --gossip-port, --key-rotation-interval, --mtu, --underlay-interface,
  * --advertise-addr, --vxlan-port, --accounting=true|false,
  * --gossip-probe-interval, --gossip-probe-timeout, --gossip-interval,

@@ -70,6 +70,7 @@ bool api_query_bool(const struct api_req *q, const char *key, bool dflt);
 void api_images(const struct api_req *q, struct reply *r);
 void api_swarm(const struct api_req *q, struct reply *r);
 void api_nodes(const struct api_req *q, struct reply *r);
+void api_volumes(const struct api_req *q, struct reply *r);
 
 /* Routes whose bodies are spooled (http.c). */
 bool api_spool_route(const char *method, const char *path);

@@ -127,7 +127,28 @@ json_t *api_info_json(struct daemon *d, size_t n_images)
 				   "TxVxlanBytes", (json_int_t)ns.tx_vxlan_bytes));
 
 	if (info) {
+		json_t *sh = json_object_get(info, "Shoal");
+
+		/* Observability switches as the data path has them. */
+		json_t *nst = json_object_get(sh, "NodeStats");
+
+		/* Published ports and masquerade (ports.c, bpf/lib/nat.h). */
+		json_object_set_new(sh, "IPMasq", json_boolean(cfg.flags & SHOAL_CFG_MASQUERADE));
+		json_object_set_new(nst, "NatDnatPackets", json_integer((json_int_t)ns.nat_dnat_packets));
+		json_object_set_new(nst, "NatRevDnatPackets", json_integer((json_int_t)ns.nat_revdnat_packets));
+		json_object_set_new(nst, "NatSnatPackets", json_integer((json_int_t)ns.nat_snat_packets));
+		json_object_set_new(nst, "NatRevSnatPackets", json_integer((json_int_t)ns.nat_revsnat_packets));
+		json_object_set_new(nst, "NatHairpinPackets", json_integer((json_int_t)ns.nat_hairpin_packets));
+		json_object_set_new(sh, "FlowAccounting", json_boolean(cfg.flags & SHOAL_CFG_FLOWS));
+		json_object_set_new(sh, "FlowTableSize",
+				    json_integer((json_int_t)loader_flows_capacity(&d->bpf)));
+		json_object_set_new(sh, "Events", json_string(d->cfg.events));
+		json_object_set_new(sh, "EventRateLimit", json_integer(d->cfg.event_rate_limit));
+		json_object_set_new(sh, "MetricsAddr", json_string(d->cfg.metrics_addr));
 		json_object_set_new(info, "Swarm", swarm_info_json(d));
+		json_object_set_new(info, "ClusterStore", json_string(d->cfg.cluster_store));
+		json_object_set_new(info, "ClusterAdvertise", json_string(d->cfg.cluster_advertise));
+		json_object_set_new(json_object_get(info, "Shoal"), "ClusterStore", kvdisc_info_json(d));
 		json_object_set_new(json_object_get(info, "Shoal"), "Gossip",
 				    swarm_gossip_counters_json(d));
 	}

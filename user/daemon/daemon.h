@@ -26,6 +26,7 @@
 struct storage_driver;
 struct image_store;
 struct swarm;
+struct st_volumes;
 struct obs;
 
 struct daemon {
@@ -50,6 +51,7 @@ struct daemon {
 	} underlay;
 	int64_t started;
 	struct swarm *sw; /* swarm mode (swarm.c); never NULL after swarm_open */
+	struct st_volumes *vols; /* volumes and container mounts (volumes.c) */
 	struct obs *obs;  /* flows, events, metrics (obs.h) */
 };
 
@@ -144,6 +146,34 @@ int swarm_check_ip(struct daemon *d, const struct st_network *n, uint32_t ip,
 		   struct shoal_err *err);
 json_t *swarm_info_json(struct daemon *d);
 json_t *swarm_gossip_counters_json(struct daemon *d);
+
+/*
+ * kvdisc.c: discovery through "cluster-store" (etcd). Same shape as the
+ * swarm hooks: called with d->lock held. kvdisc_network_claim (inside
+ * net_create, before the local commit) registers an overlay network in
+ * the store or adopts the store's subnet/VNI for that name;
+ * kvdisc_alloc_ip / kvdisc_claim_ip reserve a local endpoint's address
+ * in the store (1 = *ip allocated, 0 = not in kv mode); the *_aborted
+ * calls undo a claim whose local change did not commit.
+ */
+int kvdisc_open(struct daemon *d, struct shoal_err *err);
+void kvdisc_close(struct daemon *d);
+bool kvdisc_active(struct daemon *d);
+int kvdisc_network_claim(struct daemon *d, json_t *req, struct st_network *n,
+			 struct shoal_err *err);
+void kvdisc_network_aborted(struct daemon *d);
+void kvdisc_network_created(struct daemon *d, const struct st_network *n);
+void kvdisc_network_removed(struct daemon *d, const struct st_network *n);
+int kvdisc_alloc_ip(struct daemon *d, const struct st_network *n, const uint32_t *used,
+		    size_t n_used, uint32_t *ip, struct shoal_err *err);
+int kvdisc_claim_ip(struct daemon *d, const struct st_network *n, uint32_t ip,
+		    struct shoal_err *err);
+void kvdisc_endpoint_aborted(struct daemon *d);
+void kvdisc_endpoint_connected(struct daemon *d, const struct st_network *n,
+			       const struct st_endpoint *e);
+void kvdisc_endpoint_disconnected(struct daemon *d, const struct st_network *n,
+				  const struct st_endpoint *e);
+json_t *kvdisc_info_json(struct daemon *d);
 
 /* api_system.c */
 json_t *api_version_json(void);

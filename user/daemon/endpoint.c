@@ -147,8 +147,12 @@ int ep_prepare(struct daemon *d, const struct st_network *n, const char *ip_str,
 		if (util_parse_ipv4(ip_str, &e->ip) < 0)
 			return err_set(err, EINVAL, "invalid IPv4 address \"%s\"", ip_str);
 		ret = ipam_check(n->subnet, n->prefix, n->gateway, used, ne, e->ip, err);
+		if (ret == 0 && !e->remote)
+			ret = kvdisc_claim_ip(d, n, e->ip, err);
 	} else {
 		ret = swarm_alloc_ip(d, n, used, ne, &e->ip, err);
+		if (ret == 0 && !e->remote)
+			ret = kvdisc_alloc_ip(d, n, used, ne, &e->ip, err);
 		if (ret == 0)
 			ret = ipam_alloc(n->subnet, n->prefix, n->ip_range, n->ip_range_prefix,
 					 n->gateway, used, ne, &e->ip, err);
@@ -212,6 +216,7 @@ int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
 	log_info("endpoint %.12s: %s connected to %s as %s", e.id, netns, n.name,
 		 util_ipv4_str(e.ip, a));
 	swarm_endpoint_connected(d, &n, &e);
+	kvdisc_endpoint_connected(d, &n, &e);
 	*out = json_pack("{s:s, s:s, s:s, s:s}", "EndpointID", e.id, "IPv4Address",
 			 util_ipv4_str(e.ip, a), "MacAddress", util_mac_str(e.mac, mac),
 			 "HostInterface", e.host_ifname);
@@ -219,6 +224,7 @@ int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
 	return 0;
 fail:
 	state_rollback(d->st);
+	kvdisc_endpoint_aborted(d);
 	st_network_free(&n);
 	return ret;
 }
@@ -251,6 +257,7 @@ int ep_disconnect_netns(struct daemon *d, const char *net_ref, const char *netns
 	ep_unapply_local(d, &n, &e);
 	log_info("endpoint %.12s: %s disconnected from %s", e.id, netns, n.name);
 	swarm_endpoint_disconnected(d, &n, &e);
+	kvdisc_endpoint_disconnected(d, &n, &e);
 	st_network_free(&n);
 	return 0;
 fail:

@@ -324,6 +324,7 @@ static const struct {
 	{ "/images", api_images },
 	{ "/swarm", api_swarm },
 	{ "/nodes", api_nodes },
+	{ "/volumes", api_volumes },
 	{ "/metrics", api_metrics },       /* obs.h: Prometheus */
 	{ "/shoal/monitor", api_monitor }, /* obs.h: event stream */
 	{ "/shoal/flows", api_flows },     /* obs.h: flow table */

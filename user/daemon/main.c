@@ -28,6 +28,7 @@
 #include "daemon.h"
 #include "obs.h"
 #include "ports.h"
+#include "volumes.h"
 
 static int lock_data_root(struct daemon *d, struct shoal_err *err)
 {
@@ -149,6 +150,9 @@ int main(int argc, char **argv)
 	ret = load_engine_id(&d, &err);
 	if (ret < 0)
 		goto fail;
+	ret = volumes_open(&d, &err);
+	if (ret < 0)
+		goto fail;
 	ret = storage_open(d.cfg.storage_driver, d.cfg.data_root,
 			   (const char (*)[256])d.cfg.storage_opts, d.cfg.n_storage_opts, &d.storage, &err);
 	if (ret < 0)
@@ -177,6 +181,9 @@ int main(int argc, char **argv)
 	ret = swarm_open(&d, &err);
 	if (ret < 0)
 		goto fail;
+	ret = kvdisc_open(&d, &err);
+	if (ret < 0)
+		goto fail;
 	ret = obs_start(&d, &err);
 	if (ret < 0)
 		goto fail;
@@ -197,10 +204,12 @@ int main(int argc, char **argv)
 	metrics_save(&d);
 	http_stop(mhd);
 	unlink(d.sock_path);
+	kvdisc_close(&d);
 	swarm_close(&d);
 	image_store_close(d.images);
 	storage_close(d.storage);
 	loader_close(&d.bpf);
+	volumes_close(&d);
 	state_close(d.st);
 	close(d.lock_fd);
 	return 0;
@@ -208,6 +217,7 @@ fail:
 	log_error("%s", err.msg);
 	fprintf(stderr, "shoald: %s\n", err.msg);
 	obs_stop(&d);
+	kvdisc_close(&d);
 	swarm_close(&d);
 	if (d.bpf.skel)
 		loader_close(&d.bpf);
@@ -215,6 +225,7 @@ fail:
 		image_store_close(d.images);
 	if (d.storage)
 		storage_close(d.storage);
+	volumes_close(&d);
 	if (d.st)
 		state_close(d.st);
 	if (d.lock_fd >= 0)

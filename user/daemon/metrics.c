@@ -8,7 +8,8 @@
  * active flows, labelled container (name), id (container id, else
  * endpoint id), network and node. Node-wide: drops, VXLAN traffic, the
  * flow table (size, entries, fill ratio, created, evicted, failed
- * inserts), events (sent, lost by cause, read), gossip counters.
+ * inserts), events (sent, lost by cause, read), gossip counters, and the
+ * key-value store's when discovery goes through one.
  *
  * Monotonic across daemon restarts: the data-path counters live in
  * pinned maps, which outlive the daemon. The few counters that live in
@@ -202,6 +203,11 @@ static void emit_node(struct daemon *d, struct out *o, const char *node)
 	one(f, "shoal_node_vxlan_rx_bytes_total", "counter", "Bytes of VXLAN packets decapsulated (outer length).", node, ns.rx_vxlan_bytes);
 	one(f, "shoal_node_vxlan_tx_packets_total", "counter", "Packets encapsulated in VXLAN and sent.", node, ns.tx_vxlan_packets);
 	one(f, "shoal_node_vxlan_tx_bytes_total", "counter", "Bytes of encapsulated packets sent (outer length).", node, ns.tx_vxlan_bytes);
+	one(f, "shoal_node_nat_dnat_packets_total", "counter", "Packets to a published port translated to the container.", node, ns.nat_dnat_packets);
+	one(f, "shoal_node_nat_revdnat_packets_total", "counter", "Container replies translated back to the published address.", node, ns.nat_revdnat_packets);
+	one(f, "shoal_node_nat_snat_packets_total", "counter", "Container packets masqueraded to an external address.", node, ns.nat_snat_packets);
+	one(f, "shoal_node_nat_revsnat_packets_total", "counter", "Replies to masqueraded flows translated back to the container.", node, ns.nat_revsnat_packets);
+	one(f, "shoal_node_nat_hairpin_packets_total", "counter", "Container to published port through a host address, both ways.", node, ns.nat_hairpin_packets);
 
 	one(f, "shoal_flow_accounting_enabled", "gauge", "1 if per-flow accounting is on.", node,
 	    (cfg.flags & SHOAL_CFG_FLOWS) != 0);
@@ -231,6 +237,17 @@ static void emit_node(struct daemon *d, struct out *o, const char *node)
 	put_label(f, "node", node, true);
 	fprintf(f, ",cause=\"slow_reader\"} %llu\n",
 		proc_counter(d, o, "events_slow_reader", d->obs ? d->obs->slow_reader_drops : 0));
+	{
+		unsigned long long nsubs = 0;
+
+		if (d->obs) {
+			pthread_mutex_lock(&d->obs->mu);
+			nsubs = obs_sub_count(d->obs);
+			pthread_mutex_unlock(&d->obs->mu);
+		}
+		one(f, "shoal_monitor_clients", "gauge", "Event streams (shoal monitor) being served.",
+		    node, nsubs);
+	}
 	family(f, "shoal_events_read_total", "counter", "Events read from the ring buffer by the daemon, by type.");
 	{
 		static const char *const tn[4] = { NULL, "drop", "flow_start", "flow_end" };
@@ -310,6 +327,43 @@ static void emit_gossip(struct daemon *d, struct out *o, const char *node)
 	json_decref(g);
 }
 
+/* External key-value store discovery (cluster-store), when in use. */
+static void emit_kv(struct daemon *d, struct out *o, const char *node)
+{
+	static const struct {
+		const char *field, *name, *help;
+	} ctr[] = {
+		{ "Events", "shoal_kv_events_total", "Key-value store watch events applied." },
+		{ "Resyncs", "shoal_kv_resyncs_total", "Full resynchronisations with the key-value store." },
+		{ "Failures", "shoal_kv_failures_total", "Failed key-value store requests." },
+	};
+	json_t *kv;
+	FILE *f = o->f;
+
+	if (!kvdisc_active(d))
+		return;
+	kv = kvdisc_info_json(d);
+	if (!json_is_object(kv)) {
+		json_decref(kv);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(ctr) / sizeof(ctr[0]); i++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "kv_%s", ctr[i].field);
+		family(f, ctr[i].name, "counter", ctr[i].help);
+		fprintf(f, "%s{", ctr[i].name);
+		put_label(f, "node", node, true);
+		fprintf(f, "} %llu\n", proc_counter(d, o, key,
+						   (unsigned long long)json_integer_value(json_object_get(kv, ctr[i].field))));
+	}
+	one(f, "shoal_kv_healthy", "gauge", "1 while the key-value store answers.", node,
+	    !strcmp(json_string_value(json_object_get(kv, "Status")) ?: "", "healthy"));
+	one(f, "shoal_kv_nodes", "gauge", "Nodes registered in the key-value store.", node,
+	    json_array_size(json_object_get(kv, "Nodes")));
+	json_decref(kv);
+}
+
 /* Store base + current of every process counter (d->lock held). */
 static void save_counters(struct daemon *d, json_t *saved)
 {
@@ -349,6 +403,7 @@ static int metrics_render(struct daemon *d, uint64_t *size)
 	emit_endpoints(d, &o, node);
 	emit_node(d, &o, node);
 	emit_gossip(d, &o, node);
+	emit_kv(d, &o, node);
 	save_counters(d, o.saved);
 	pthread_mutex_unlock(&d->lock);
 	json_decref(o.saved);

@@ -97,12 +97,21 @@ const char *obs_proto_name(unsigned int proto, char *buf, size_t len)
 	}
 }
 
+/*
+ * The containers code (container.c) names a container by id; declared
+ * weak so that this file links whether or not that code is built in
+ * (it lands separately): without it a container shows as its short id.
+ */
+extern const char *ctr_name_of(struct daemon *d, const char *id, char *buf, size_t len)
+	__attribute__((weak));
+
 void obs_ep_name(struct daemon *d, const struct st_endpoint *e, char *buf, size_t len)
 {
 	const char *base = strrchr(e->netns, '/');
 
-	(void)d;
 	if (e->container_id[0]) {
+		if (ctr_name_of && ctr_name_of(d, e->container_id, buf, len))
+			return;
 		snprintf(buf, len, "%.12s", e->container_id);
 		return;
 	}
@@ -324,6 +333,15 @@ static bool sub_wants(const struct obs_sub *s, const struct shoal_event *ev)
 	return false;
 }
 
+size_t obs_sub_count(struct obs *o)
+{
+	size_t n = 0;
+
+	for (struct obs_sub *s = o->subs; s; s = s->next)
+		n += !s->dead;
+	return n;
+}
+
 static void subs_reap(struct obs *o)
 {
 	struct obs_sub **pp = &o->subs;
@@ -406,11 +424,28 @@ static void report_kernel_losses(struct obs *o, struct shoal_obs_stats *last)
 	pthread_mutex_unlock(&o->mu);
 }
 
+/*
+ * Every second a keepalive line to every subscriber: the HTTP
+ * server only notices a client that went away when it writes to it, so
+ * without traffic an abandoned stream would hold its connection thread
+ * until the next event. Clients skip these lines.
+ */
+static void keepalive(struct obs *o)
+{
+	static const char line[] = "{\"Type\":\"keepalive\"}\n";
+
+	pthread_mutex_lock(&o->mu);
+	for (struct obs_sub *s = o->subs; s; s = s->next)
+		sub_write(s, line, sizeof(line) - 1);
+	subs_reap(o);
+	pthread_mutex_unlock(&o->mu);
+}
+
 static void *reader_main(void *arg)
 {
 	struct obs *o = arg;
 	struct shoal_obs_stats last = { 0 };
-	uint64_t next_report = 0;
+	uint64_t next_report = 0, next_keepalive = 0;
 
 	loader_obs_stats_read(&o->d->bpf, &last, NULL);
 	while (!o->stop) {
@@ -426,6 +461,10 @@ static void *reader_main(void *arg)
 		if (now >= next_report) {
 			report_kernel_losses(o, &last);
 			next_report = now + 1000000000ULL;
+		}
+		if (now >= next_keepalive) {
+			keepalive(o);
+			next_keepalive = now + 1000000000ULL;
 		}
 	}
 	return NULL;

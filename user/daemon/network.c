@@ -359,6 +359,9 @@ int net_create(struct daemon *d, json_t *req, char id_out[65], struct shoal_err 
 		ret = state_network_next_local_id(d->st, &n.net_id, err);
 	if (ret < 0)
 		goto fail;
+	ret = kvdisc_network_claim(d, req, &n, err);
+	if (ret < 0)
+		goto fail;
 	ret = util_random_id(n.id);
 	if (ret < 0) {
 		err_set(err, -ret, "cannot generate a network id");
@@ -397,6 +400,7 @@ int net_create(struct daemon *d, json_t *req, char id_out[65], struct shoal_err 
 	memcpy(id_out, n.id, 65);
 	log_info("network %s created (id %.12s, net id %u)", n.name, n.id, n.net_id);
 	swarm_network_created(d, &n);
+	kvdisc_network_created(d, &n);
 	st_network_free(&n);
 	return 0;
 fail:
@@ -406,6 +410,7 @@ fail:
 		netlink_addr_del(d->host_dev_ifindex, n.gateway, n.prefix, NULL);
 	if (in_txn)
 		state_rollback(d->st);
+	kvdisc_network_aborted(d);
 	st_network_free(&n);
 	return ret;
 }
@@ -453,6 +458,7 @@ int net_remove(struct daemon *d, const char *ref, struct shoal_err *err)
 	netlink_addr_del(d->host_dev_ifindex, n.gateway, n.prefix, NULL);
 	log_info("network %s removed", n.name);
 	swarm_network_removed(d, &n);
+	kvdisc_network_removed(d, &n);
 	free(eps);
 	st_network_free(&n);
 	return 0;

@@ -65,6 +65,8 @@ bool obs_ep_match(const struct obs_ep *ep, const char *ref);
 int obs_start(struct daemon *d, struct shoal_err *err);
 void obs_stop(struct daemon *d);
 void api_monitor(const struct api_req *q, struct reply *r);
+/* Live monitor streams (o->mu held). */
+size_t obs_sub_count(struct obs *o);
 const char *obs_src_file_name(unsigned int id);
 const char *obs_proto_name(unsigned int proto, char *buf, size_t len);
 

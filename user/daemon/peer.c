@@ -85,10 +85,10 @@ int peer_add_ep(struct daemon *d, const char *net_ref, uint32_t ip, const uint8_
 	ret = peer_network(d, net_ref, &n, err);
 	if (ret < 0)
 		goto fail;
+	e.remote = true; /* before ep_prepare: a peer claims nothing in a cluster store */
 	ret = ep_prepare(d, &n, a, &e, err);
 	if (ret < 0)
 		goto fail;
-	e.remote = true;
 	ret = state_endpoint_insert(d->st, &e, err);
 	if (ret < 0)
 		goto fail;

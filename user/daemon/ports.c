@@ -132,11 +132,55 @@ static bool taken_in_batch(const struct port_binding *b, size_t i)
 	return false;
 }
 
-/* Can the host bind ip:port? 0, or -errno of bind(2). */
+static int host_bind(uint32_t ip, uint16_t port, uint8_t proto, int *fd_out);
+
+/* Could the host bind ip:port? 0, or -errno. */
 static int host_bind_probe(uint32_t ip, uint16_t port, uint8_t proto)
 {
+	int fd, rc = host_bind(ip, port, proto, &fd);
+
+	if (rc == 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Sockets that hold the published ports on the host, as docker-proxy's
+ * listeners do: bound, never listening (the data path answers, not us),
+ * so a host process that tries to take a published port later gets
+ * EADDRINUSE instead of silently never seeing its traffic. Closed on
+ * unpublish; re-acquired by ports_sync after a restart.
+ */
+struct port_hold {
+	struct shoal_port_key k;
+	int fd;
+};
+static struct port_hold *holds;
+static size_t n_holds, cap_holds;
+
+static struct port_hold *hold_find(const struct shoal_port_key *k)
+{
+	for (size_t i = 0; i < n_holds; i++)
+		if (!memcmp(&holds[i].k, k, sizeof(*k)))
+			return &holds[i];
+	return NULL;
+}
+
+static void hold_drop(const struct shoal_port_key *k)
+{
+	struct port_hold *h = hold_find(k);
+
+	if (!h)
+		return;
+	close(h->fd);
+	*h = holds[--n_holds];
+}
+
+/* Bind a socket on the binding's host address and port; -errno. */
+static int host_bind(uint32_t ip, uint16_t port, uint8_t proto, int *fd_out)
+{
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int one = 1, fd, rc = 0;
+	int one = 1, fd;
 
 	sa.sin_addr.s_addr = ip;
 	fd = socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
@@ -145,10 +189,40 @@ static int host_bind_probe(uint32_t ip, uint16_t port, uint8_t proto)
 	/* TIME_WAIT leftovers are no conflict; a listener still is. */
 	if (proto == IPPROTO_TCP)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+/* Hold b's port unless already held; -errno of bind(2). */
+static int hold_acquire(const struct port_binding *b)
+{
+	struct shoal_port_key k;
+	int fd, rc;
+
+	binding_key(b, &k);
+	if (hold_find(&k))
+		return 0;
+	if (n_holds == cap_holds) {
+		size_t cap = cap_holds ? 2 * cap_holds : 32;
+		struct port_hold *nh = realloc(holds, cap * sizeof(*holds));
+
+		if (!nh)
+			return -ENOMEM;
+		holds = nh;
+		cap_holds = cap;
+	}
+	rc = host_bind(b->host_ip, b->host_port, b->proto, &fd);
+	if (rc < 0)
+		return rc;
+	holds[n_holds].k = k;
+	holds[n_holds++].fd = fd;
+	return 0;
 }
 
 static int bind_error(const struct port_binding *b, int rc, struct shoal_err *err)
@@ -242,7 +316,14 @@ int ports_publish(struct daemon *d, const char *ctr_id, const struct st_endpoint
 				     util_ipv4_str(b[i].host_ip, ip), b[i].host_port);
 			goto undo_alloc;
 		}
-		rc = host_bind_probe(b[i].host_ip, b[i].host_port, b[i].proto);
+		{
+			struct shoal_port_key k;
+
+			binding_key(&b[i], &k);
+			/* Held by us: the same binding again. */
+			rc = hold_find(&k) ? 0
+					   : host_bind_probe(b[i].host_ip, b[i].host_port, b[i].proto);
+		}
 		if (rc < 0) {
 			rc = bind_error(&b[i], rc, err);
 			goto undo_alloc;
@@ -261,6 +342,9 @@ int ports_publish(struct daemon *d, const char *ctr_id, const struct st_endpoint
 	for (size_t i = 0; i < n; i++) {
 		char ip[16], cip[16];
 
+		if (hold_acquire(&b[i]) < 0)
+			log_warn("ports: %s:%u/%s is published but could not be held on the host",
+				 util_ipv4_str(b[i].host_ip, ip), b[i].host_port, proto_str(b[i].proto));
 		log_info("ports: %.12s: %s:%u/%s -> %s:%u", ctr_id ? ctr_id : "?",
 			 util_ipv4_str(b[i].host_ip, ip), b[i].host_port, proto_str(b[i].proto),
 			 util_ipv4_str(b[i].ctr_ip, cip), b[i].ctr_port);
@@ -292,6 +376,7 @@ void ports_unpublish(struct daemon *d, const struct port_binding *b, size_t n)
 		if (cur.ctr_ip != want.ctr_ip || cur.ctr_port != want.ctr_port)
 			continue;
 		loader_del_port(&d->bpf, &k, NULL);
+		hold_drop(&k);
 	}
 }
 
@@ -318,15 +403,41 @@ int ports_sync(struct daemon *d, const struct port_binding *all, size_t n, struc
 		}
 	}
 	port_set_free(&s);
+	/* Holds of bindings that are gone. */
+	for (size_t i = n_holds; i-- > 0;) {
+		bool keep = false;
+
+		for (size_t j = 0; j < n && !keep; j++) {
+			struct shoal_port_key k;
+
+			binding_key(&all[j], &k);
+			keep = !memcmp(&k, &holds[i].k, sizeof(k));
+		}
+		if (!keep)
+			hold_drop(&holds[i].k);
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct shoal_port_key k;
 		struct shoal_port_val v;
+		int ifx;
 
 		binding_key(&all[i], &k);
 		binding_val(&all[i], &v);
+		/* Reconcile may have recreated the veth: trust the ifaces map
+		 * (just programmed from state) over a recorded ifindex. */
+		ifx = loader_find_iface_by_ip(&d->bpf, all[i].ctr_ip);
+		if (ifx > 0)
+			v.ifindex = (__u32)ifx;
 		rc = loader_put_port(&d->bpf, &k, &v, err);
 		if (rc < 0)
 			return rc;
+		if (hold_acquire(&all[i]) < 0) {
+			char ip[16];
+
+			log_warn("ports: %s:%u/%s is published but a host process holds it",
+				 util_ipv4_str(all[i].host_ip, ip), all[i].host_port,
+				 proto_str(all[i].proto));
+		}
 	}
 	log_info("ports: %zu published, %d stale removed", n, removed);
 	return 0;
@@ -362,6 +473,14 @@ static bool listed(const char *list, const char *name)
 	return false;
 }
 
+static bool has_ifindex(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
 static int write_sysctl(const char *path, const char *val)
 {
 	FILE *f = fopen(path, "w");
@@ -382,16 +501,30 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 	bool masq = d->cfg.ip_masq;
 	struct shoal_node_cfg cfg;
 	struct ifaddrs *ifa = NULL;
+	uint32_t ifs[SHOAL_MAX_EXT_IFACES], addrs[256];
+	size_t nifs = 0, naddrs = 0;
 	int rc, n_ifs = 0;
 
-	rc = loader_clear_ext(&d->bpf, err);
-	if (rc < 0)
-		return rc;
+	/* Every interface named in publish-interfaces must exist. */
+	for (const char *p = only; p && *p;) {
+		char name[IF_NAMESIZE + 1];
+		size_t len = strcspn(p, ",");
+
+		if (len == 0 || len > IF_NAMESIZE - 1)
+			return err_set(err, EINVAL, "publish-interfaces \"%s\": invalid interface name",
+				       only);
+		memcpy(name, p, len);
+		name[len] = '\0';
+		if (!if_nametoindex(name))
+			return err_set(err, ENODEV, "publish-interfaces: no interface %s", name);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
 	if (getifaddrs(&ifa) < 0)
 		return err_set(err, errno, "list interfaces: %s", strerror(errno));
 	for (struct ifaddrs *a = ifa; a; a = a->ifa_next) {
 		struct shoal_ext_val v = { .flags = masq ? SHOAL_EXT_MASQUERADE : 0 };
-		struct shoal_ext_val cur;
 		unsigned int ifindex;
 		bool underlay;
 		char ip[16];
@@ -405,12 +538,24 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 		if (!ifindex)
 			continue;
 		v.addr = ((struct sockaddr_in *)a->ifa_addr)->sin_addr.s_addr;
+		if (naddrs == sizeof(addrs) / sizeof(addrs[0])) {
+			log_warn("ports: more than %zu host addresses; %s ignored", naddrs,
+				 util_ipv4_str(v.addr, ip));
+			continue;
+		}
 		rc = loader_put_host_addr(&d->bpf, v.addr, ifindex, err);
 		if (rc < 0)
 			goto out;
+		addrs[naddrs++] = v.addr;
 		/* The first address of an interface is its masquerade source. */
-		if (loader_get_ext(&d->bpf, ifindex, &cur) == 0)
+		if (has_ifindex(ifs, nifs, ifindex))
 			continue;
+		if (nifs == SHOAL_MAX_EXT_IFACES) {
+			log_warn("ports: more than %d external interfaces; %s ignored",
+				 SHOAL_MAX_EXT_IFACES, a->ifa_name);
+			continue;
+		}
+		ifs[nifs++] = ifindex;
 		rc = loader_put_ext_iface(&d->bpf, ifindex, &v, err);
 		if (rc < 0)
 			goto out;
@@ -424,6 +569,10 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 		log_info("ports: publishing on %s (ifindex %u, %s)%s", a->ifa_name, ifindex,
 			 util_ipv4_str(v.addr, ip), masq ? ", masquerading to it" : "");
 	}
+	/* Interfaces and addresses that are not external any more. */
+	rc = loader_sweep_ext(&d->bpf, ifs, nifs, addrs, naddrs, err);
+	if (rc < 0)
+		goto out;
 	rc = loader_get_node_cfg(&d->bpf, &cfg, err);
 	if (rc < 0)
 		goto out;
@@ -434,6 +583,14 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 	rc = loader_set_node_cfg(&d->bpf, &cfg, err);
 	if (rc < 0)
 		goto out;
+	/* The host's own clients (127.0.0.1:PORT, host IP:PORT). */
+	{
+		struct shoal_err e2 = { 0 };
+
+		if (loader_attach_sock(&d->bpf, &e2) < 0)
+			log_warn("ports: published ports unreachable from the host itself: %s",
+				 e2.msg);
+	}
 	/* Masquerade forwards containers' traffic: Docker's --ip-forward. */
 	if (masq && write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0)
 		log_warn("ports: cannot enable net.ipv4.ip_forward: masquerade needs it");

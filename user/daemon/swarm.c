@@ -1745,6 +1745,9 @@ int swarm_init(struct daemon *d, const char *listen, const char *advertise,
 	if (sw->active)
 		return err_set(err, EEXIST, "This node is already part of a swarm. Use \"shoal swarm "
 			       "leave\" to leave this swarm and join another one.");
+	if (d->cfg.cluster_store[0])
+		return err_set(err, EINVAL, "this node uses the cluster store %s: swarm mode and a "
+			       "cluster store are mutually exclusive", d->cfg.cluster_store);
 	reset_fields(sw);
 	ret = pick_addrs(d, listen, advertise, err);
 	if (ret < 0)
@@ -1846,6 +1849,9 @@ int swarm_join(struct daemon *d, const char *listen, const char *advertise,
 	if (sw->active)
 		return err_set(err, EEXIST, "This node is already part of a swarm. Use \"shoal swarm "
 			       "leave\" to leave this swarm and join another one.");
+	if (d->cfg.cluster_store[0])
+		return err_set(err, EINVAL, "this node uses the cluster store %s: swarm mode and a "
+			       "cluster store are mutually exclusive", d->cfg.cluster_store);
 	if (!n_remotes)
 		return err_set(err, EINVAL, "RemoteAddrs: at least one manager address is required");
 	ret = parse_token(token, cluster, secret, err);

@@ -122,13 +122,27 @@ int loader_put_ext_iface(struct loader *l, uint32_t ifindex, const struct shoal_
 int loader_get_ext(struct loader *l, uint32_t ifindex, struct shoal_ext_val *v);
 int loader_del_ext_iface(struct loader *l, uint32_t ifindex, struct shoal_err *err);
 int loader_put_host_addr(struct loader *l, uint32_t addr, uint32_t ifindex, struct shoal_err *err);
-/* Empty ext_ifaces and host_addrs (start-up re-discovers them). */
-int loader_clear_ext(struct loader *l, struct shoal_err *err);
+/* Remove the ext_ifaces entries (and their from_external filters) and
+ * host_addrs entries not in the given sets (start-up re-discovers them;
+ * what is still there is never removed, so no packet sees a gap). */
+int loader_sweep_ext(struct loader *l, const uint32_t *ifindexes, size_t nifs,
+		     const uint32_t *addrs, size_t naddrs, struct shoal_err *err);
 /* One conntrack entry; -ENOENT if absent. */
+/* The local veth (host end ifindex) whose endpoint has address ip (NBO):
+ * its ifindex, or -ENOENT. A walk of ifaces: for start-up, not per packet. */
+int loader_find_iface_by_ip(struct loader *l, uint32_t ip);
 int loader_get_ct(struct loader *l, const struct shoal_ct_key *k, struct shoal_ct_val *v);
 /* Attach from_external on the ingress of an external interface /
  * remove it (only if the filter there runs from_external). */
 int loader_attach_external(struct loader *l, int ifindex, struct shoal_err *err);
 int loader_detach_external(struct loader *l, int ifindex, struct shoal_err *err);
+/*
+ * The socket-level half (bpf/lib/sock.h): attach the cgroup/connect4,
+ * sendmsg4, recvmsg4 and getpeername4 programs to the root of the cgroup2
+ * hierarchy as bpf_links pinned in the pin dir (so they outlive shoald
+ * and a restart swaps the programs in place), scoped to the network
+ * namespace of the calling thread by its cookie. -ENOENT: no cgroup2.
+ */
+int loader_attach_sock(struct loader *l, struct shoal_err *err);
 
 #endif

@@ -6,7 +6,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <bpf/bpf.h>
@@ -153,29 +158,76 @@ int loader_put_host_addr(struct loader *l, uint32_t addr, uint32_t ifindex, stru
 		      : 0;
 }
 
-/* Delete every key of a map with 4-byte keys. */
-static int clear_u32_map(struct bpf_map *m, struct shoal_err *err)
+static bool has(const uint32_t *v, size_t n, uint32_t x)
 {
-	__u32 k;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/* Delete the keys of a map with 4-byte keys that keep[] lacks; with
+ * detach, also take from_external off those interfaces. */
+static int sweep_u32_map(struct loader *l, struct bpf_map *m, const uint32_t *keep, size_t n,
+			 bool detach, struct shoal_err *err)
+{
+	__u32 k, *prev = NULL, *gone = NULL;
+	size_t ng = 0, cap = 0;
 	int rc;
 
-	/* Always restart from the first key: we delete as we go. */
-	while ((rc = bpf_map__get_next_key(m, NULL, &k, sizeof(k))) == 0) {
-		rc = bpf_map__delete_elem(m, &k, sizeof(k), 0);
-		if (rc < 0 && rc != -ENOENT)
-			return err_set(err, rc, "clear map %s: %s", bpf_map__name(m), strerror(-rc));
+	while ((rc = bpf_map__get_next_key(m, prev, &k, sizeof(k))) == 0) {
+		if (!has(keep, n, k)) {
+			if (ng == cap) {
+				__u32 *ngone;
+
+				cap = cap ? 2 * cap : 16;
+				ngone = realloc(gone, cap * sizeof(*gone));
+				if (!ngone) {
+					free(gone);
+					return err_set(err, ENOMEM, "out of memory");
+				}
+				gone = ngone;
+			}
+			gone[ng++] = k;
+		}
+		prev = &k;
 	}
-	return rc == -ENOENT ? 0 : err_set(err, rc, "clear map %s: %s", bpf_map__name(m),
+	for (size_t i = 0; i < ng; i++) {
+		bpf_map__delete_elem(m, &gone[i], sizeof(gone[i]), 0);
+		if (detach)
+			loader_detach_external(l, (int)gone[i], NULL);
+	}
+	free(gone);
+	return rc == -ENOENT ? 0 : err_set(err, rc, "walk map %s: %s", bpf_map__name(m),
 					   strerror(-rc));
 }
 
-int loader_clear_ext(struct loader *l, struct shoal_err *err)
+int loader_sweep_ext(struct loader *l, const uint32_t *ifindexes, size_t nifs,
+		     const uint32_t *addrs, size_t naddrs, struct shoal_err *err)
 {
 	int rc;
 
 	NEED_SKEL(l, err);
-	rc = clear_u32_map(l->skel->maps.ext_ifaces, err);
-	return rc < 0 ? rc : clear_u32_map(l->skel->maps.host_addrs, err);
+	rc = sweep_u32_map(l, l->skel->maps.ext_ifaces, ifindexes, nifs, true, err);
+	return rc < 0 ? rc : sweep_u32_map(l, l->skel->maps.host_addrs, addrs, naddrs, false, err);
+}
+
+int loader_find_iface_by_ip(struct loader *l, uint32_t ip)
+{
+	__u32 k, *prev = NULL;
+	int rc;
+
+	if (!l || !l->skel)
+		return -EBADF;
+	while ((rc = bpf_map__get_next_key(l->skel->maps.ifaces, prev, &k, sizeof(k))) == 0) {
+		struct shoal_iface_val v;
+
+		if (bpf_map__lookup_elem(l->skel->maps.ifaces, &k, sizeof(k), &v, sizeof(v), 0) == 0 &&
+		    v.ip == ip)
+			return (int)k;
+		prev = &k;
+	}
+	return -ENOENT;
 }
 
 int loader_get_ct(struct loader *l, const struct shoal_ct_key *k, struct shoal_ct_val *v)
@@ -183,4 +235,112 @@ int loader_get_ct(struct loader *l, const struct shoal_ct_key *k, struct shoal_c
 	if (!l || !l->skel)
 		return -EBADF;
 	return bpf_map__lookup_elem(l->skel->maps.nat_ct, k, sizeof(*k), v, sizeof(*v), 0);
+}
+
+/* ---- socket hooks ---- */
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+/* The mount point of the cgroup2 hierarchy (its root cgroup). */
+static int cgroup2_root(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096];
+	int rc = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (rc && fgets(line, sizeof(line), f)) {
+		char mnt[4096], *dash = strstr(line, " - ");
+		char fstype[64];
+
+		if (!dash || sscanf(dash, " - %63s", fstype) != 1 || strcmp(fstype, "cgroup2"))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		snprintf(out, len, "%s", mnt);
+		rc = 0;
+	}
+	fclose(f);
+	return rc;
+}
+
+static int netns_cookie(__u64 *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Attach prog to the cgroup as a link pinned at pin_dir/link_<name>, or
+ * swap the program of the link already pinned there. */
+static int attach_cgroup_link(struct loader *l, struct bpf_program *prog, int cgfd,
+			      struct shoal_err *err)
+{
+	char path[4096 + 64];
+	struct bpf_link *link;
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/link_%s", l->pin_dir, bpf_program__name(prog));
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		rc = bpf_link_update(fd, bpf_program__fd(prog), NULL);
+		close(fd);
+		if (rc == 0)
+			return 0;
+		/* A stale pin of another kind: replace it. */
+		unlink(path);
+	}
+	link = bpf_program__attach_cgroup(prog, cgfd);
+	if (!link)
+		return err_set(err, errno, "attach %s to the root cgroup: %s",
+			       bpf_program__name(prog), strerror(errno));
+	rc = bpf_link__pin(link, path);
+	/* The pin holds the attachment; our fd goes. */
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+	if (rc < 0)
+		return err_set(err, -rc, "pin %s: %s", path, strerror(-rc));
+	return 0;
+}
+
+int loader_attach_sock(struct loader *l, struct shoal_err *err)
+{
+	struct shoal_sock_cfg sc = { 0 };
+	struct bpf_program *progs[4];
+	char root[4096];
+	__u32 zero = 0;
+	int cgfd, rc;
+
+	NEED_SKEL(l, err);
+	rc = netns_cookie(&sc.netns_cookie);
+	if (rc < 0)
+		return err_set(err, -rc, "network namespace cookie (SO_NETNS_COOKIE): %s",
+			       strerror(-rc));
+	rc = bpf_map__update_elem(l->skel->maps.sock_config, &zero, sizeof(zero), &sc, sizeof(sc),
+				  BPF_ANY);
+	if (rc < 0)
+		return err_set(err, -rc, "update map sock_config: %s", strerror(-rc));
+	rc = cgroup2_root(root, sizeof(root));
+	if (rc < 0)
+		return err_set(err, -rc, "no cgroup2 hierarchy mounted: %s", strerror(-rc));
+	cgfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0)
+		return err_set(err, errno, "open %s: %s", root, strerror(errno));
+	progs[0] = l->skel->progs.sock_connect4;
+	progs[1] = l->skel->progs.sock_sendmsg4;
+	progs[2] = l->skel->progs.sock_recvmsg4;
+	progs[3] = l->skel->progs.sock_getpeer4;
+	for (int i = 0; i < 4 && rc == 0; i++)
+		rc = attach_cgroup_link(l, progs[i], cgfd, err);
+	close(cgfd);
+	return rc;
 }

@@ -245,6 +245,48 @@ static int load_mounts(json_t *a, struct rt_config *cfg, struct shoal_err *err)
 	return 0;
 }
 
+/* Known keys of the wrong JSON type are refused, naming the key; null
+ * ones are dropped (= not given). */
+static int check_types(json_t *root, struct shoal_err *err)
+{
+	static const struct { const char *key; json_type type; const char *what; } keys[] = {
+		{ "id", JSON_STRING, "a string" },          { "rootfs", JSON_STRING, "a string" },
+		{ "cwd", JSON_STRING, "a string" },         { "user", JSON_STRING, "a string" },
+		{ "hostname", JSON_STRING, "a string" },    { "netns", JSON_STRING, "a string" },
+		{ "log_path", JSON_STRING, "a string" },    { "cgroup", JSON_STRING, "a string" },
+		{ "args", JSON_ARRAY, "an array" },         { "env", JSON_ARRAY, "an array" },
+		{ "mounts", JSON_ARRAY, "an array" },       { "ulimits", JSON_ARRAY, "an array" },
+		{ "cap_add", JSON_ARRAY, "an array" },      { "cap_drop", JSON_ARRAY, "an array" },
+		{ "resources", JSON_OBJECT, "an object" },
+		{ "oom_score_adj", JSON_INTEGER, "an integer" },
+		{ "shm_size", JSON_INTEGER, "an integer" },
+		{ "log_max_size", JSON_INTEGER, "an integer" },
+		{ "log_max_files", JSON_INTEGER, "an integer" },
+	};
+	static const char *bools[] = {
+		"tty", "open_stdin", "stdin_once", "readonly_rootfs", "privileged", "seccomp", "hold",
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(root, keys[i].key);
+
+		if (json_is_null(v))    /* null = not given */
+			json_object_del(root, keys[i].key);
+		else if (v && json_typeof(v) != keys[i].type)
+			return err_set(err, EINVAL, "config: %s must be %s", keys[i].key,
+				       keys[i].what);
+	}
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+		json_t *v = json_object_get(root, bools[i]);
+
+		if (json_is_null(v))
+			json_object_del(root, bools[i]);
+		else if (v && !json_is_boolean(v))
+			return err_set(err, EINVAL, "config: %s must be true or false", bools[i]);
+	}
+	return 0;
+}
+
 int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *err)
 {
 	json_error_t jerr;
@@ -259,6 +301,9 @@ int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *er
 		ret = err_set(err, EINVAL, "config %s: not a JSON object", path);
 		goto out;
 	}
+	ret = check_types(root, err);
+	if (ret < 0)
+		goto out;
 	cfg->id = dup_str(root, "id", "");
 	cfg->rootfs = dup_str(root, "rootfs", "");
 	cfg->cwd = dup_str(root, "cwd", "/");
@@ -272,6 +317,7 @@ int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *er
 	cfg->stdin_once = get_bool(root, "stdin_once");
 	cfg->readonly_rootfs = get_bool(root, "readonly_rootfs");
 	cfg->privileged = get_bool(root, "privileged");
+	cfg->hold = get_bool(root, "hold");
 	cfg->seccomp = !json_is_false(json_object_get(root, "seccomp")) && !cfg->privileged;
 	/* Docker's default hostname: the short id (the host's own name is
 	 * kept with the host's network namespace). */
@@ -312,6 +358,13 @@ int rt_config_load(const char *path, struct rt_config *cfg, struct shoal_err *er
 	if (!ret)
 		ret = load_ulimits(json_object_get(root, "ulimits"), cfg, err);
 	cfg->oom_score_adj = (int)json_integer_value(json_object_get(root, "oom_score_adj"));
+	cfg->log_max_size = json_integer_value(json_object_get(root, "log_max_size"));
+	cfg->log_max_files = (int)json_integer_value(json_object_get(root, "log_max_files"));
+	if (!cfg->log_max_files)
+		cfg->log_max_files = 1;
+	if (!ret && (cfg->log_max_size < 0 || cfg->log_max_files < 1 || cfg->log_max_files > 100))
+		ret = err_set(err, EINVAL, "config: log_max_size must be >= 0 and log_max_files "
+			      "1..100");
 	cfg->shm_size = json_integer_value(json_object_get(root, "shm_size"));
 	if (!ret && cfg->shm_size < 0)
 		ret = err_set(err, EINVAL, "SHM size can not be less than 0");

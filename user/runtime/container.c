@@ -10,7 +10,8 @@
  * exec: a child of the shim setns()es into init's cgroup, ipc, uts, net,
  * pid and mnt namespaces and forks (the pid namespace applies to children only);
  * the grandchild is the process, re-parented to the shim (a subreaper).
- * The middle child reports the grandchild's pid ("I<pid>") and exits.
+ * The middle child reports the grandchild's pid ("I<pid>") and exits;
+ * the grandchild's own setup is followed without blocking (rt_exec_step).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -88,6 +89,7 @@ static void pipes_give(struct rt_pipes *p, pid_t pid, int master, struct rt_proc
 	out->in_w = master >= 0 ? master : p->in[1];
 	out->out_r = master >= 0 ? master : p->out[0];
 	out->err_r = master >= 0 ? -1 : p->err[0];
+	out->held = -1;
 	p->in[1] = p->out[0] = p->err[0] = -1;
 }
 
@@ -125,6 +127,7 @@ __attribute__((noreturn)) static void init_child(const struct rt_config *cfg, st
 		.sync = p->sync[1], .args = cfg->args, .env = cfg->env, .cwd = cfg->cwd,
 		.user = cfg->user, .tty = cfg->tty, .caps = cfg->caps, .seccomp = cfg->seccomp,
 		.console = cfg->tty, .rlimits = cfg->rlimits, .n_rlimits = cfg->n_rlimits,
+		.hold = cfg->hold,
 		.in = p->in[0], .out = p->out[1], .errfd = p->err[1],
 	};
 
@@ -177,6 +180,12 @@ static int start_finish(struct rt_pipes *p, pid_t pid, const char *cgroup, struc
 		ret = rt_sync_wait(p->sync[0], &master, code, err);
 	else
 		*code = 125;
+	if (ret == 2) {
+		pipes_give(p, pid, master, out);
+		out->held = p->sync[0];
+		p->sync[0] = -1;
+		return 0;
+	}
 	if (ret < 0) {
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -280,49 +289,162 @@ __attribute__((noreturn)) static void exec_middle(const struct rt_config *cfg, p
 	_exit(0);
 }
 
-int rt_exec_start(const struct rt_config *cfg, pid_t init_pid, const struct rt_exec_spec *spec,
-		  const char *cgroup, struct rt_proc *out, int *code, struct shoal_err *err)
+int rt_container_release(struct rt_proc *init, int *code, struct shoal_err *err)
 {
-	struct rt_pipes p;
-	char msg[700];
-	pid_t mid, pid;
-	ssize_t n;
 	int ret;
 
 	*code = 125;
-	ret = pipes_open(&p, spec->tty, spec->open_stdin, err);
-	if (ret < 0)
-		goto out;
+	if (init->held < 0)
+		return err_set(err, EALREADY, "container already started");
+	if (send(init->held, "S", 1, MSG_NOSIGNAL) != 1)
+		ret = err_set(err, errno, "start container process: %s", strerror(errno));
+	else
+		ret = rt_sync_wait(init->held, NULL, code, err);
+	close_fd(&init->held);
+	return ret < 0 ? -1 : 0;
+}
+
+/* The middle child reports "I<pid>" (or an error) and exits. */
+static pid_t exec_fork(const struct rt_config *cfg, pid_t init_pid,
+		       const struct rt_exec_spec *spec, struct rt_pipes *p, struct shoal_err *err)
+{
+	char msg[700];
+	pid_t mid;
+	ssize_t n;
+
 	mid = fork();
-	if (mid < 0) {
-		ret = err_set(err, errno, "fork: %s", strerror(errno));
-		goto out;
-	}
+	if (mid < 0)
+		return err_set(err, errno, "fork: %s", strerror(errno));
 	if (mid == 0) {
-		close_fd(&p.sync[0]);
-		exec_middle(cfg, init_pid, spec, &p);
+		close_fd(&p->sync[0]);
+		exec_middle(cfg, init_pid, spec, p);
 	}
-	close_fd(&p.sync[1]);
-	setsockopt(p.sync[0], SOL_SOCKET, SO_RCVTIMEO, &setup_timeout, sizeof(setup_timeout));
+	close_fd(&p->sync[1]);
+	/* Only setns() and fork() happen before the report: no file access. */
+	setsockopt(p->sync[0], SOL_SOCKET, SO_RCVTIMEO, &setup_timeout, sizeof(setup_timeout));
 	do
-		n = recv(p.sync[0], msg, sizeof(msg) - 1, 0);
+		n = recv(p->sync[0], msg, sizeof(msg) - 1, 0);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		kill(mid, SIGKILL);
 	while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
 		;
-	if (n <= 0 || msg[0] != 'I') {
-		msg[n > 0 ? n : 0] = '\0';
-		ret = err_set(err, EINVAL, "%s",
-			      n > 0 && strchr(msg, ' ') ? strchr(msg, ' ') + 1 : "exec setup failed");
+	msg[n > 0 ? n : 0] = '\0';
+	if (n <= 0 || msg[0] != 'I')
+		return err_set(err, EINVAL, "%s",
+			       strchr(msg, ' ') ? strchr(msg, ' ') + 1 : "exec setup failed");
+	return atoi(msg + 1);
+}
+
+int rt_exec_begin(const struct rt_config *cfg, pid_t init_pid, const struct rt_exec_spec *spec,
+		  const char *cgroup, struct rt_pending *pend, int *code, struct shoal_err *err)
+{
+	struct rt_pipes p;
+	pid_t pid;
+	int ret;
+
+	*code = 125;
+	memset(pend, 0, sizeof(*pend));
+	pend->sync = pend->in_w = pend->out_r = pend->err_r = pend->master = -1;
+	ret = pipes_open(&p, spec->tty, spec->open_stdin, err);
+	if (ret < 0)
+		goto out;
+	pid = exec_fork(cfg, init_pid, spec, &p, err);
+	if (pid < 0) {
+		ret = pid;
 		goto out;
 	}
-	msg[n] = '\0';
-	pid = atoi(msg + 1);
-	ret = start_finish(&p, pid, cgroup, out, code, err);
+	close_fd(&p.in[0]);
+	close_fd(&p.out[1]);
+	close_fd(&p.err[1]);
+	if (cgroup && cgroup[0])
+		ret = rt_cgroup_add(cgroup, pid, err);
+	if (ret == 0 && send(p.sync[0], "G", 1, MSG_NOSIGNAL) != 1)
+		ret = err_set(err, errno, "start exec process: %s", strerror(errno));
+	if (ret < 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		goto out;
+	}
+	pend->pid = pid;
+	pend->tty = spec->tty;
+	pend->sync = p.sync[0];
+	pend->in_w = p.in[1];
+	pend->out_r = p.out[0];
+	pend->err_r = p.err[0];
+	p.sync[0] = p.in[1] = p.out[0] = p.err[0] = -1;
 out:
 	pipes_close(&p);
 	return ret;
+}
+
+static void pending_close(struct rt_pending *pend)
+{
+	close_fd(&pend->sync);
+	close_fd(&pend->in_w);
+	close_fd(&pend->out_r);
+	close_fd(&pend->err_r);
+	close_fd(&pend->master);
+}
+
+void rt_exec_abort(struct rt_pending *pend)
+{
+	if (pend->pid > 0 && !pend->reaped) {
+		kill(pend->pid, SIGKILL);
+		while (waitpid(pend->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	pend->pid = 0;
+	pending_close(pend);
+}
+
+int rt_exec_step(struct rt_pending *pend, struct rt_proc *out, int *code, struct shoal_err *err)
+{
+	int ret = rt_sync_step(pend->sync, false, &pend->master, code, err);
+
+	if (ret == 1 || ret == -EAGAIN)
+		return 1;
+	if (ret < 0) {
+		rt_exec_abort(pend);
+		return ret;
+	}
+	out->pid = pend->pid;
+	out->master = pend->master;
+	out->in_w = pend->tty ? pend->master : pend->in_w;
+	out->out_r = pend->tty ? pend->master : pend->out_r;
+	out->err_r = pend->tty ? -1 : pend->err_r;
+	out->held = -1;
+	if (pend->tty && pend->master < 0) {
+		*code = 125;
+		ret = err_set(err, EIO, "exec: no tty from the process");
+		rt_exec_abort(pend);
+		return ret;
+	}
+	pend->in_w = pend->out_r = pend->err_r = pend->master = -1;
+	close_fd(&pend->sync);
+	pend->pid = 0;
+	return 0;
+}
+
+/* The state letter of /proc/pid/stat (after the last ')'), 0 if gone. */
+static char proc_state(int pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
 }
 
 int rt_kill_all(pid_t init_pid, int sig)
@@ -345,9 +467,15 @@ int rt_kill_all(pid_t init_pid, int sig)
 		if (pid <= 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
-		if (stat(path, &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev &&
-		    kill(pid, sig) == 0)
+		if (stat(path, &st) < 0 || st.st_ino != ns.st_ino || st.st_dev != ns.st_dev)
+			continue;
+		if (sig == 0) {         /* count the ones not stopped yet */
+			char c = proc_state(pid);
+
+			n += c && c != 'T' && c != 't' && c != 'Z' && c != 'X';
+		} else if (kill(pid, sig) == 0) {
 			n++;
+		}
 	}
 	closedir(dir);
 	return n;

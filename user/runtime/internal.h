@@ -50,6 +50,7 @@ struct rt_child {
 	uint64_t caps;          /* bounding set; root also gets them */
 	bool seccomp;           /* install rt_seccomp_install(caps) */
 	bool console;           /* tty: bind the slave on /dev/console */
+	bool hold;              /* report "H", wait for "S" before execve */
 	const struct rt_rlimit *rlimits;
 	size_t n_rlimits;
 	int in, out, errfd;     /* stdio to install when !tty */
@@ -66,5 +67,9 @@ __attribute__((noreturn)) void rt_child_exec(const struct rt_child *c);
 /* Shim side: wait for the child's report. 0 once it exec'd; else *code
  * and err from the child. *master receives a pty master if sent. */
 int rt_sync_wait(int sync, int *master, int *code, struct shoal_err *err);
+/* One report: 1 more to come (a pty master), 2 held before execve, 0
+ * exec'd (EOF), -EAGAIN nothing yet (!block), other < 0 the child's
+ * error. rt_sync_wait returns at 0, 2 or an error. */
+int rt_sync_step(int sync, bool block, int *master, int *code, struct shoal_err *err);
 
 #endif

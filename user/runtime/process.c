@@ -68,49 +68,62 @@ static int send_fd(int sock, int fd)
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-int rt_sync_wait(int sync, int *master, int *code, struct shoal_err *err)
+int rt_sync_step(int sync, bool block, int *master, int *code, struct shoal_err *err)
 {
-	for (;;) {
-		char buf[CMSG_SPACE(sizeof(int))], msg[700];
-		struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) - 1 };
-		struct msghdr mh = {
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = buf, .msg_controllen = sizeof(buf),
-		};
-		struct cmsghdr *c;
-		ssize_t n = recvmsg(sync, &mh, MSG_CMSG_CLOEXEC);
+	char buf[CMSG_SPACE(sizeof(int))], msg[700];
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) - 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = buf, .msg_controllen = sizeof(buf),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*code = 125;
-			if (errno == EAGAIN)
-				return err_set(err, ETIMEDOUT, "container setup timed out");
-			return err_set(err, errno, "container setup: %s", strerror(errno));
-		}
-		if (n == 0)
-			return 0;
-		msg[n] = '\0';
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				int fd;
+	do
+		n = recvmsg(sync, &mh, MSG_CMSG_CLOEXEC | (block ? 0 : MSG_DONTWAIT));
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN && !block)
+		return -EAGAIN;
+	if (n < 0) {
+		*code = 125;
+		if (errno == EAGAIN)
+			return err_set(err, ETIMEDOUT, "container setup timed out");
+		return err_set(err, errno, "container setup: %s", strerror(errno));
+	}
+	if (n == 0)
+		return 0;
+	msg[n] = '\0';
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			int fd;
 
-				memcpy(&fd, CMSG_DATA(c), sizeof(int));
-				if (master && *master < 0 && msg[0] == 'P')
-					*master = fd;
-				else
-					close(fd);
-			}
-		}
-		if (msg[0] == 'E') {
-			char *sp = strchr(msg, ' ');
-
-			*code = atoi(msg + 1);
-			if (*code != 126 && *code != 127)
-				*code = 125;
-			return err_set(err, EINVAL, "%s", sp ? sp + 1 : "container setup failed");
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+			if (master && *master < 0 && msg[0] == 'P')
+				*master = fd;
+			else
+				close(fd);
 		}
 	}
+	if (msg[0] == 'H')
+		return 2;
+	if (msg[0] == 'E') {
+		char *sp = strchr(msg, ' ');
+
+		*code = atoi(msg + 1);
+		if (*code != 126 && *code != 127)
+			*code = 125;
+		return err_set(err, EINVAL, "%s", sp ? sp + 1 : "container setup failed");
+	}
+	return 1;
+}
+
+int rt_sync_wait(int sync, int *master, int *code, struct shoal_err *err)
+{
+	int ret;
+
+	while ((ret = rt_sync_step(sync, true, master, code, err)) == 1)
+		;
+	return ret;
 }
 
 /* Open a pty in the container's devpts, hand the master to the shim and
@@ -346,6 +359,20 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
+/* Created, not started: everything is ready but the execve (as runc
+ * create/start), so the shim's clients can attach before any output. */
+static void hold(int sync)
+{
+	char go = 0;
+
+	if (send(sync, "H", 1, MSG_NOSIGNAL) != 1)
+		_exit(125);
+	while (recv(sync, &go, 1, 0) < 0 && errno == EINTR)
+		;
+	if (go != 'S')
+		_exit(125);     /* the shim is gone */
+}
+
 void rt_child_exec(const struct rt_child *c)
 {
 	struct shoal_err err = { 0 };
@@ -383,6 +410,8 @@ void rt_child_exec(const struct rt_child *c)
 	}
 	if (look_path(c->args[0], env, exe, sizeof(exe), &err) < 0)
 		rt_child_fail(c->sync, err.code == ENOENT ? 127 : 126, &err);
+	if (c->hold)
+		hold(c->sync);
 	reset_signals();
 	syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
 	execve(exe, c->args, env);

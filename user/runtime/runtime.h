@@ -52,6 +52,8 @@ struct rt_config {
 	struct rt_mount *mounts;
 	size_t n_mounts;
 	char *log_path;
+	int64_t log_max_size;   /* [ext] json-file max-size (0: no rotation) */
+	int log_max_files;      /* [ext] json-file max-file (default 1) */
 	char *cgroup;           /* "" = none */
 	struct rt_resources res;
 	struct rt_rlimit rlimits[RT_MAX_RLIMITS];
@@ -61,6 +63,7 @@ struct rt_config {
 	bool readonly_rootfs;   /* [ext] Docker's --read-only */
 	bool seccomp;           /* [ext] "seccomp": false = unconfined */
 	bool privileged;        /* [ext] all caps and devices, no masks */
+	bool hold;              /* [ext] init waits before execve for "start" */
 	uint64_t caps;          /* bit per capability: Docker's default set
 				 * with [ext] cap_add / cap_drop applied */
 };
@@ -77,6 +80,8 @@ struct rt_proc {
 	int in_w;               /* write end of its stdin, -1 if none */
 	int out_r, err_r;       /* read ends (tty: out_r is the master) */
 	int master;             /* pty master or -1 (same fd as out_r) */
+	int held;               /* [ext] hold: sync socket of an init waiting
+				 * before its execve, else -1 */
 };
 
 /* A process to exec into the container (shim "exec" op). */
@@ -97,9 +102,33 @@ struct rt_exec_spec {
 int rt_container_start(const struct rt_config *cfg, const char *cgroup, struct rt_proc *out,
 		       int *code, struct shoal_err *err);
 
-/* Start a process in the namespaces and root of init_pid. */
-int rt_exec_start(const struct rt_config *cfg, pid_t init_pid, const struct rt_exec_spec *spec,
-		  const char *cgroup, struct rt_proc *out, int *code, struct shoal_err *err);
+/* Let a held init (cfg->hold) execve: 0 once it did, else -1 with *code
+ * (126/127/125) and err; the init then exits with that code. */
+int rt_container_release(struct rt_proc *init, int *code, struct shoal_err *err);
+
+/*
+ * Start a process in the namespaces and root of init_pid, without
+ * blocking on its setup (its cwd or /etc/passwd may sit on a slow
+ * filesystem): rt_exec_begin forks it and lets it go; each time
+ * pend->sync is readable, rt_exec_step reads its report: 1 not done
+ * yet, 0 exec'd (*out filled), < 0 failed (*code 126/127/125, err; the
+ * process is reaped). rt_exec_abort kills a pending one (e.g. timeout).
+ * pend->reaped: set it when the pid was reaped elsewhere (a subreaper's
+ * waitpid(-1)) so the pid is never signalled after reuse.
+ */
+struct rt_pending {
+	pid_t pid;
+	int sync;
+	int in_w, out_r, err_r;         /* the shim's ends (no tty) */
+	int master;                     /* tty: received from the child */
+	bool tty, reaped;
+	int status;                     /* wait status when reaped */
+};
+
+int rt_exec_begin(const struct rt_config *cfg, pid_t init_pid, const struct rt_exec_spec *spec,
+		  const char *cgroup, struct rt_pending *pend, int *code, struct shoal_err *err);
+int rt_exec_step(struct rt_pending *pend, struct rt_proc *out, int *code, struct shoal_err *err);
+void rt_exec_abort(struct rt_pending *pend);
 
 /* cgroup v2: create path under a cgroup2 mount, enable memory/cpu/pids in
  * its parents where possible. -errno with a reason when not possible. */
@@ -118,7 +147,8 @@ void rt_cgroup_remove(const char *path);
 /* Write /proc/self/oom_score_adj. */
 int rt_oom_score_adj(int v, struct shoal_err *err);
 
-/* Signal every process whose pid namespace is init_pid's. */
+/* Signal every process whose pid namespace is init_pid's; the number
+ * signalled. sig 0: the number of them not stopped (yet). */
 int rt_kill_all(pid_t init_pid, int sig);
 
 #endif

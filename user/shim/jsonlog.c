@@ -7,9 +7,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,16 +152,52 @@ int json_escape(struct buf *b, const char *str, size_t n)
 	return ret;
 }
 
-int jlog_open(struct jlog *l, const char *path)
+int jlog_open(struct jlog *l, const char *path, int64_t max_size, int max_files)
 {
+	struct stat st;
+
 	memset(l, 0, sizeof(*l));
 	l->s[0].name = "stdout";
 	l->s[1].name = "stderr";
 	l->fd = -1;
 	if (!path || !path[0])
 		return 0;
+	l->path = strdup(path);
+	l->max_size = max_size;
+	l->max_files = max_files < 1 ? 1 : max_files;
 	l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	return l->fd < 0 ? -errno : 0;
+	if (l->fd < 0)
+		return -errno;
+	if (fstat(l->fd, &st) == 0)
+		l->size = st.st_size;
+	return 0;
+}
+
+/* Docker's json-file max-size / max-file: path -> path.1 -> ... and the
+ * oldest dropped; with max-file 1 the file is truncated. */
+static void jlog_rotate(struct jlog *l)
+{
+	char from[PATH_MAX + 16], to[PATH_MAX + 16];
+	int fd;
+
+	for (int i = l->max_files - 1; i >= 1; i--) {
+		if (i == 1)
+			snprintf(from, sizeof(from), "%s", l->path);
+		else
+			snprintf(from, sizeof(from), "%s.%d", l->path, i - 1);
+		snprintf(to, sizeof(to), "%s.%d", l->path, i);
+		if (rename(from, to) < 0 && errno != ENOENT)
+			log_warn("rotate %s: %s", from, strerror(errno));
+	}
+	fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+		  (l->max_files == 1 ? O_TRUNC : 0), 0640);
+	if (fd < 0) {
+		log_error("reopen %s after rotation: %s", l->path, strerror(errno));
+		return;         /* keep writing the old file */
+	}
+	close(l->fd);
+	l->fd = fd;
+	l->size = 0;
 }
 
 /* Write the lines formatted so far in one go (one syscall per read of
@@ -185,7 +223,10 @@ static void jlog_commit(struct jlog *l)
 	}
 	if (off == l->out.len)
 		l->failing = false;
+	l->size += (int64_t)off;
 	l->out.len = 0;
+	if (l->max_size > 0 && l->size >= l->max_size)
+		jlog_rotate(l);
 }
 
 static void jlog_line(struct jlog *l, int stream, const char *data, size_t n, const char *when)
@@ -223,6 +264,9 @@ void jlog_write(struct jlog *l, int stream, const char *data, size_t n)
 			break;
 		jlog_line(l, stream, p->data + off, len, when);
 		off += len;
+		/* Rotation happens between lines, never inside one. */
+		if (l->max_size > 0 && l->size + (int64_t)l->out.len >= l->max_size)
+			jlog_commit(l);
 	}
 	buf_drop(p, off);
 	jlog_commit(l);
@@ -251,4 +295,6 @@ void jlog_close(struct jlog *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;
+	free(l->path);
+	l->path = NULL;
 }

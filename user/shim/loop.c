@@ -35,6 +35,7 @@
 #define STDIN_BACKLOG (1024 * 1024)     /* stop reading a client's stdin */
 #define INIT_DRAIN_MS 2000              /* output after init's exit */
 #define EXEC_DRAIN_MS 200               /* output after an exec's exit */
+#define EXEC_SETUP_MS 60000             /* an exec's setup, at most */
 
 static int64_t now_ms(void)
 {
@@ -68,6 +69,18 @@ static struct proc *proc_add(struct shim *s, const struct rt_proc *rp, bool is_i
 	return p;
 }
 
+static void proc_exited(struct proc *p, int status)
+{
+	p->exited = true;
+	p->exited_ms = now_ms();
+	if (WIFSIGNALED(status)) {
+		p->signal = WTERMSIG(status);
+		p->exit_code = 128 + p->signal;
+	} else {
+		p->exit_code = WEXITSTATUS(status);
+	}
+}
+
 void shim_add_init(struct shim *s, const struct rt_proc *init)
 {
 	if (!proc_add(s, init, true)) {
@@ -95,6 +108,8 @@ static void proc_free(struct shim *s, struct proc *p)
 		if (p->rp.err_r >= 0)
 			close(p->rp.err_r);
 	}
+	if (p->rp.held >= 0)
+		close(p->rp.held);
 	if (p->owner)
 		p->owner->proc = NULL;
 	buf_free(&p->in);
@@ -120,6 +135,8 @@ static struct client *client_add(struct shim *s, int fd)
 static void client_free(struct shim *s, struct client *c)
 {
 	(void)s;
+	if (c->state == C_EXEC_START)
+		rt_exec_abort(&c->pend);
 	if (c->proc)
 		c->proc->owner = NULL;
 	c->proc = NULL;
@@ -288,6 +305,8 @@ static void proc_stdin(struct proc *p, const char *d, size_t n, bool eof)
 
 /* ---- requests ---- */
 
+static void client_stdin(struct shim *s, struct client *c, const char *d, size_t n, bool eof);
+
 static char **json_strv(json_t *a)
 {
 	size_t i, n = json_is_array(a) ? json_array_size(a) : 0;
@@ -353,7 +372,7 @@ static void op_attach(struct shim *s, struct client *c, json_t *req)
 
 static void op_exec(struct shim *s, struct client *c, json_t *req)
 {
-	struct proc *init = init_proc(s), *p;
+	struct proc *init = init_proc(s);
 	struct rt_exec_spec spec = {
 		.args = json_strv(json_object_get(req, "args")),
 		.env = json_strv(json_object_get(req, "env")),
@@ -363,7 +382,6 @@ static void op_exec(struct shim *s, struct client *c, json_t *req)
 		.open_stdin = json_is_true(json_object_get(req, "stdin")),
 	};
 	struct shoal_err err = { 0 };
-	struct rt_proc rp;
 	int code = 125;
 
 	if (!spec.args || !spec.env || !spec.args[0] || !spec.args[0][0]) {
@@ -379,25 +397,61 @@ static void op_exec(struct shim *s, struct client *c, json_t *req)
 		client_error(c, "container is paused, unpause the container before exec");
 		goto out;
 	}
-	if (rt_exec_start(&s->cfg, init->rp.pid, &spec, s->cgroup, &rp, &code, &err) < 0) {
+	if (rt_exec_begin(&s->cfg, init->rp.pid, &spec, s->cgroup, &c->pend, &code, &err) < 0) {
 		client_reply(c, json_pack("{sbsiss}", "ok", 0, "exit_code", code, "message", err.msg));
 		c->state = C_CLOSING;
 		goto out;
+	}
+	/* The reply waits for the process's own setup (exec_step). */
+	c->want_in = spec.open_stdin;
+	c->state = C_EXEC_START;
+	c->deadline_ms = now_ms() + EXEC_SETUP_MS;
+out:
+	strv_free(spec.args);
+	strv_free(spec.env);
+}
+
+/* The exec'd process reported: started (reply, then frames) or failed. */
+static void exec_step(struct shim *s, struct client *c)
+{
+	struct shoal_err err = { 0 };
+	struct rt_proc rp;
+	bool reaped = c->pend.reaped;
+	int code = 125, ret, status = c->pend.status;
+	struct proc *p;
+
+	ret = rt_exec_step(&c->pend, &rp, &code, &err);
+	if (ret == 1)
+		return;
+	if (ret < 0) {
+		client_reply(c, json_pack("{sbsiss}", "ok", 0, "exit_code", code, "message", err.msg));
+		c->state = C_CLOSING;
+		return;
 	}
 	p = proc_add(s, &rp, false);
 	if (!p) {
 		kill(rp.pid, SIGKILL);
 		client_error(c, "out of memory");
-		goto out;
+		return;
 	}
+	/* Died right after its execve, before we read the report. */
+	if (reaped)
+		proc_exited(p, status);
 	p->owner = c;
 	c->proc = p;
-	c->want_in = spec.open_stdin;
 	c->state = C_EXEC;
 	client_reply(c, json_pack("{sbsi}", "ok", 1, "pid", (int)rp.pid));
-out:
-	strv_free(spec.args);
-	strv_free(spec.env);
+	/* stdin the client sent with its request */
+	if (c->in.len)
+		client_stdin(s, c, c->in.data, c->in.len, false);
+	buf_free(&c->in);
+}
+
+static void exec_abort(struct client *c, const char *why)
+{
+	rt_exec_abort(&c->pend);
+	client_reply(c, json_pack("{sbsiss}", "ok", 0, "exit_code", 125, "message", why));
+	c->state = C_CLOSING;
 }
 
 static void op_resize(struct shim *s, struct client *c, json_t *req)
@@ -451,9 +505,33 @@ static void op_pause(struct shim *s, struct client *c, bool pause)
 	} else if (rt_kill_all(init->rp.pid, pause ? SIGSTOP : SIGCONT) < 0) {
 		client_error(c, "cannot signal the container's processes");
 		return;
+	} else {
+		/* Paused means stopped when we answer (1 s at most). */
+		for (int i = 0; pause && i < 100 && rt_kill_all(init->rp.pid, 0) > 0; i++)
+			usleep(10000);
 	}
 	s->paused = pause;
 	client_reply(c, json_pack("{sbsb}", "ok", 1, "paused", pause));
+	c->state = C_CLOSING;
+}
+
+/* A container made with "hold": let its init execve now. */
+static void op_start(struct shim *s, struct client *c)
+{
+	struct proc *init = init_proc(s);
+	struct shoal_err err = { 0 };
+	int code = 125;
+
+	if (!init || init->exited) {
+		client_error(c, "container is not running");
+		return;
+	}
+	if (rt_container_release(&init->rp, &code, &err) < 0) {
+		client_reply(c, json_pack("{sbsiss}", "ok", 0, "exit_code", code, "message", err.msg));
+		c->state = C_CLOSING;
+		return;
+	}
+	client_reply(c, json_pack("{sbsi}", "ok", 1, "pid", (int)init->rp.pid));
 	c->state = C_CLOSING;
 }
 
@@ -477,6 +555,8 @@ static void handle_request(struct shim *s, struct client *c, const char *line, s
 		op_exec(s, c, req);
 	} else if (!strcmp(op, "resize")) {
 		op_resize(s, c, req);
+	} else if (!strcmp(op, "start")) {
+		op_start(s, c);
 	} else if (!strcmp(op, "pause") || !strcmp(op, "resume")) {
 		op_pause(s, c, !strcmp(op, "pause"));
 	} else {
@@ -537,6 +617,11 @@ static void client_read(struct shim *s, struct client *c)
 		return;
 	}
 	handle_request(s, c, c->in.data, (size_t)(nl - c->in.data));
+	if (c->state == C_EXEC_START) {
+		/* Kept for the process once it runs (exec_step). */
+		buf_drop(&c->in, (size_t)(nl - c->in.data) + 1);
+		return;
+	}
 	/* Bytes after the request line are already stdin. */
 	if (c->state == C_ATTACH || c->state == C_EXEC) {
 		size_t off = (size_t)(nl - c->in.data) + 1;
@@ -559,6 +644,7 @@ static void client_write(struct shim *s, struct client *c)
 
 /* ---- children ---- */
 
+
 static void reap(struct shim *s)
 {
 	struct signalfd_siginfo si;
@@ -568,17 +654,16 @@ static void reap(struct shim *s)
 	while (read(s->sig_fd, &si, sizeof(si)) == sizeof(si))
 		;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		/* An exec that died in its setup: its report says why. */
+		for (struct client *c = s->clients; c; c = c->next)
+			if (c->state == C_EXEC_START && c->pend.pid == pid) {
+				c->pend.reaped = true;
+				c->pend.status = status;
+			}
 		for (struct proc *p = s->procs; p; p = p->next) {
 			if (p->rp.pid != pid)
 				continue;
-			p->exited = true;
-			p->exited_ms = now_ms();
-			if (WIFSIGNALED(status)) {
-				p->signal = WTERMSIG(status);
-				p->exit_code = 128 + p->signal;
-			} else {
-				p->exit_code = WEXITSTATUS(status);
-			}
+			proc_exited(p, status);
 			if (p->is_init)
 				log_info("container init %d exited with %d", (int)pid, p->exit_code);
 		}
@@ -612,7 +697,7 @@ static void exec_finish(struct shim *s, struct proc *p)
 
 /* ---- the loop ---- */
 
-enum slot_kind { K_SIG, K_LISTEN, K_OUT, K_ERR, K_IN, K_CLIENT };
+enum slot_kind { K_SIG, K_LISTEN, K_OUT, K_ERR, K_IN, K_CLIENT, K_PENDING };
 
 struct slot {
 	enum slot_kind kind;
@@ -663,7 +748,9 @@ static void ps_build(struct shim *s, struct pollset *ps)
 
 		if (c->dead)
 			continue;
-		if (!c->rd_eof && c->state != C_CLOSING && !(t && t->in.len > STDIN_BACKLOG))
+		if (c->state == C_EXEC_START)
+			ps_add(ps, c->pend.sync, POLLIN, K_PENDING, c);
+		else if (!c->rd_eof && c->state != C_CLOSING && !(t && t->in.len > STDIN_BACKLOG))
 			ev |= POLLIN;
 		if (c->out.len)
 			ev |= POLLOUT;
@@ -709,6 +796,10 @@ static void handle_slot(struct shim *s, struct pollfd *pf, struct slot *sl)
 	case K_IN:
 		if (proc_alive(s, p) && p->rp.in_w >= 0)
 			proc_write(p);
+		break;
+	case K_PENDING:
+		if (client_alive(s, c) && c->state == C_EXEC_START)
+			exec_step(s, c);
 		break;
 	case K_CLIENT:
 		if (!client_alive(s, c))
@@ -796,6 +887,9 @@ static void finish(struct shim *s, struct proc *init)
 	proc_drain(s, init);
 	jlog_close(&s->log);
 	shim_time_now(when);
+	for (struct client *c = s->clients; c; c = c->next)
+		if (!c->dead && c->state == C_EXEC_START)
+			exec_abort(c, "container is not running");
 	/* Execs died with the pid namespace; say so to their clients. */
 	while (s->procs && s->procs->next)
 		exec_finish(s, s->procs->next);
@@ -840,6 +934,14 @@ void shim_run(struct shim *s)
 		for (p = s->procs; p; p = p->next)
 			if (p->exited)
 				timeout = 50;
+		for (struct client *c = s->clients; c; c = c->next) {
+			if (c->dead || c->state != C_EXEC_START)
+				continue;
+			if (now >= c->deadline_ms)
+				exec_abort(c, "exec setup timed out");
+			else if (timeout < 0 || c->deadline_ms - now < timeout)
+				timeout = (int)(c->deadline_ms - now);
+		}
 		ps_build(s, &ps);
 		if (poll(ps.pfd, ps.n, timeout) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));

@@ -160,13 +160,58 @@ static int cgroup_limits(const struct rt_config *cfg, const char *cgroup, struct
 	return ret;
 }
 
+/* Signals, control socket, log file: 0 or -1 with err set. */
+static int shim_setup(struct shim *shim, struct shoal_err *err)
+{
+	sigset_t mask;
+
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	shim->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (shim->sig_fd < 0)
+		return err_set(err, errno, "signalfd: %s", strerror(errno));
+	shim->listen_fd = listen_sock(err);
+	if (shim->listen_fd < 0)
+		return -1;
+	if (shim->cfg.log_path[0]) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", shim->cfg.log_path);
+		if (strrchr(dir, '/') && strrchr(dir, '/') != dir) {
+			*strrchr(dir, '/') = '\0';
+			util_mkdir_p(dir, 0700);
+		}
+	}
+	if (jlog_open(&shim->log, shim->cfg.log_path, shim->cfg.log_max_size,
+		      shim->cfg.log_max_files) < 0)
+		log_error("log %s: %s; container output is not logged", shim->cfg.log_path,
+			  strerror(errno));
+	return 0;
+}
+
+/* cgroup, limits, the container: 0, or -1 with *code and err set and
+ * nothing left behind. */
+static int shim_start(struct shim *shim, struct rt_proc *init, int *code, struct shoal_err *err)
+{
+	shim->cgroup = cgroup_prepare(&shim->cfg);
+	*code = 125;
+	if (cgroup_limits(&shim->cfg, shim->cgroup, err) < 0 ||
+	    rt_container_start(&shim->cfg, shim->cgroup, init, code, err) < 0) {
+		if (shim->cgroup)
+			rt_cgroup_remove(shim->cgroup);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct shoal_err err = { 0 };
 	struct shim shim = { .listen_fd = -1, .sig_fd = -1 };
 	struct rt_proc init;
-	sigset_t mask;
-	int code;
+	int code = 125;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: shoal-shim BUNDLE\n");
@@ -185,48 +230,13 @@ int main(int argc, char **argv)
 	detach();
 	if (write_pid("shim.pid", getpid()) < 0)
 		log_warn("write shim.pid: %s", strerror(errno));
-	if (rt_config_load("config.json", &shim.cfg, &err) < 0) {
+	if (rt_config_load("config.json", &shim.cfg, &err) < 0 || shim_setup(&shim, &err) < 0 ||
+	    shim_start(&shim, &init, &code, &err) < 0) {
 		log_error("%s", err.msg);
-		ready("error 125 %s", err.msg);
-		unlink("shim.pid");
-		return 1;
-	}
-	signal(SIGHUP, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	shim.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	shim.listen_fd = listen_sock(&err);
-	if (shim.sig_fd < 0 || shim.listen_fd < 0) {
-		if (shim.sig_fd < 0)
-			err_set(&err, errno, "signalfd: %s", strerror(errno));
-		log_error("%s", err.msg);
-		ready("error 125 %s", err.msg);
-		unlink("shim.pid");
-		return 1;
-	}
-	if (shim.cfg.log_path[0]) {
-		char dir[PATH_MAX];
-
-		snprintf(dir, sizeof(dir), "%s", shim.cfg.log_path);
-		if (strrchr(dir, '/') && strrchr(dir, '/') != dir) {
-			*strrchr(dir, '/') = '\0';
-			util_mkdir_p(dir, 0700);
-		}
-	}
-	if (jlog_open(&shim.log, shim.cfg.log_path) < 0)
-		log_error("log %s: %s; container output is not logged", shim.cfg.log_path,
-			  strerror(errno));
-	shim.cgroup = cgroup_prepare(&shim.cfg);
-	code = 125;
-	if (cgroup_limits(&shim.cfg, shim.cgroup, &err) < 0 ||
-	    rt_container_start(&shim.cfg, shim.cgroup, &init, &code, &err) < 0) {
-		log_error("start container: %s", err.msg);
 		ready("error %d %s", code, err.msg);
-		unlink("shim.sock");
+		if (shim.listen_fd >= 0)
+			unlink("shim.sock");
 		unlink("shim.pid");
-		if (shim.cgroup)
-			rt_cgroup_remove(shim.cgroup);
 		return 1;
 	}
 	if (write_pid("init.pid", init.pid) < 0)

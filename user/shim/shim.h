@@ -34,12 +34,16 @@ struct jlog_stream {
 
 struct jlog {
 	int fd;                 /* -1: no log */
+	char *path;
+	int64_t size;           /* bytes in the current file */
+	int64_t max_size;       /* rotate beyond this (0: never) */
+	int max_files;          /* path, path.1 .. path.(max_files-1) */
 	bool failing;           /* last write failed (logged once) */
 	struct buf out;         /* formatted lines not yet written */
 	struct jlog_stream s[2];
 };
 
-int jlog_open(struct jlog *l, const char *path);
+int jlog_open(struct jlog *l, const char *path, int64_t max_size, int max_files);
 void jlog_write(struct jlog *l, int stream, const char *data, size_t n);
 void jlog_flush(struct jlog *l, int stream);     /* end of stream */
 void jlog_close(struct jlog *l);

@@ -22,7 +22,7 @@ struct proc {
 	struct proc *next;
 };
 
-enum client_state { C_REQ, C_WAIT, C_ATTACH, C_EXEC, C_CLOSING };
+enum client_state { C_REQ, C_WAIT, C_ATTACH, C_EXEC_START, C_EXEC, C_CLOSING };
 
 struct client {
 	int fd;
@@ -30,6 +30,8 @@ struct client {
 	struct buf in, out;
 	bool want_out, want_err, want_in, rd_eof, dead;
 	struct proc *proc;              /* exec */
+	struct rt_pending pend;         /* C_EXEC_START: its setup */
+	int64_t deadline_ms;            /* C_EXEC_START: give up then */
 	struct client *next;
 };
 
