@@ -342,7 +342,8 @@ enum shoal_src_file {
 	SHOAL_SRC_ENTRY = 1,    /* bpf/shoal.bpf.c */
 	SHOAL_SRC_LXC = 2,      /* bpf/lib/lxc.h */
 	SHOAL_SRC_UNDERLAY = 3, /* bpf/lib/underlay.h */
-	SHOAL_SRC_MAX = 4,
+	SHOAL_SRC_NAT = 4,      /* bpf/lib/nat.h */
+	SHOAL_SRC_MAX = 5,
 };
 
 struct shoal_event {

@@ -19,12 +19,15 @@
 #           allocation transaction, B's watch stream applies it
 #   gossip  `swarm init` on A, `swarm join` on B, shoald's default gossip
 #           timings (what a user gets): A's endpoint entry is broadcast
+#   zk      (only when named in KV_MODES) Debian's ZooKeeper on the JRE in
+#           the switch namespace, --cluster-store zk://...: B's watch is
+#           ZooKeeper watches + a rescan of the prefix (user/kv/zk.c)
 #
 # Figures: p50 / p99 / max in ms over the KV_EPS endpoints, and how many
 # never reached B within 10 s. Target: etcd p99 <= 50 ms.
 #
 # Usage: sudo tools/bench-kv.sh
-# Env:   KV_EPS=200  KV_MODES="etcd gossip"
+# Env:   KV_EPS=200  KV_MODES="etcd gossip" (add zk for a ZooKeeper row)
 #        RESULT_FILE=/tmp/shoal-bench-kv.<ts>.txt  the table is appended
 #        KEEP_LOGS=0  SHOALD=build/shoald SHOAL=build/shoal
 # Only namespaces, processes and the work dir this script creates are
@@ -91,9 +94,10 @@ start_etcd() {
 		--initial-cluster bench=http://127.0.0.1:2380 --log-level warn \
 		</dev/null >"$W/etcd.log" 2>&1 3>&- &
 	PIDS+=($!)
-	for _ in $(seq 1 100); do
-		ip netns exec "$SWITCH_NS" env ETCDCTL_API=3 etcdctl --endpoints "http://$ETCD_IP:2379" \
-			endpoint health >/dev/null 2>&1 && return 0
+	local end=$((SECONDS + 20))
+	while [ "$SECONDS" -lt "$end" ]; do
+		ip netns exec "$SWITCH_NS" env ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=5s \
+			--endpoints "http://$ETCD_IP:2379" endpoint health >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
 	die "etcd did not start (log: $W/etcd.log)"
@@ -144,6 +148,32 @@ run_etcd() {
 	measure etcd
 }
 
+run_zk() {
+	local jar=/usr/share/java/zookeeper.jar k
+	[ -f "$jar" ] && command -v java >/dev/null || { log "zk: no ZooKeeper/JRE here: skipped"; return 1; }
+	hosts_fresh zk
+	ip -n "$SWITCH_NS" addr add "$ETCD_IP/24" dev br0
+	mkdir -p "$W/zk/data"
+	printf '%s\n' tickTime=500 "dataDir=$W/zk/data" clientPort=2181 "clientPortAddress=$ETCD_IP" \
+		maxClientCnxns=200 admin.enableServer=false 4lw.commands.whitelist=ruok >"$W/zk/zoo.cfg"
+	ip netns exec "$SWITCH_NS" java -Xmx256m -cp "$jar" org.apache.zookeeper.server.ZooKeeperServerMain \
+		"$W/zk/zoo.cfg" </dev/null >"$W/zk.log" 2>&1 3>&- &
+	PIDS+=($!)
+	local end=$((SECONDS + 30)) up=0
+	while [ "$SECONDS" -lt "$end" ]; do
+		[ "$(echo ruok | timeout 3 ip netns exec "$SWITCH_NS" nc -q1 -w2 "$ETCD_IP" 2181 2>/dev/null)" = imok ] &&
+			{ up=1; break; }
+		sleep 0.1
+	done
+	[ "$up" = 1 ] || { log "zk: ZooKeeper did not start (log: $W/zk.log)"; return 1; }
+	for k in 1 2; do
+		"$HERE/hosts.sh" restart --workdir "$HW" "$k" --cluster-store "zk://$ETCD_IP:2181" \
+			--cluster-advertise "$(eval echo "\$UNDERLAY_IP_$k"):2376" 3>&-
+	done
+	hs 1 network create -d overlay --subnet 10.0.200.0/24 bench >/dev/null
+	measure zk
+}
+
 run_gossip() {
 	hosts_fresh gossip
 	local k
@@ -160,7 +190,8 @@ for m in $KV_MODES; do
 	case $m in
 	etcd) log "etcd mode: $KV_EPS endpoints"; run_etcd || rc=1 ;;
 	gossip) log "gossip mode: $KV_EPS endpoints"; run_gossip || rc=1 ;;
-	*) die "KV_MODES: unknown mode $m (etcd, gossip)" ;;
+	zk) log "zk mode: $KV_EPS endpoints"; run_zk || rc=1 ;;
+	*) die "KV_MODES: unknown mode $m (etcd, gossip, zk)" ;;
 	esac
 done
 

@@ -44,6 +44,7 @@
 #include "lib/maps.h"
 #include "lib/stats.h"
 #include "lib/ipv4.h"
+#include "lib/events.h"
 
 /* {host IP|0, host port, proto} -> container ip:port + veth. Userspace only. */
 struct {
@@ -273,11 +274,16 @@ static __always_inline int nat_deliver(struct __sk_buff *ctx, __u32 ifindex)
 	return 0;
 }
 
-static __always_inline int nat_drop(enum shoal_drop_reason reason)
+static __always_inline int nat_drop_at(struct __sk_buff *ctx, enum shoal_drop_reason reason,
+				       __u32 line)
 {
 	node_count_drop(reason);
+	/* lookup_ep: on a container's veth the drop is charged to it. */
+	ev_drop(ctx, reason, SHOAL_SRC_NAT, line, 1);
 	return TC_ACT_SHOT;
 }
+/* Every caller has its skb in `ctx`; the drop event records the line. */
+#define nat_drop(reason) nat_drop_at(ctx, reason, __LINE__)
 
 /* A published port for this packet, or NULL. */
 static __always_inline struct shoal_port_val *nat_port_lookup(const struct nat_tuple *t)

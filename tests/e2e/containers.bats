@@ -325,7 +325,9 @@ wait_for() {
 	[ "$status" -eq 0 ]
 	run shoal inspect -f '{{json .Config.Env}} {{.Config.WorkingDir}} {{json .Config.Entrypoint}} {{json .Config.Labels}}' cfgd
 	# image env first, then the flags' (docker's order)
-	[[ "$output" == '["PATH='*'"IMGVAR=fromimage","X=1"] /data ["/bin/sh","-c"] {"role":"db"}' ]]
+	# Docker's merge (daemon/commit.go merge()): the container's variables
+	# first, then the image's it does not set
+	[[ "$output" == '["X=1","PATH='*'"IMGVAR=fromimage"] /data ["/bin/sh","-c"] {"role":"db"}' ]]
 }
 
 @test "ps: running only by default, -a, -q, -n/-l, --filter, --format, --no-trunc, table" {

@@ -27,6 +27,7 @@ e2e_setup() {
 e2e_teardown() {
 	[ -n "${W:-}" ] || return 0
 	stop_shoald 9 || true
+	e2e_kill_containers
 	if [ -s "$W/pids" ]; then
 		while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done < "$W/pids"
 	fi
@@ -39,8 +40,32 @@ e2e_teardown() {
 			ip netns del "$ns" 2>/dev/null || true
 		done < "$W/netns"
 	fi
+	e2e_umount_all
 	umount "$W/bpffs" 2>/dev/null || true
 	rm -rf "$W"
+}
+
+# Containers this test's shoald started outlive it (their shims are not
+# its children): kill each container's init, then its shim, by the pids
+# in the bundles under the test's exec-root. Nothing there: a no-op.
+e2e_kill_containers() {
+	local f pid
+	for f in "$W"/exec/containers/*/init.pid "$W"/exec/containers/*/shim.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f" 2>/dev/null) || continue
+		[[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] || continue
+		kill -9 "$pid" 2>/dev/null || true
+	done
+}
+
+# Unmount whatever is still mounted under $W (container rootfs, network
+# namespace bind mounts, ...), deepest first.
+e2e_umount_all() {
+	local m
+	awk -v w="$W/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+		while read -r m; do
+			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+		done
 }
 
 netns_add() {

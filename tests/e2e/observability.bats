@@ -246,6 +246,15 @@ flow_of() {  # flow_of ENDPOINT DIR PROTO DPORT FIELD
 	run shoal flows
 	[[ "$output" == *"flow table: "*"/1024 entries"*" evicted"* ]]
 	[ "$(api GET /metrics | sed -n 's/^shoal_flows_evicted_total{[^}]*} //p')" -eq "$(jq .Evicted <<<"$t")" ]
+	# a new size on restart replaces the pinned table; flows keep flowing in
+	stop_shoald
+	echo '{"flow-table-size": 2048}' > "$W/daemon.json"
+	start_shoald
+	grep -q 'flow table size changed (1024 -> 2048)' "$W/shoald.log"
+	[ "$(shoal flows --format json | jq .Table.Size)" -eq 2048 ]
+	[ "$(shoal info --format '{{.Shoal.FlowTableSize}}' 2>/dev/null || api GET /info | head -1 | jq .Shoal.FlowTableSize)" -eq 2048 ]
+	ip netns exec "$P-c1" bash -c 'printf x > /dev/udp/$0/4999' "$IP2"
+	[ "$(shoal flows "$P-c1" --format json | jq '[.Flows[] | select(.DstPort == 4999)] | length')" -eq 1 ]
 	# a bad size stops start-up naming the key
 	stop_shoald
 	echo '{"flow-table-size": 10}' > "$W/daemon.json"

@@ -318,7 +318,7 @@ ctr_cleanup() {
 	need_containers
 	# busybox has no UDP nc: the host's OpenBSD nc, run by the host's loader
 	shoal run -d --name udp1 -p 5353:53/udp -v /usr:/host-usr:ro "$IMAGE" sh -c \
-		'(sleep 2; echo pong) | /host-usr/lib64/ld-linux-x86-64.so.2 --library-path /host-usr/lib/x86_64-linux-gnu /host-usr/bin/nc.openbsd -u -l 53' >/dev/null
+		'(sleep 2; echo pong) | /host-usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path /host-usr/lib/x86_64-linux-gnu /host-usr/bin/nc.openbsd -u -l 53' >/dev/null
 	sleep 0.5
 	run ip netns exec "$CLIENT" sh -c '(echo ping; sleep 3) | nc -u -w 4 192.168.77.1 5353'
 	[ "$output" = pong ]

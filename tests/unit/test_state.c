@@ -10,9 +10,10 @@
 #include "../../include/shoal_maps.h"
 #include "../../user/common/util.h"
 #include "../../user/state/state.h"
+#include "../../user/state/state_containers.h"
 
 #define IP(s) unit_ip(s)
-#define SCHEMA_LATEST 3
+#define SCHEMA_LATEST 4
 
 /* The version-1 schema exactly as released; never edit (it is what old
  * databases on disk look like). */
@@ -656,6 +657,90 @@ TEST(state_newer_schema_refused)
 	unit_rmrf(dir);
 }
 
+static void mk_ctr(struct st_container *c, const char *id_prefix, const char *name,
+		   const char *image_id, int64_t created)
+{
+	memset(c, 0, sizeof(*c));
+	mk_id(c->id, id_prefix, '0');
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->image, sizeof(c->image), "busybox");
+	snprintf(c->image_id, sizeof(c->image_id), "%s", image_id);
+	snprintf(c->status, sizeof(c->status), "created");
+	c->created = created;
+	c->config = (char *)"{\"Cmd\":[\"sh\"]}";
+	c->host_config = (char *)"{}";
+	c->net_settings = (char *)"{}";
+}
+
+TEST(state_containers_round_trip)
+{
+	struct st_containers *sc = NULL;
+	struct st_container a, b, got, *v = NULL;
+	char first[65];
+	int64_t n = 0;
+	size_t nv = 0;
+	struct fix f;
+
+	if (fix_open(&f) < 0)
+		SKIP("cannot open a state database in /tmp");
+	CHECK_EQ(st_containers_open(f.st, &sc, &f.err), 0, f.err.msg);
+	mk_ctr(&a, "ab12", "web", "sha256:1111", 10);
+	mk_ctr(&b, "ab34", "db", "sha256:1111", 20);
+	CHECK_EQ(st_container_insert(sc, &a, &f.err), 0, f.err.msg);
+	CHECK_EQ(st_container_insert(sc, &b, &f.err), 0, f.err.msg);
+	/* the same name again, and the same id again */
+	mk_ctr(&got, "cd56", "web", "sha256:2222", 30);
+	CHECK_EQ(st_container_insert(sc, &got, &f.err), -EEXIST, "duplicate name");
+	mk_ctr(&got, "ab12", "other", "sha256:2222", 30);
+	CHECK_EQ(st_container_insert(sc, &got, &f.err), -EEXIST, "duplicate id");
+
+	CHECK_EQ(st_container_find(sc, a.id, &got, &f.err), 0, "by full id");
+	CHECK(strcmp(got.name, "web") == 0, "web by id");
+	CHECK(strcmp(got.config, "{\"Cmd\":[\"sh\"]}") == 0, got.config);
+	st_container_free(&got);
+	CHECK_EQ(st_container_find(sc, "db", &got, &f.err), 0, "by name");
+	CHECK(strcmp(got.id, b.id) == 0, "db by name");
+	st_container_free(&got);
+	CHECK_EQ(st_container_find(sc, "/db", &got, &f.err), 0, "by /name");
+	st_container_free(&got);
+	CHECK_EQ(st_container_find(sc, "ab3", &got, &f.err), 0, "unique prefix");
+	CHECK(strcmp(got.name, "db") == 0, "db by prefix");
+	st_container_free(&got);
+	CHECK_EQ(st_container_find(sc, "ab", &got, &f.err), -EINVAL, "ambiguous");
+	CHECK(strcmp(f.err.msg, "Multiple IDs found with provided prefix: ab") == 0, f.err.msg);
+	CHECK_EQ(st_container_find(sc, "zz", &got, &f.err), -ENOENT, "unknown");
+	CHECK(strcmp(f.err.msg, "No such container: zz") == 0, f.err.msg);
+	CHECK_EQ(st_container_find(sc, "a%", &got, &f.err), -ENOENT, "no patterns");
+
+	/* update: the run state and a rename */
+	CHECK_EQ(st_container_find(sc, "web", &got, &f.err), 0, "web");
+	snprintf(got.status, sizeof(got.status), "exited");
+	got.exit_code = 3;
+	snprintf(got.name, sizeof(got.name), "db");
+	CHECK_EQ(st_container_update(sc, &got, &f.err), -EEXIST, "rename onto a taken name");
+	snprintf(got.name, sizeof(got.name), "web2");
+	CHECK_EQ(st_container_update(sc, &got, &f.err), 0, f.err.msg);
+	st_container_free(&got);
+	CHECK_EQ(st_container_find(sc, "web2", &got, &f.err), 0, "renamed");
+	CHECK_EQ(got.exit_code, 3, "exit code kept");
+	CHECK(strcmp(got.status, "exited") == 0, "status kept");
+	st_container_free(&got);
+
+	CHECK_EQ(st_container_list(sc, &v, &nv, &f.err), 0, f.err.msg);
+	CHECK_EQ((long long)nv, 2, "two rows");
+	CHECK(strcmp(v[0].id, b.id) == 0, "newest first");
+	st_container_list_free(v, nv);
+	CHECK_EQ(st_container_image_users(sc, "sha256:1111", &n, first, &f.err), 0, f.err.msg);
+	CHECK_EQ((long long)n, 2, "two users");
+	CHECK(strcmp(first, a.id) == 0, "first user");
+	CHECK_EQ(st_container_delete(sc, a.id, &f.err), 0, f.err.msg);
+	CHECK_EQ(st_container_image_users(sc, "sha256:1111", &n, NULL, &f.err), 0, f.err.msg);
+	CHECK_EQ((long long)n, 1, "one user left");
+	CHECK_EQ(st_container_find(sc, a.id, &got, &f.err), -ENOENT, "deleted");
+	st_containers_close(sc);
+	fix_close(&f);
+}
+
 void unit_state_tests(void)
 {
 	RUN(state_open_creates_schema);
@@ -671,4 +756,5 @@ void unit_state_tests(void)
 	RUN(state_rollback_discards);
 	RUN(state_migrate_from_v1);
 	RUN(state_newer_schema_refused);
+	RUN(state_containers_round_trip);
 }

@@ -85,6 +85,7 @@ static const struct opt opts[] = {
 	{ "advertise-addr", "advertise-addr", K_STR, F(advertise_addr) },
 	{ "vxlan-port", "vxlan-port", K_PORT, F(vxlan_port) },
 	{ "accounting", "accounting", K_BOOL, F(accounting) },
+	{ "shim-path", "shim-path", K_PATH, F(shim_path) },
 	{ "ip-masq", "ip-masq", K_BOOL, F(ip_masq) },
 	{ "publish-interfaces", "publish-interfaces", K_STR, F(publish_interfaces) },
 	{ "gossip-probe-interval", "gossip-probe-interval", K_DURMS, F(gossip_probe_interval_ms) },
@@ -653,6 +654,7 @@ static void usage(FILE *out)
 	      "      --advertise-addr string         Address advertised to other nodes\n"
 	      "      --vxlan-port int                VXLAN UDP port (default 4789)\n"
 	      "      --accounting[=true|false]       Per-container traffic accounting (default true)\n"
+	      "      --shim-path string              shoal-shim binary (default: $SHOAL_SHIM, else next to shoald)\n"
 	      "      --ip-masq[=true|false]          Masquerade containers' outbound traffic (default true)\n"
 	      "      --publish-interfaces string     Comma-separated interfaces published ports listen on\n"
 	      "                                      (default: every interface with an IPv4 address)\n"

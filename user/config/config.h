@@ -15,7 +15,7 @@
  * flow-accounting (bool), flow-table-size (integer 1024..16777216), events ("none", "drop",
  * "flow" or "drop,flow"), event-rate-limit (events per CPU per second,
  * 1..1000000), metrics-addr ("IP:PORT" of a Prometheus TCP listener,
- * "" = none).
+ * "" = none), shim-path.
  * Unknown keys and values of the wrong type or range are errors naming
  * the key.
  */
@@ -50,6 +50,7 @@ struct shoal_config {
 	char advertise_addr[64];
 	int vxlan_port;                    /* 4789 */
 	bool accounting;                   /* true */
+	char shim_path[CONFIG_PATH_LEN];   /* "" = $SHOAL_SHIM, else next to shoald */
 	bool ip_masq;                      /* true: SNAT containers' outbound traffic */
 	char publish_interfaces[256];      /* "" = every external interface */
 	/* Gossip timings (milliseconds; daemon.json durations such as "100ms"). */
@@ -90,7 +91,7 @@ int config_load_string(struct shoal_config *c, const char *json, struct shoal_er
  * --gossip-probe-interval, --gossip-probe-timeout, --gossip-interval,
  * --gossip-suspicion-mult, --gossip-push-pull-interval,
  * --flow-accounting=true|false, --flow-table-size, --events,
- * --event-rate-limit, --metrics-addr. Both
+ * --event-rate-limit, --metrics-addr, --shim-path. Both
  * "--flag value" and "--flag=value". Returns 1 if --help was printed.
  */
 int config_parse(struct shoal_config *c, int argc, char **argv, struct shoal_err *err);

@@ -41,6 +41,18 @@ struct reply {
 	uint64_t fd_size;
 	int stream_fd;      /* body from a pipe until EOF: stream_fd > 0 */
 	const char *content_type; /* for fd / stream bodies */
+	/*
+	 * A hijacked connection (attach, exec start): the server calls
+	 * upgrade(arg, fd, extra, n) in a thread of its own with the
+	 * client's socket (extra: bytes the client sent after the request)
+	 * and closes the connection when it returns, then calls
+	 * upgrade_free(arg). A client that asked for "Upgrade: tcp" gets
+	 * 101 UPGRADED; any other gets 200 and what fd receives is streamed
+	 * to it (fd is then one end of a socketpair: output only).
+	 */
+	void (*upgrade)(void *arg, int fd, const char *extra, size_t n);
+	void (*upgrade_free)(void *arg);
+	void *upgrade_arg;
 };
 
 struct api_req {
@@ -70,6 +82,8 @@ bool api_query_bool(const struct api_req *q, const char *key, bool dflt);
 void api_images(const struct api_req *q, struct reply *r);
 void api_swarm(const struct api_req *q, struct reply *r);
 void api_nodes(const struct api_req *q, struct reply *r);
+void api_containers(const struct api_req *q, struct reply *r);
+void api_exec(const struct api_req *q, struct reply *r);
 void api_volumes(const struct api_req *q, struct reply *r);
 
 /* Routes whose bodies are spooled (http.c). */

@@ -22,6 +22,7 @@
 #include "../common/util.h"
 #include "../image/image.h"
 #include "api.h"
+#include "container.h"
 #include "daemon.h"
 
 enum job_kind { JOB_LOAD, JOB_PULL, JOB_IMPORT, JOB_SAVE };
@@ -417,8 +418,8 @@ void api_images(const struct api_req *q, struct reply *r)
 #undef ENDS
 	if (strcmp(q->method, "DELETE") == 0) {
 		snprintf(name, sizeof(name), "%s", p);
-		ret = image_remove(d->images, name, api_query_bool(q, "force", false), NULL, NULL, &out,
-				   &err);
+		ret = image_remove(d->images, name, api_query_bool(q, "force", false),
+				   ctr_image_in_use, d, &out, &err);
 		return api_reply_done(r, ret, &err, MHD_HTTP_OK, out);
 	}
 	api_reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");

@@ -26,6 +26,7 @@
 struct storage_driver;
 struct image_store;
 struct swarm;
+struct ctr_mgr;
 struct st_volumes;
 struct obs;
 
@@ -51,6 +52,7 @@ struct daemon {
 	} underlay;
 	int64_t started;
 	struct swarm *sw; /* swarm mode (swarm.c); never NULL after swarm_open */
+	struct ctr_mgr *ctr; /* containers (container*.c) */
 	struct st_volumes *vols; /* volumes and container mounts (volumes.c) */
 	struct obs *obs;  /* flows, events, metrics (obs.h) */
 };
@@ -69,6 +71,11 @@ int net_inspect_json(struct daemon *d, const char *ref, json_t **out, struct sho
 /* endpoint.c: attach a network namespace to a network and back. */
 int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
 		     const char *ip_str, json_t **out, struct shoal_err *err);
+/* The same for a container: the row records ctr_id (NULL = none); *out
+ * gets the endpoint as stored. d->lock held, no transaction open. */
+int ep_connect_container(struct daemon *d, const char *net_ref, const char *netns,
+			 const char *ip_str, const char *ctr_id, struct st_endpoint *out,
+			 struct shoal_err *err);
 int ep_disconnect_netns(struct daemon *d, const char *net_ref, const char *netns,
 			struct shoal_err *err);
 /* A new endpoint row for network n: the requested address (checked) or
@@ -147,6 +154,8 @@ int swarm_check_ip(struct daemon *d, const struct st_network *n, uint32_t ip,
 json_t *swarm_info_json(struct daemon *d);
 json_t *swarm_gossip_counters_json(struct daemon *d);
 
+/* container.c: the name of container id ("" or unknown: NULL); d->lock held. */
+const char *ctr_name_of(struct daemon *d, const char *id, char *buf, size_t len);
 /*
  * kvdisc.c: discovery through "cluster-store" (etcd). Same shape as the
  * swarm hooks: called with d->lock held. kvdisc_network_claim (inside

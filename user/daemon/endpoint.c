@@ -172,12 +172,13 @@ int ep_prepare(struct daemon *d, const struct st_network *n, const char *ip_str,
 	return 0;
 }
 
-int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
-		     const char *ip_str, json_t **out, struct shoal_err *err)
+int ep_connect_container(struct daemon *d, const char *net_ref, const char *netns,
+			 const char *ip_str, const char *ctr_id, struct st_endpoint *out,
+			 struct shoal_err *err)
 {
 	struct st_network n = { 0 };
 	struct st_endpoint e = { 0 };
-	char a[16], mac[18];
+	char a[16];
 	int ret;
 
 	ret = netns_check_path(netns, err);
@@ -201,6 +202,8 @@ int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
 		goto fail;
 	snprintf(e.netns, sizeof(e.netns), "%s", netns);
 	snprintf(e.host_ifname, sizeof(e.host_ifname), SHOAL_VETH_PREFIX "%.12s", e.id);
+	if (ctr_id)
+		snprintf(e.container_id, sizeof(e.container_id), "%s", ctr_id);
 	ipam_mac_from_ip(e.ip, e.mac);
 	ret = state_endpoint_insert(d->st, &e, err);
 	if (ret < 0)
@@ -217,9 +220,7 @@ int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
 		 util_ipv4_str(e.ip, a));
 	swarm_endpoint_connected(d, &n, &e);
 	kvdisc_endpoint_connected(d, &n, &e);
-	*out = json_pack("{s:s, s:s, s:s, s:s}", "EndpointID", e.id, "IPv4Address",
-			 util_ipv4_str(e.ip, a), "MacAddress", util_mac_str(e.mac, mac),
-			 "HostInterface", e.host_ifname);
+	*out = e;
 	st_network_free(&n);
 	return 0;
 fail:
@@ -227,6 +228,22 @@ fail:
 	kvdisc_endpoint_aborted(d);
 	st_network_free(&n);
 	return ret;
+}
+
+int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
+		     const char *ip_str, json_t **out, struct shoal_err *err)
+{
+	struct st_endpoint e;
+	char a[16], mac[18];
+	int ret;
+
+	ret = ep_connect_container(d, net_ref, netns, ip_str, NULL, &e, err);
+	if (ret < 0)
+		return ret;
+	*out = json_pack("{s:s, s:s, s:s, s:s}", "EndpointID", e.id, "IPv4Address",
+			 util_ipv4_str(e.ip, a), "MacAddress", util_mac_str(e.mac, mac),
+			 "HostInterface", e.host_ifname);
+	return 0;
 }
 
 int ep_disconnect_netns(struct daemon *d, const char *net_ref, const char *netns,

@@ -9,6 +9,7 @@
  * client cannot block the others.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <strings.h>
@@ -254,9 +255,18 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 		if (ipam)
 			ip = json_string_value(json_object_get(ipam, "IPv4Address"));
 		if ((!netns || !*netns) && container && *container) {
-			err_set(&err, ENOENT, "No such container: %s", container);
+			char cname[256];
+
+			pthread_mutex_lock(&d->lock);
+			if (!ctr_name_of(d, container, cname, sizeof(cname)))
+				ret = err_set(&err, ENOENT, "No such container: %s", container);
+			else
+				ret = err_set(&err, EOPNOTSUPP,
+					      "%s container %s: a container has the one network it was created with (network connect/disconnect of containers is not supported)",
+					      connect ? "cannot connect" : "cannot disconnect", cname);
+			pthread_mutex_unlock(&d->lock);
 			json_decref(body);
-			return api_reply_err(r, -ENOENT, &err);
+			return api_reply_err(r, ret, &err);
 		}
 		if (!netns || !*netns) {
 			json_decref(body);
@@ -324,6 +334,8 @@ static const struct {
 	{ "/images", api_images },
 	{ "/swarm", api_swarm },
 	{ "/nodes", api_nodes },
+	{ "/containers", api_containers },
+	{ "/exec", api_exec },
 	{ "/volumes", api_volumes },
 	{ "/metrics", api_metrics },       /* obs.h: Prometheus */
 	{ "/shoal/monitor", api_monitor }, /* obs.h: event stream */
@@ -413,6 +425,131 @@ static void stream_free(void *cls)
 	close((int)(intptr_t)cls);
 }
 
+/* ---- hijacked connections ---- */
+
+struct upg {
+	void (*fn)(void *arg, int fd, const char *extra, size_t n);
+	void (*free_fn)(void *arg);
+	void *arg;
+	int fd;
+	char *extra;
+	size_t n_extra;
+	struct MHD_UpgradeResponseHandle *urh;
+};
+
+/* Hijacked connections in progress (attach, exec): see http_stop(). */
+static int upg_active;
+
+static void *upg_thread(void *p)
+{
+	struct upg *u = p;
+
+	__atomic_add_fetch(&upg_active, 1, __ATOMIC_SEQ_CST);
+	u->fn(u->arg, u->fd, u->extra, u->n_extra);
+	__atomic_sub_fetch(&upg_active, 1, __ATOMIC_SEQ_CST);
+	if (u->urh)
+		MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
+	else
+		close(u->fd);
+	if (u->free_fn)
+		u->free_fn(u->arg);
+	free(u->extra);
+	free(u);
+	return NULL;
+}
+
+static int upg_spawn(struct upg *u)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	int ret;
+
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	ret = pthread_create(&t, &a, upg_thread, u);
+	pthread_attr_destroy(&a);
+	return ret;
+}
+
+static void on_upgrade(void *cls, struct MHD_Connection *c, void *req_cls, const char *extra_in,
+		       size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct upg *u = cls;
+
+	(void)c;
+	(void)req_cls;
+	u->fd = sock;
+	u->urh = urh;
+	if (extra_in_size) {
+		u->extra = malloc(extra_in_size);
+		if (u->extra) {
+			memcpy(u->extra, extra_in, extra_in_size);
+			u->n_extra = extra_in_size;
+		}
+	}
+	if (upg_spawn(u) != 0) {
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		if (u->free_fn)
+			u->free_fn(u->arg);
+		free(u->extra);
+		free(u);
+	}
+}
+
+static bool wants_upgrade(struct MHD_Connection *c)
+{
+	const char *up = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
+	const char *conn = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Connection");
+
+	return up && strcasecmp(up, "tcp") == 0 && conn && strcasestr(conn, "upgrade");
+}
+
+/* The response for a hijack: 101 with the socket, or 200 streaming a
+ * socketpair's other end. NULL on failure (r is then left alone). */
+static struct MHD_Response *upgrade_response(struct MHD_Connection *c, struct reply *r,
+					     unsigned int *status)
+{
+	const char *ct = r->content_type ? r->content_type : "application/vnd.docker.raw-stream";
+	struct MHD_Response *resp;
+	struct upg *u = calloc(1, sizeof(*u));
+	int sv[2];
+
+	if (!u)
+		return NULL;
+	u->fn = r->upgrade;
+	u->free_fn = r->upgrade_free;
+	u->arg = r->upgrade_arg;
+	if (wants_upgrade(c)) {
+		resp = MHD_create_response_for_upgrade(on_upgrade, u);
+		if (!resp) {
+			free(u);
+			return NULL;
+		}
+		MHD_add_response_header(resp, "Upgrade", "tcp");
+		MHD_add_response_header(resp, "Content-Type", ct);
+		*status = MHD_HTTP_SWITCHING_PROTOCOLS;
+		return resp;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		free(u);
+		return NULL;
+	}
+	shutdown(sv[1], SHUT_WR); /* no stdin without a hijack */
+	u->fd = sv[0];
+	if (upg_spawn(u) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		free(u);
+		return NULL;
+	}
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read,
+						 (void *)(intptr_t)sv[1], stream_free);
+	if (resp)
+		MHD_add_response_header(resp, "Content-Type", ct);
+	*status = MHD_HTTP_OK;
+	return resp;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -479,7 +616,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	} else {
 		route(d, c, method, url, rc, &r);
 	}
-	if (r.fd > 0) {
+	if (r.upgrade) {
+		unsigned int st = MHD_HTTP_OK;
+
+		resp = upgrade_response(c, &r, &st);
+		if (!resp) {
+			if (r.upgrade_free)
+				r.upgrade_free(r.upgrade_arg);
+			return MHD_NO;
+		}
+		r.status = st;
+	} else if (r.fd > 0) {
 		resp = MHD_create_response_from_fd64(r.fd_size, r.fd);
 		if (resp)
 			MHD_add_response_header(resp, "Content-Type",
@@ -589,7 +736,7 @@ int http_start(struct daemon *d, struct MHD_Daemon **mhd, struct shoal_err *err)
 	if (fd < 0)
 		return fd;
 	*mhd = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-					MHD_USE_POLL | MHD_USE_ERROR_LOG,
+					MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
 				0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600, MHD_OPTION_END);
@@ -603,6 +750,19 @@ int http_start(struct daemon *d, struct MHD_Daemon **mhd, struct shoal_err *err)
 
 void http_stop(struct MHD_Daemon *mhd)
 {
-	if (mhd)
-		MHD_stop_daemon(mhd);
+	if (!mhd)
+		return;
+	/* An attach or exec session lasts as long as its container: stopping
+	 * the server would wait for it. Stop accepting and let the process
+	 * end take those connections (the containers keep running). */
+	if (__atomic_load_n(&upg_active, __ATOMIC_SEQ_CST) > 0) {
+		MHD_socket fd = MHD_quiesce_daemon(mhd);
+
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+		log_info("leaving %d attach/exec session(s) to end with the process",
+			 __atomic_load_n(&upg_active, __ATOMIC_SEQ_CST));
+		return;
+	}
+	MHD_stop_daemon(mhd);
 }

@@ -5,7 +5,8 @@
  * Start-up: configuration (defaults < daemon.json < flags), the data-root
  * lock (one daemon per data-root), the state store, the storage driver
  * and image store, the BPF objects with
- * pinned maps, reconciliation of the kernel against state, swarm mode
+ * pinned maps, reconciliation of the kernel against state (containers
+ * that kept running are reattached), swarm mode
  * (restored and rejoined in the background), then the API socket. SIGTERM/SIGINT stop the API and exit; the data plane (TC
  * filters, pinned maps) keeps forwarding and counting without us.
  */
@@ -25,6 +26,7 @@
 #include "../common/util.h"
 #include "../image/image.h"
 #include "../storage/storage.h"
+#include "container.h"
 #include "daemon.h"
 #include "obs.h"
 #include "ports.h"
@@ -171,10 +173,16 @@ int main(int argc, char **argv)
 	ret = daemon_setup_underlay(&d, &err);
 	if (ret < 0)
 		goto fail;
+	ret = ctr_init(&d, &err);
+	if (ret < 0)
+		goto fail;
 	pthread_mutex_lock(&d.lock);
 	ret = daemon_reconcile(&d, &err);
 	if (ret == 0)
 		ret = ports_setup_external(&d, &err);
+	/* Containers kept running without us: reattach, record exits. */
+	if (ret == 0)
+		ret = ctr_reconcile(&d, &err);
 	pthread_mutex_unlock(&d.lock);
 	if (ret < 0)
 		goto fail;
@@ -206,6 +214,8 @@ int main(int argc, char **argv)
 	unlink(d.sock_path);
 	kvdisc_close(&d);
 	swarm_close(&d);
+	/* Containers keep running (their shims are not our children). */
+	ctr_close(&d);
 	image_store_close(d.images);
 	storage_close(d.storage);
 	loader_close(&d.bpf);

@@ -81,6 +81,7 @@ const char *obs_src_file_name(unsigned int id)
 	static const char *const names[SHOAL_SRC_MAX] = {
 		[SHOAL_SRC_UNKNOWN] = "?", [SHOAL_SRC_ENTRY] = "shoal.bpf.c",
 		[SHOAL_SRC_LXC] = "lxc.h", [SHOAL_SRC_UNDERLAY] = "underlay.h",
+		[SHOAL_SRC_NAT] = "nat.h",
 	};
 	return id < SHOAL_SRC_MAX ? names[id] : "?";
 }
@@ -97,20 +98,13 @@ const char *obs_proto_name(unsigned int proto, char *buf, size_t len)
 	}
 }
 
-/*
- * The containers code (container.c) names a container by id; declared
- * weak so that this file links whether or not that code is built in
- * (it lands separately): without it a container shows as its short id.
- */
-extern const char *ctr_name_of(struct daemon *d, const char *id, char *buf, size_t len)
-	__attribute__((weak));
-
 void obs_ep_name(struct daemon *d, const struct st_endpoint *e, char *buf, size_t len)
 {
 	const char *base = strrchr(e->netns, '/');
 
 	if (e->container_id[0]) {
-		if (ctr_name_of && ctr_name_of(d, e->container_id, buf, len))
+		/* The container's name; its short id if it is gone. */
+		if (ctr_name_of(d, e->container_id, buf, len))
 			return;
 		snprintf(buf, len, "%.12s", e->container_id);
 		return;
@@ -186,16 +180,22 @@ static const struct obs_ep *ep_find(struct obs *o, uint32_t ep_id)
 	return NULL;
 }
 
-static void refresh_eps(struct obs *o, bool force)
+/*
+ * wait: take d->lock even if busy (an API handler, which holds nothing
+ * else); the reader thread never waits for it (it would stall the ring).
+ */
+static void refresh_eps(struct obs *o, bool wait)
 {
 	struct daemon *d = o->d;
 	struct obs_ep *eps = NULL;
 	size_t n = 0;
 	uint64_t now = obs_mono_ns() / 1000000ULL;
 
-	if (!force && now - o->eps_refreshed_ms < 2000)
+	if (!wait && now - o->eps_refreshed_ms < 2000)
 		return;
-	if (pthread_mutex_trylock(&d->lock) != 0)
+	if (wait)
+		pthread_mutex_lock(&d->lock);
+	else if (pthread_mutex_trylock(&d->lock) != 0)
 		return;
 	if (obs_ep_snapshot(d, &eps, &n, NULL) < 0) {
 		pthread_mutex_unlock(&d->lock);

@@ -504,9 +504,12 @@ json_t *net_to_json(struct daemon *d, const struct st_network *n)
 				json_array_append_new(peers, peer_to_json(e));
 				continue;
 			}
+			char cname[256];
+
 			json_object_set_new(containers, e->container_id[0] ? e->container_id : e->id,
 				json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-					  "Name", base ? base + 1 : e->netns, "EndpointID", e->id,
+					  "Name", ctr_name_of(d, e->container_id, cname, sizeof(cname)) ?:
+					  (base ? base + 1 : e->netns), "EndpointID", e->id,
 					  "MacAddress", mac, "IPv4Address", ipbuf, "IPv6Address", "",
 					  "Netns", e->netns, "HostInterface", e->host_ifname));
 		}

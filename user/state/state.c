@@ -20,6 +20,7 @@
 
 #include "sql.h"
 #include "state.h"
+#include "state_containers.h"
 #include "state_images.h"
 #include "../../include/shoal_maps.h"
 #include "../common/util.h"
@@ -67,6 +68,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX endpoints_container ON endpoints(container_id);",
 	/* 2 -> 3: the image store (user/state/state_images.c). */
 	STATE_IMAGES_MIGRATION_V3,
+	/* 3 -> 4: containers (user/state/state_containers.c). */
+	STATE_CONTAINERS_MIGRATION_V4,
 };
 
 #define SCHEMA_LATEST ((int)ARRAY_SIZE(migrations))
