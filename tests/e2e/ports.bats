@@ -275,7 +275,7 @@ ctr_cleanup() {
 	[ "$output" = hello-from-web1 ]
 	# the port is held on the host, as docker-proxy holds it
 	run in_host timeout 2 nc -l 8080
-	[ "$status" -ne 0 ]
+	[ "$status" -eq 1 ]
 	[[ "$output" == *"in use"* ]]
 	[ "$(map_count ports)" -eq 1 ]
 	shoal stop -t 1 web1 >/dev/null
@@ -341,6 +341,7 @@ ctr_cleanup() {
 	[ "$output" = hello-from-web1 ]
 	# and the host hold is back
 	run in_host timeout 2 nc -l 8080
-	[ "$status" -ne 0 ]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"in use"* ]]
 	ctr_cleanup
 }
