@@ -540,6 +540,14 @@ teardown() {
 	[[ $output == *out* && $output == *err* ]]
 	run -127 dkr run --rm shoal/busybox /nosuchcmd
 	run -126 dkr run --rm shoal/busybox /etc/passwd
+	# a terminal attached before the start misses nothing, not even a
+	# partial line printed at once (the init is held until it connects)
+	command -v script >/dev/null || skip "script (util-linux) not installed"
+	for _ in 1 2 3; do
+		run script -qec "DOCKER_HOST=unix://$W/shoal.sock DOCKER_CLI_HINTS=false docker run --rm -t shoal/busybox sh -c 'printf no-newline; exit 4'" /dev/null
+		[ "$status" -eq 4 ]
+		[ "$output" = no-newline ]
+	done
 	run dkr run -d --name bg shoal/busybox sh -c 'echo started; exec sleep 300'
 	[ "$status" -eq 0 ]
 	id=$output
@@ -566,4 +574,36 @@ teardown() {
 	[ "$status" -eq 0 ]
 	run dkr ps -aq
 	[ -z "$output" ]
+}
+
+@test "HostConfig settings reach the container: read-only rootfs, caps, ulimits, json-file rotation" {
+	need_shim
+	run api POST /containers/create '{"Image": "shoal/busybox", "HostConfig": {"LogConfig": {"Type": "syslog"}}}'
+	[ "${lines[-1]}" = "HTTP 400" ]
+	[[ $output == *'logging driver \"syslog\" is not supported'* ]]
+	run api POST /containers/create '{"Image": "shoal/busybox", "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {"max-size": "lots"}}}}'
+	[ "${lines[-1]}" = "HTTP 400" ]
+	[[ $output == *"invalid max-size: lots"* ]]
+	ro=$(ctr_create ro '{"Image": "shoal/busybox", "Cmd": ["sleep", "300"], "HostConfig": {"ReadonlyRootfs": true, "CapDrop": ["ALL"], "Ulimits": [{"Name": "nofile", "Soft": 321, "Hard": 321}]}}')
+	api POST "/containers/$ro/start" | tail -1 | grep -q 204
+	run ctr_exec ro touch /newfile
+	[ "$status" -ne 0 ]
+	[[ $output == *"Read-only file system"* ]]
+	run ctr_exec ro sh -c 'grep CapEff /proc/self/status'
+	[[ $output == *"0000000000000000"* ]]
+	run ctr_exec ro sh -c 'ulimit -n'
+	[ "$output" = 321 ]
+	# json-file max-size / max-file: the log rotates, at most 2 files
+	lg=$(ctr_create lg '{"Image": "shoal/busybox", "Cmd": ["sh", "-c", "i=0; while [ $i -lt 400 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"], "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {"max-size": "4k", "max-file": "2"}}}}')
+	api POST "/containers/$lg/start" | tail -1 | grep -q 204
+	run api POST "/containers/$lg/wait"
+	[ "$(head -n -1 <<<"$output" | jq .StatusCode)" -eq 0 ]
+	log=$W/data/containers/$lg/$lg-json.log
+	[ -f "$log.1" ]
+	[ ! -e "$log.2" ]
+	[ "$(stat -c %s "$log")" -le 4096 ]
+	# the last line is there, the first is gone
+	out=$(curl -s --unix-socket "$W/shoal.sock" "http://localhost/containers/$lg/logs?stdout=1&tail=1" | demux)
+	[[ $out == line-399-* ]]
+	! grep -q '"line-0-' "$log" "$log.1" || false
 }

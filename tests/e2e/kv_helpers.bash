@@ -125,7 +125,7 @@ zk_start() {
 		org.apache.zookeeper.server.ZooKeeperServerMain "$W/zk/zoo.cfg"
 	ZK_PID=$BG_PID
 	for _ in $(seq 1 300); do
-		[ "$(echo ruok | ip netns exec "$SWITCH_NS" nc -q1 "$ETCD_IP" "$ZK_PORT" 2>/dev/null)" = imok ] &&
+		[ "$(echo ruok | timeout 3 ip netns exec "$SWITCH_NS" nc -q1 -w2 "$ETCD_IP" "$ZK_PORT" 2>/dev/null)" = imok ] &&
 			return 0
 		sleep 0.1
 	done

@@ -497,6 +497,35 @@ static int check_binds(json_t *hc, struct shoal_err *err)
 	return 0;
 }
 
+/* LogConfig: json-file (the only driver) and its max-size / max-file. */
+static int check_log_config(json_t *hc, struct shoal_err *err)
+{
+	json_t *lc = json_object_get(hc, "LogConfig"), *cfg = json_object_get(lc, "Config");
+	const char *type = json_string_value(json_object_get(lc, "Type")), *k;
+	json_t *v;
+
+	if (type && *type && strcmp(type, "json-file") != 0)
+		return err_set(err, EINVAL, "logging driver \"%s\" is not supported (only json-file)",
+			       type);
+	json_object_foreach(cfg, k, v) {
+		const char *s = json_string_value(v);
+
+		if (strcmp(k, "max-size") == 0) {
+			if (!s || ctr_parse_size(s) <= 0)
+				return err_set(err, EINVAL, "invalid max-size: %s", s ? s : "(not a string)");
+		} else if (strcmp(k, "max-file") == 0) {
+			char *end;
+			long n = s ? strtol(s, &end, 10) : 0;
+
+			if (!s || *end || n < 1)
+				return err_set(err, EINVAL, "invalid max-file: %s", s ? s : "(not a string)");
+		} else {
+			return err_set(err, EINVAL, "unknown log opt '%s' for json-file log driver", k);
+		}
+	}
+	return 0;
+}
+
 struct create_req {
 	json_t *config;      /* merged Config */
 	json_t *hc;          /* HostConfig as stored */
@@ -518,6 +547,9 @@ static int check_host_config(json_t *hc, struct shoal_err *err)
 		return err_set(err, EINVAL, "restart policy \"%s\" is not supported (only \"no\")",
 			       rname);
 	ret = check_binds(hc, err);
+	if (ret < 0)
+		return ret;
+	ret = check_log_config(hc, err);
 	if (ret < 0)
 		return ret;
 	ret = ctr_port_bindings(NULL, hc, &ports, &np, err);

@@ -771,8 +771,96 @@ void ctr_cgroup_path(const char *id, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
+/* Docker's size strings ("10m", "1g", "512k", "100"): bytes, or -1. */
+int64_t ctr_parse_size(const char *s)
+{
+	char *end;
+	double v;
+	int64_t mult = 1;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	switch (*end | 0x20) {
+	case 'k': mult = 1024; end++; break;
+	case 'm': mult = 1024 * 1024; end++; break;
+	case 'g': mult = 1024LL * 1024 * 1024; end++; break;
+	case 't': mult = 1024LL * 1024 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if ((*end | 0x20) == 'b')
+		end++;
+	if (*end)
+		return -1;
+	return (int64_t)(v * (double)mult);
+}
+
+/* HostConfig settings the shim applies (include/shoal_shim.h [ext]). */
+static void bundle_extras(json_t *j, json_t *hc)
+{
+	json_t *v, *res = json_object(), *lc;
+	const char *sopt;
+	size_t i;
+
+	if (json_is_true(json_object_get(hc, "ReadonlyRootfs")))
+		json_object_set_new(j, "readonly_rootfs", json_true());
+	if (json_is_true(json_object_get(hc, "Privileged")))
+		json_object_set_new(j, "privileged", json_true());
+	if (json_is_array(v = json_object_get(hc, "CapAdd")))
+		json_object_set(j, "cap_add", v);
+	if (json_is_array(v = json_object_get(hc, "CapDrop")))
+		json_object_set(j, "cap_drop", v);
+	json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {
+		sopt = json_string_value(v);
+		if (sopt && (strcmp(sopt, "seccomp=unconfined") == 0 ||
+			     strcmp(sopt, "seccomp:unconfined") == 0))
+			json_object_set_new(j, "seccomp", json_false());
+	}
+	if (json_integer_value(v = json_object_get(hc, "Memory")) > 0)
+		json_object_set(res, "memory", v);
+	if (json_integer_value(v = json_object_get(hc, "MemorySwap")) != 0 && json_is_integer(v))
+		json_object_set(res, "memory_swap", v);
+	if (json_integer_value(v = json_object_get(hc, "NanoCpus")) > 0)
+		json_object_set(res, "nano_cpus", v);
+	if (json_integer_value(v = json_object_get(hc, "CpuShares")) > 0)
+		json_object_set(res, "cpu_shares", v);
+	if (json_integer_value(v = json_object_get(hc, "PidsLimit")) > 0)
+		json_object_set(res, "pids_limit", v);
+	if (json_object_size(res))
+		json_object_set(j, "resources", res);
+	json_decref(res);
+	if (json_is_array(v = json_object_get(hc, "Ulimits")) && json_array_size(v)) {
+		json_t *u = json_array(), *e;
+
+		json_array_foreach(v, i, e)
+			json_array_append_new(u, json_pack("{s:O?, s:O?, s:O?}", "name",
+							   json_object_get(e, "Name"), "soft",
+							   json_object_get(e, "Soft"), "hard",
+							   json_object_get(e, "Hard")));
+		json_object_set_new(j, "ulimits", u);
+	}
+	if (json_is_integer(v = json_object_get(hc, "OomScoreAdj")) && json_integer_value(v))
+		json_object_set(j, "oom_score_adj", v);
+	if (json_integer_value(v = json_object_get(hc, "ShmSize")) > 0)
+		json_object_set(j, "shm_size", v);
+	lc = json_object_get(json_object_get(hc, "LogConfig"), "Config");
+	if ((sopt = json_string_value(json_object_get(lc, "max-size")))) {
+		int64_t b = ctr_parse_size(sopt);
+
+		if (b > 0)
+			json_object_set_new(j, "log_max_size", json_integer(b));
+		sopt = json_string_value(json_object_get(lc, "max-file"));
+		if (sopt && atoi(sopt) > 0)
+			json_object_set_new(j, "log_max_files", json_integer(atoi(sopt)));
+	}
+}
+
 static int write_bundle_config(struct daemon *d, const char *id, const char *rootfs,
-			       const char *netns, json_t *cfg, json_t *hc, struct shoal_err *err)
+			       const char *netns, json_t *cfg, json_t *hc, bool hold,
+			       struct shoal_err *err)
 {
 	json_t *args = json_array(), *j, *ep = json_object_get(cfg, "Entrypoint"),
 	       *cmd = json_object_get(cfg, "Cmd");
@@ -794,6 +882,9 @@ static int write_bundle_config(struct daemon *d, const char *id, const char *roo
 		      bundle_mounts(d, id, rootfs, hc), "log_path", logp, "cgroup", cg);
 	if (!j)
 		return err_set(err, ENOMEM, "container %.12s: cannot build config.json", id);
+	if (hold)
+		json_object_set_new(j, "hold", json_true());
+	bundle_extras(j, hc);
 	ctr_bundle_dir(d, id, p, sizeof(p));
 	strcat(p, "/config.json");
 	if (json_dump_file(j, p, JSON_COMPACT) < 0)
@@ -942,15 +1033,39 @@ static int connect_networks(struct daemon *d, const char *id, const char *netns,
 	return 0;
 }
 
+/* Let a held init exec once the tty sessions waiting for this start
+ * have connected (at most 2 s; d->lock held, released while waiting). */
+static void release_hold(struct daemon *d, const char *id)
+{
+	json_t *req = json_pack("{s:s}", "op", "start"), *rep = NULL;
+	struct shoal_err err = { 0 };
+	struct timespec until;
+	struct ctr_rt *rt;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	while ((rt = ctr_rt_get(d, id)) && rt->tty_waiters > 0)
+		if (pthread_cond_timedwait(&d->ctr->changed, &d->lock, &until) == ETIMEDOUT)
+			break;
+	if (ctr_shim_call(d, id, req, &rep, NULL, &err) < 0)
+		log_warn("container %.12s: start a held init: %s", id, err.msg);
+	else if (!json_is_true(json_object_get(rep, "ok")))
+		log_warn("container %.12s: start a held init: %s", id,
+			 str_or(rep, "message", "refused"));
+	json_decref(rep);
+	json_decref(req);
+}
+
 static int start_locked(struct daemon *d, struct st_container *c, struct shoal_err *err)
 {
 	json_t *cfg = load_obj(c->config), *hc = load_obj(c->host_config), *ns = load_obj(c->net_settings);
 	const char *mode = str_or(hc, "NetworkMode", "default");
 	char bundle[4200], rootfs[4096], netns[4200] = "host";
 	struct st_endpoint e = { 0 };
-	bool have_ep = false, got_rootfs = false;
+	bool have_ep = false, got_rootfs = false, hold;
 	int ret, pid = 0, code = 0;
 	struct shoal_err e2 = { 0 };
+	struct ctr_rt *rt;
 
 	ctr_bundle_dir(d, c->id, bundle, sizeof(bundle));
 	fsutil_rm_rf(bundle);
@@ -979,7 +1094,11 @@ static int start_locked(struct daemon *d, struct st_container *c, struct shoal_e
 	ret = ports_acquire(d, c->id, cfg, hc, have_ep ? &e : NULL, ns, err);
 	if (ret < 0)
 		goto fail;
-	ret = write_bundle_config(d, c->id, rootfs, netns, cfg, hc, err);
+	rt = ctr_rt_get(d, c->id);
+	/* A terminal attached before the start must see everything: the init
+	 * waits before execve until those sessions are connected. */
+	hold = rt && rt->tty_waiters > 0;
+	ret = write_bundle_config(d, c->id, rootfs, netns, cfg, hc, hold, err);
 	if (ret < 0)
 		goto fail;
 	{
@@ -1036,6 +1155,8 @@ static int start_locked(struct daemon *d, struct st_container *c, struct shoal_e
 		log_error("container %.12s: record start: %s", c->id, err->msg);
 	ctr_changed(d);
 	log_info("container %.12s (%s) started: pid %d", c->id, c->name, pid);
+	if (hold)
+		release_hold(d, c->id);
 	json_decref(cfg);
 	json_decref(hc);
 	json_decref(ns);
