@@ -132,12 +132,12 @@ static bool taken_in_batch(const struct port_binding *b, size_t i)
 	return false;
 }
 
-static int host_bind(uint32_t ip, uint16_t port, uint8_t proto, int *fd_out);
+static int host_bind(uint32_t ip, uint16_t port, uint8_t proto, bool reuse, int *fd_out);
 
 /* Could the host bind ip:port? 0, or -errno. */
 static int host_bind_probe(uint32_t ip, uint16_t port, uint8_t proto)
 {
-	int fd, rc = host_bind(ip, port, proto, &fd);
+	int fd, rc = host_bind(ip, port, proto, true, &fd);
 
 	if (rc == 0)
 		close(fd);
@@ -176,8 +176,14 @@ static void hold_drop(const struct shoal_port_key *k)
 	*h = holds[--n_holds];
 }
 
-/* Bind a socket on the binding's host address and port; -errno. */
-static int host_bind(uint32_t ip, uint16_t port, uint8_t proto, int *fd_out)
+/*
+ * Bind a socket on the binding's host address and port; -errno. With
+ * reuse (the probe), TIME_WAIT leftovers are no conflict, a listener
+ * still is. The hold binds without SO_REUSEADDR: Linux lets two sockets
+ * that both set it share a port as long as neither listens, so only a
+ * hold without it keeps a later SO_REUSEADDR listener out.
+ */
+static int host_bind(uint32_t ip, uint16_t port, uint8_t proto, bool reuse, int *fd_out)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	int one = 1, fd;
@@ -186,8 +192,7 @@ static int host_bind(uint32_t ip, uint16_t port, uint8_t proto, int *fd_out)
 	fd = socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	/* TIME_WAIT leftovers are no conflict; a listener still is. */
-	if (proto == IPPROTO_TCP)
+	if (reuse && proto == IPPROTO_TCP)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int rc = -errno;
@@ -217,7 +222,7 @@ static int hold_acquire(const struct port_binding *b)
 		holds = nh;
 		cap_holds = cap;
 	}
-	rc = host_bind(b->host_ip, b->host_port, b->proto, &fd);
+	rc = host_bind(b->host_ip, b->host_port, b->proto, false, &fd);
 	if (rc < 0)
 		return rc;
 	holds[n_holds].k = k;
