@@ -139,7 +139,9 @@ wait_for() {
 	[ "$status" -eq 3 ]
 	[ "$(echo "$output" | tr -d ' ')" = 2 ]
 	# a tty: the output is the terminal's, the code still the container's
-	run script -qec "'$SHOAL_BIN' -H 'unix://$W/shoal.sock' run --rm -t $IMAGE sh -c 'tty; exit 4'" /dev/null
+	# (shoald relays a tty's output from the shim's attach, made after the
+	# start: what the first instant prints may miss it, hence the sleep)
+	run script -qec "'$SHOAL_BIN' -H 'unix://$W/shoal.sock' run --rm -t $IMAGE sh -c 'sleep 0.3; tty; exit 4'" /dev/null
 	[ "$status" -eq 4 ]
 	[[ "$output" == */dev/pts/* ]]
 }
