@@ -372,3 +372,17 @@ ctr_cleanup() {
 	[[ "$output" == *"listen tcp4 10.123.0.1:8083: bind: cannot assign requested address"* ]]
 	ctr_cleanup
 }
+
+@test "container: reaches the client outside its network through masquerade (TCP and ping)" {
+	need_containers
+	serve_in "$CLIENT" sh -c "echo from-client | exec nc -N -l 7000 > '$W/cl.out'"
+	sleep 0.3
+	run shoal run --rm "$IMAGE" sh -c 'echo from-ctr | nc 192.168.77.2 7000'
+	[ "$status" -eq 0 ]
+	[ "$output" = from-client ]
+	[ "$(cat "$W/cl.out")" = from-ctr ]
+	run shoal run --rm "$IMAGE" ping -c 2 -W 2 192.168.77.2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"2 packets received"* ]]
+	[ "$(node_stat nat_snat_packets)" -ge 4 ]
+}
