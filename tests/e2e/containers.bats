@@ -372,7 +372,7 @@ wait_for() {
 	[ "$status" -ne 0 ]
 }
 
-@test "inspect: State.Status, NetworkSettings.IPAddress, Config.Env; falls through to images and networks" {
+@test "inspect: State.Status, NetworkSettings.IPAddress, Config.Env; falls through to images, networks and volumes" {
 	id=$(shoal run -d --name insp -e K1=v1 "$IMAGE" sleep 300)
 	run shoal inspect insp
 	[ "$status" -eq 0 ]
@@ -397,6 +397,11 @@ wait_for() {
 	shoal network create --subnet 10.91.0.0/24 inspnet >/dev/null
 	run shoal inspect -f '{{.Name}} {{.Driver}}' inspnet
 	[ "$output" = "inspnet local" ]
+	shoal volume create inspvol >/dev/null
+	run shoal inspect -f '{{.Name}} {{.Driver}}' inspvol
+	[ "$output" = "inspvol local" ]
+	run shoal inspect --type volume -f '{{.Mountpoint}}' inspvol
+	[ "$output" = "$W/data/volumes/inspvol/_data" ]
 	run shoal inspect --type container "$IMAGE"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"Error: No such container: $IMAGE"* ]]
