@@ -386,3 +386,22 @@ ctr_cleanup() {
 	[[ "$output" == *"2 packets received"* ]]
 	[ "$(node_stat nat_snat_packets)" -ge 4 ]
 }
+
+@test "container: an interface added after start is published on at the next publish" {
+	need_containers
+	ip link add ext2 netns "$HOSTNS" type veth peer name eth1 netns "$CLIENT"
+	ip -n "$HOSTNS" addr add 192.168.76.1/24 dev ext2
+	ip -n "$HOSTNS" link set ext2 up
+	ip -n "$CLIENT" addr add 192.168.76.2/24 dev eth1
+	ip -n "$CLIENT" link set eth1 up
+	run in_host tc filter show dev ext2 ingress
+	[[ "$output" != *"from_external"* ]]
+	web late -p 8080:80
+	in_host tc filter show dev ext2 ingress | grep -q from_external
+	run get http://192.168.76.1:8080/
+	[ "$output" = hello-from-late ]
+	run get http://192.168.77.1:8080/
+	[ "$output" = hello-from-late ]
+	[ "$(map_count ext_ifaces)" -eq 2 ]
+	ctr_cleanup
+}
