@@ -132,6 +132,8 @@ wait_for() {
 	[[ "$output" == *"See 'shoal run --help'."* ]]
 	run -127 shoal run --rm "$IMAGE" /no/such/cmd
 	[[ "$output" == "shoal: Error response from daemon: "* ]]
+	run -127 shoal run --rm "$IMAGE" nosuchcmd
+	[[ "$output" == *'"nosuchcmd": executable file not found'* ]]
 	run -126 shoal run --rm "$IMAGE" /etc/passwd
 	[[ "$output" == "shoal: Error response from daemon: "* ]]
 	# stdin with -i, EOF passed on
