@@ -234,6 +234,33 @@ wait_for() {
 	wait_leftovers "$before"
 }
 
+@test "run pulls a missing image (--pull missing, the default), --pull never refuses, --pull always pulls again" {
+	registry_start
+	registry_push "$CTR_IMG" shoal/busybox:latest
+	ref=127.0.0.1:$REGISTRY_PORT/shoal/busybox
+	run -125 --separate-stderr shoal run --rm --pull never "$ref" true
+	[[ "$stderr" == *"No such image: $ref"* ]]
+	run --separate-stderr shoal run --rm "$ref" echo pulled
+	[ "$status" -eq 0 ]
+	[ "$output" = pulled ]
+	[[ "$stderr" == "Unable to find image '$ref:latest' locally"* ]]
+	[ "$(shoal images --format '{{.Repository}}:{{.Tag}}' "$ref")" = "$ref:latest" ]
+	# present now: no pull
+	run --separate-stderr shoal run --rm "$ref" echo again
+	[ "$output" = again ]
+	[ -z "$stderr" ]
+	run --separate-stderr shoal run --rm --pull always "$ref" echo always
+	[ "$output" = always ]
+	[[ "$stderr" == *"Pulling from shoal/busybox"* ]]
+	# a failed pull: the create is not retried, nothing is made
+	run -125 shoal run --rm "127.0.0.1:$REGISTRY_PORT/no/such" true
+	[[ "$output" == *"Unable to find image '127.0.0.1:$REGISTRY_PORT/no/such:latest' locally"* ]]
+	run shoal ps -aq
+	[ -z "$output" ]
+	run -125 shoal run --pull sometimes "$IMAGE" true
+	[[ "$output" == *"invalid pull option: 'sometimes'"* ]]
+}
+
 @test "names and id prefixes resolve; rename; a duplicate name is refused" {
 	id=$(shoal run -d --name web "$IMAGE" sleep 60)
 	for ref in web "$id" "${id:0:12}" "${id:0:5}"; do
