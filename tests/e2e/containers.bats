@@ -126,10 +126,14 @@ wait_for() {
 	[ "$status" -eq 0 ]
 	[ "$output" = to-out ]
 	[ "$stderr" = to-err ]
-	run shoal run --rm no/such-image true
+	run shoal run --rm --pull never no/such-image true
 	[ "$status" -eq 125 ]
 	[[ "$output" == "shoal: Error response from daemon: "*"no/such-image"* ]]
 	[[ "$output" == *"See 'shoal run --help'."* ]]
+	# the default pulls first: no registry reachable from here, still 125
+	run shoal run --rm no/such-image true
+	[ "$status" -eq 125 ]
+	[[ "$output" == "Unable to find image 'no/such-image:latest' locally"* ]]
 	run -127 shoal run --rm "$IMAGE" /no/such/cmd
 	[[ "$output" == "shoal: Error response from daemon: "* ]]
 	run -127 shoal run --rm "$IMAGE" nosuchcmd
