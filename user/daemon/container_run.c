@@ -504,6 +504,132 @@ static void release_run(struct daemon *d, const char *id, json_t *ns, bool rootf
 	ns_clear_live(ns);
 }
 
+/* ---- restart policies ------------------------------------------------------------ */
+
+/* A stop or kill by a user (kept in net_settings: it must survive a
+ * shoald restart for unless-stopped). */
+static bool manual_stop_get(const struct st_container *c)
+{
+	json_t *ns = load_obj(c->net_settings);
+	bool v = json_is_true(json_object_get(ns, "_manual_stop"));
+
+	json_decref(ns);
+	return v;
+}
+
+static void manual_stop_set(struct daemon *d, struct st_container *c, bool v)
+{
+	json_t *ns = load_obj(c->net_settings);
+
+	if (v)
+		json_object_set_new(ns, "_manual_stop", json_true());
+	else
+		json_object_del(ns, "_manual_stop");
+	free(c->net_settings);
+	c->net_settings = json_dumps(ns, JSON_COMPACT);
+	json_decref(ns);
+	st_container_update(d->ctr->sc, c, NULL);
+}
+
+void ctr_mark_manual_stop(struct daemon *d, const char *id)
+{
+	struct st_container c;
+
+	if (st_container_find(d->ctr->sc, id, &c, NULL) == 0) {
+		manual_stop_set(d, &c, true);
+		st_container_free(&c);
+	}
+}
+
+/* Whether HostConfig.RestartPolicy wants c (just exited with code) back. */
+static bool restart_wanted(json_t *hc, const struct st_container *c, int code)
+{
+	json_t *rp = json_object_get(hc, "RestartPolicy");
+	const char *name = str_or(rp, "Name", "no");
+	json_int_t max = json_integer_value(json_object_get(rp, "MaximumRetryCount"));
+
+	if (manual_stop_get(c))
+		return false;
+	if (strcmp(name, "always") == 0 || strcmp(name, "unless-stopped") == 0)
+		return true;
+	if (strcmp(name, "on-failure") == 0)
+		return code != 0 && (max <= 0 || c->restart_count < max);
+	return false;
+}
+
+struct restart_job {
+	struct daemon *d;
+	char id[65];
+	int delay_ms;
+};
+
+static int start_locked(struct daemon *d, struct st_container *c, struct shoal_err *err);
+
+static void *restart_thread(void *arg)
+{
+	struct restart_job *j = arg;
+	struct daemon *d = j->d;
+	struct shoal_err err = { 0 };
+	struct st_container c;
+
+	usleep((useconds_t)j->delay_ms * 1000);
+	pthread_mutex_lock(&d->lock);
+	if (!d->ctr->closing && st_container_find(d->ctr->sc, j->id, &c, NULL) == 0) {
+		/* still waiting for it: not stopped, started or removed meanwhile */
+		if (strcmp(c.status, "restarting") == 0) {
+			c.restart_count++;
+			if (start_locked(d, &c, &err) < 0) {
+				log_error("container %.12s: restart: %s", j->id, err.msg);
+				snprintf(c.status, sizeof(c.status), "exited");
+				snprintf(c.error, sizeof(c.error), "%s", err.msg);
+				st_container_update(d->ctr->sc, &c, NULL);
+				ctr_changed(d);
+			}
+		}
+		st_container_free(&c);
+	}
+	pthread_mutex_unlock(&d->lock);
+	free(j);
+	return NULL;
+}
+
+/* Mark c restarting and start it again after Docker's back-off: 100 ms,
+ * doubled for each run that lasted under 10 s (d->lock held). */
+static void schedule_restart(struct daemon *d, struct st_container *c)
+{
+	struct restart_job *j = calloc(1, sizeof(*j));
+	struct ctr_rt *rt = ctr_rt_get(d, c->id);
+	pthread_attr_t a;
+	pthread_t t;
+	int quick = 0;
+
+	if (!j)
+		return;
+	if (rt) {
+		if (rt->started_ns && ctr_now_ns() - rt->started_ns < 10LL * 1000000000LL)
+			rt->quick_restarts++;
+		else
+			rt->quick_restarts = 0;
+		quick = rt->quick_restarts;
+	}
+	j->d = d;
+	memcpy(j->id, c->id, sizeof(j->id));
+	j->delay_ms = 100 << (quick < 9 ? quick : 9);
+	snprintf(c->status, sizeof(c->status), "restarting");
+	st_container_update(d->ctr->sc, c, NULL);
+	ctr_changed(d);
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &a, restart_thread, j) != 0) {
+		free(j);
+		snprintf(c->status, sizeof(c->status), "exited");
+		st_container_update(d->ctr->sc, c, NULL);
+	}
+	pthread_attr_destroy(&a);
+	log_info("container %.12s (%s): restarting in %d ms (restart policy)", c->id, c->name,
+		 j ? 100 << (quick < 9 ? quick : 9) : 0);
+}
+
 /* Record an exit (d->lock held). */
 static void handle_exit(struct daemon *d, const char *id, int code, const char *finished,
 			bool oom, const char *error)
@@ -547,6 +673,8 @@ static void handle_exit(struct daemon *d, const char *id, int code, const char *
 		memset(&err, 0, sizeof(err));
 		if (ctr_remove_locked(d, &c, &err) < 0)
 			log_error("container %.12s: --rm: %s", id, err.msg);
+	} else if (!d->ctr->closing && restart_wanted(hc, &c, code)) {
+		schedule_restart(d, &c);
 	}
 	json_decref(hc);
 	st_container_free(&c);
@@ -1146,6 +1274,12 @@ static int start_locked(struct daemon *d, struct st_container *c, struct shoal_e
 	c->exit_code = 0;
 	c->oom_killed = false;
 	c->error[0] = '\0';
+	json_object_del(ns, "_manual_stop"); /* a start undoes a user's stop */
+	{
+		struct ctr_rt *r2 = ctr_rt_get(d, c->id);
+		if (r2)
+			r2->started_ns = ctr_now_ns();
+	}
 	c->finished_at[0] = '\0';
 	ctr_time_str(ctr_now_ns(), c->started_at);
 	free(c->net_settings);
@@ -1240,6 +1374,16 @@ int ctr_stop(struct daemon *d, const char *ref, int timeout, bool restart,
 	if (ret < 0)
 		goto out;
 	memcpy(id, c.id, sizeof(id));
+	if (strcmp(c.status, "restarting") == 0) {
+		/* waiting for its restart: that is cancelled */
+		snprintf(c.status, sizeof(c.status), "exited");
+		manual_stop_set(d, &c, true);
+		ctr_changed(d);
+		st_container_free(&c);
+		if (!restart)
+			goto out;
+		goto start;
+	}
 	if (strcmp(c.status, "running") != 0) {
 		st_container_free(&c);
 		if (!restart) {
@@ -1248,6 +1392,7 @@ int ctr_stop(struct daemon *d, const char *ref, int timeout, bool restart,
 		}
 		goto start;
 	}
+	manual_stop_set(d, &c, true);
 	cfg = load_obj(c.config);
 	if (json_object_get(cfg, "StopSignal"))
 		sig = ctr_parse_signal(str_or(cfg, "StopSignal", "TERM"), NULL);
@@ -1298,10 +1443,13 @@ int ctr_kill(struct daemon *d, const char *ref, const char *signal, struct shoal
 	ret = st_container_find(d->ctr->sc, ref, &c, err);
 	if (ret < 0)
 		goto out;
-	if (strcmp(c.status, "running") != 0)
+	if (strcmp(c.status, "running") != 0) {
 		ret = err_set(err, EBUSY, "Container %s is not running", c.id);
-	else
+	} else {
+		if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT)
+			manual_stop_set(d, &c, true);
 		ret = ctr_signal(d, c.id, sig, false, err);
+	}
 	st_container_free(&c);
 out:
 	pthread_mutex_unlock(&d->lock);
@@ -1543,6 +1691,30 @@ int ctr_reconcile(struct daemon *d, struct shoal_err *err)
 				    "the container's shim disappeared without recording an exit");
 		}
 		exited++;
+	}
+	/* Restart policies: a back-off cut short by the restart, and "always"
+	 * / "unless-stopped" (not stopped by a user) containers that are down. */
+	for (size_t i = 0; i < n; i++) {
+		struct st_container c;
+		json_t *hc;
+		const char *pol;
+
+		if (st_container_find(d->ctr->sc, v[i].id, &c, NULL) < 0)
+			continue;
+		hc = load_obj(c.host_config);
+		pol = str_or(json_object_get(hc, "RestartPolicy"), "Name", "no");
+		if (strcmp(c.status, "restarting") == 0 ||
+		    (strcmp(c.status, "exited") == 0 &&
+		     (strcmp(pol, "always") == 0 ||
+		      (strcmp(pol, "unless-stopped") == 0 && !manual_stop_get(&c))))) {
+			if (strcmp(pol, "always") == 0)
+				manual_stop_set(d, &c, false);
+			log_info("reconcile: container %.12s (%s): restart policy %s", c.id, c.name, pol);
+			snprintf(c.status, sizeof(c.status), "restarting");
+			schedule_restart(d, &c);
+		}
+		json_decref(hc);
+		st_container_free(&c);
 	}
 	/* Running containers keep their published ports. */
 #if HAVE_PORTS
