@@ -149,7 +149,7 @@ first_packet() {
 	nl_kill_pid "$td" 1
 	nl_undefer nl_kill_pid "$td" 1
 	cli "$e" wait "$id" >/dev/null 2>&1 || true
-	t1=$(awk 'NR == 1 { printf "%d", $1 * 1000000000 }' "$W/td.out")
+	t1=$(awk 'NR == 1 { split($1, a, "."); printf "%s%s", a[1], substr(a[2] "000000000", 1, 9) }' "$W/td.out")
 	[ -n "$t1" ] && [ "$t1" -gt "$t0" ] || return 1
 	echo $(((t1 - t0) / 1000000))
 }
