@@ -41,6 +41,7 @@ struct ctr_rt {
 	char id[65];
 	uint64_t exits;     /* exits seen since shoald started */
 	int last_exit;      /* exit code of the last one */
+	int64_t exit_ns;    /* when it was recorded */
 	uint64_t starts;    /* starts since shoald started */
 	uint64_t start_exits; /* exits as they were at the last start */
 	int64_t log_off;    /* size of the log before the last start */

@@ -666,6 +666,7 @@ static void handle_exit(struct daemon *d, const char *id, int code, const char *
 	if (rt) {
 		rt->exits++;
 		rt->last_exit = code;
+		rt->exit_ns = ctr_now_ns();
 	}
 	log_info("container %.12s (%s) exited with %d", id, c.name, code);
 	ctr_changed(d);
@@ -1628,6 +1629,29 @@ int ctr_wait_start(struct daemon *d, const char *ref, const char *condition, int
 	rt = ctr_rt_get(d, c.id);
 	if (rt && strcmp(c.status, "running") != 0 && !rt->exits)
 		rt->last_exit = c.exit_code;
+	/*
+	 * A next-exit wait sent before the start but handled after a short
+	 * first run ended (a client that does not wait for this reply's
+	 * headers before it starts, as docker does): that run's exit is
+	 * the one it wants. Only for a new container's first run.
+	 */
+	if (rt && cond == W_NEXT_EXIT && strcmp(c.status, "running") != 0 && rt->starts == 1 &&
+	    rt->exits == 1 && ctr_now_ns() - rt->exit_ns < 2000000000LL &&
+	    ctr_now_ns() - c.created < 10000000000LL) {
+		char buf[128];
+		int code = rt->last_exit;
+
+		st_container_free(&c);
+		pthread_mutex_unlock(&d->lock);
+		free(w);
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return err_set(err, errno, "pipe: %s", strerror(errno));
+		snprintf(buf, sizeof(buf), "{\"StatusCode\":%d,\"Error\":null}\n", code);
+		write_all(p[1], buf, strlen(buf));
+		close(p[1]);
+		*fd_out = p[0];
+		return 0;
+	}
 	w->d = d;
 	w->cond = cond;
 	w->exits = rt ? rt->exits : 0;
