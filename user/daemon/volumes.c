@@ -367,14 +367,22 @@ int volume_remove_locked(struct daemon *d, const char *name, struct shoal_err *e
 	if (ret < 0)
 		return ret;
 	if (n > 0) {
-		char list[1024] = "";
-		size_t used = 0;
+		char list[1024] = "", names[1024] = "", cname[256];
+		size_t used = 0, nused = 0;
 
-		for (size_t i = 0; i < n && used < sizeof(list) - 80; i++)
+		/* Docker's wording with the ids, then the names people know. */
+		for (size_t i = 0; i < n && used < sizeof(list) - 80; i++) {
 			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
 						 i ? ", " : "", ids[i]);
+			if (ctr_name_of(d, ids[i], cname, sizeof(cname)) &&
+			    nused < sizeof(names) - sizeof(cname) - 4)
+				nused += (size_t)snprintf(names + nused, sizeof(names) - nused,
+							  "%s%s", nused ? ", " : "", cname);
+		}
 		free(ids);
-		return err_set(err, EBUSY, "remove %s: volume is in use - [%s]", name, list);
+		return err_set(err, EBUSY, "remove %s: volume is in use - [%s]%s%s%s", name, list,
+			       nused ? (n > 1 ? " (containers " : " (container ") : "", names,
+			       nused ? ")" : "");
 	}
 	free(ids);
 	ret = vol_dir_remove(d->cfg.data_root, name, err);
