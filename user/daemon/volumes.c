@@ -24,7 +24,17 @@
 
 int volumes_open(struct daemon *d, struct shoal_err *err)
 {
-	return st_volumes_open(d->st, &d->vols, err);
+	size_t n = 0;
+	int ret = st_volumes_open(d->st, &d->vols, err);
+
+	if (ret < 0)
+		return ret;
+	/* A crash between recording a container's mounts and the container
+	 * leaves rows that would keep their volumes "in use" forever. */
+	ret = st_mount_delete_orphans(d->vols, &n, err);
+	if (ret == 0 && n)
+		log_info("dropped %zu mount records of containers that do not exist", n);
+	return ret;
 }
 
 void volumes_close(struct daemon *d)
