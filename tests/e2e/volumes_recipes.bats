@@ -276,6 +276,25 @@ vol_names() {
 	[ "$output" = $'a\nc\nold' ]
 }
 
+@test "image VOLUME entries get anonymous volumes with the image's content" {
+	"$ROOT/tools/mkimage.sh" -o "$W/vimg.tar" -t shoal/withvol:latest --volume /data >/dev/null
+	shoal load -i "$W/vimg.tar" >/dev/null
+	shoal create --name iv shoal/withvol ls /data >/dev/null
+	[ "$(shoal inspect -f '{{json .Config.Volumes}}' iv)" = '{"/data":{}}' ]
+	vol=$(vol_names iv)
+	[[ "$vol" =~ ^[0-9a-f]{64}$ ]]
+	shoal start -a iv > "$W/out"
+	[ "$(cat "$W/out")" = $'a\nc\nold' ]
+	[ "$(cat "$W/data/volumes/$vol/_data/c")" = c ]
+	# A mount of the user's on that path replaces the image's volume.
+	shoal create --name iv2 -v mine:/data shoal/withvol true >/dev/null
+	[ "$(vol_names iv2)" = mine ]
+	# --rm takes the anonymous one along.
+	before=$(shoal volume ls -q | wc -l)
+	shoal run --rm shoal/withvol true
+	[ "$(shoal volume ls -q | wc -l)" -eq "$before" ]
+}
+
 @test "volume options: tmpfs mounted when used, shared, gone with the volume; bind volume keeps host files" {
 	shoal volume create -o type=tmpfs -o device=tmpfs -o o=size=2m,mode=0750 tv >/dev/null
 	! mountpoint -q "$W/data/volumes/tv/_data" || false
