@@ -335,6 +335,24 @@ vol_names() {
 	! mountpoint -q "$W/data/volumes/extvol/_data" || false
 }
 
+@test "--mount: volume-opt for a volume made on first use, volume-label, tmpfs with size and mode" {
+	run shoal run --rm --mount type=volume,source=optvol,target=/m,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-opt=o=size=1m,volume-label=made=bymount \
+		$IMAGE sh -c 'grep " /m " /proc/mounts'
+	[ "$status" -eq 0 ]
+	[[ "$output" == "tmpfs /m tmpfs "*"size=1024k"* ]]
+	[ "$(shoal volume inspect -f '{{json .Options}} {{json .Labels}}' optvol)" = \
+		'{"device":"tmpfs","o":"size=1m","type":"tmpfs"} {"made":"bymount"}' ]
+	run shoal run --rm --mount type=tmpfs,target=/t,tmpfs-size=2m,tmpfs-mode=1770 $IMAGE sh -c 'grep " /t " /proc/mounts'
+	[[ "$output" == "tmpfs /t tmpfs "*"size=2048k"*"mode=1770"* ]]
+	run shoal run --rm --tmpfs /run:size=3m $IMAGE sh -c 'grep " /run " /proc/mounts'
+	[[ "$output" == "tmpfs /run tmpfs "*"size=3072k"* ]]
+	run shoal run --rm --mount type=volume,source=bad1,target=/m,volume-opt=foo=bar $IMAGE true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'invalid option: "foo"'* ]]
+	run shoal volume inspect bad1
+	[ "$status" -eq 1 ]
+}
+
 @test "rm -v and run --rm remove anonymous volumes, never named ones" {
 	shoal create --name c1 -v /anon -v named1:/named $IMAGE true >/dev/null
 	anon=$(vol_names c1 | grep -v named1)
