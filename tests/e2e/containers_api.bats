@@ -191,7 +191,8 @@ teardown() {
 	check 400 "Invalid container name" '{"Image": "shoal/busybox"}' '-bad'
 	check 400 "Config.Image is required" '{"Cmd": ["sh"]}'
 	check 400 "restart policy" '{"Image": "shoal/busybox", "HostConfig": {"RestartPolicy": {"Name": "always"}}}'
-	check 400 "named volumes are not supported" '{"Image": "shoal/busybox", "HostConfig": {"Binds": ["vol:/data"]}}'
+	check 400 "includes invalid characters for a local volume name" '{"Image": "shoal/busybox", "HostConfig": {"Binds": ["bad/vol:/data"]}}'
+	check 400 "Duplicate mount point: /data" '{"Image": "shoal/busybox", "HostConfig": {"Binds": ["v1:/data", "/tmp:/data"]}}'
 	check 400 "Entrypoint must be" '{"Image": "shoal/busybox", "Entrypoint": 7}'
 	run api POST /containers/create '{"Image": '
 	[ "${lines[-1]}" = "HTTP 400" ]
