@@ -283,8 +283,9 @@ vol_names() {
 	[ "$(shoal inspect -f '{{json .Config.Volumes}}' iv)" = '{"/data":{}}' ]
 	vol=$(vol_names iv)
 	[[ "$vol" =~ ^[0-9a-f]{64}$ ]]
-	shoal start -a iv > "$W/out"
-	[ "$(cat "$W/out")" = $'a\nc\nold' ]
+	shoal start iv >/dev/null
+	[ "$(shoal wait iv)" = 0 ]
+	[ "$(shoal logs iv)" = $'a\nc\nold' ]
 	[ "$(cat "$W/data/volumes/$vol/_data/c")" = c ]
 	# A mount of the user's on that path replaces the image's volume.
 	shoal create --name iv2 -v mine:/data shoal/withvol true >/dev/null
