@@ -126,10 +126,14 @@ wait_for() {
 	[ "$status" -eq 0 ]
 	[ "$output" = to-out ]
 	[ "$stderr" = to-err ]
-	run shoal run --rm no/such-image true
+	run shoal run --rm --pull never no/such-image true
 	[ "$status" -eq 125 ]
 	[[ "$output" == "shoal: Error response from daemon: "*"no/such-image"* ]]
 	[[ "$output" == *"See 'shoal run --help'."* ]]
+	# the default pulls first: no registry reachable from here, still 125
+	run shoal run --rm no/such-image true
+	[ "$status" -eq 125 ]
+	[[ "$output" == "Unable to find image 'no/such-image:latest' locally"* ]]
 	run -127 shoal run --rm "$IMAGE" /no/such/cmd
 	[[ "$output" == "shoal: Error response from daemon: "* ]]
 	run -127 shoal run --rm "$IMAGE" nosuchcmd
@@ -232,6 +236,33 @@ wait_for() {
 	run -127 shoal run --rm "$IMAGE" /no/such/cmd
 	wait_for bash -c "[ -z \"\$('$SHOAL_BIN' -H 'unix://$W/shoal.sock' ps -aq)\" ]"
 	wait_leftovers "$before"
+}
+
+@test "run pulls a missing image (--pull missing, the default), --pull never refuses, --pull always pulls again" {
+	registry_start
+	registry_push "$CTR_IMG" shoal/busybox:latest
+	ref=127.0.0.1:$REGISTRY_PORT/shoal/busybox
+	run -125 --separate-stderr shoal run --rm --pull never "$ref" true
+	[[ "$stderr" == *"No such image: $ref"* ]]
+	run --separate-stderr shoal run --rm "$ref" echo pulled
+	[ "$status" -eq 0 ]
+	[ "$output" = pulled ]
+	[[ "$stderr" == "Unable to find image '$ref:latest' locally"* ]]
+	[ "$(shoal images --format '{{.Repository}}:{{.Tag}}' "$ref")" = "$ref:latest" ]
+	# present now: no pull
+	run --separate-stderr shoal run --rm "$ref" echo again
+	[ "$output" = again ]
+	[ -z "$stderr" ]
+	run --separate-stderr shoal run --rm --pull always "$ref" echo always
+	[ "$output" = always ]
+	[[ "$stderr" == *"Pulling from shoal/busybox"* ]]
+	# a failed pull: the create is not retried, nothing is made
+	run -125 shoal run --rm "127.0.0.1:$REGISTRY_PORT/no/such" true
+	[[ "$output" == *"Unable to find image '127.0.0.1:$REGISTRY_PORT/no/such:latest' locally"* ]]
+	run shoal ps -aq
+	[ -z "$output" ]
+	run -125 shoal run --pull sometimes "$IMAGE" true
+	[[ "$output" == *"invalid pull option: 'sometimes'"* ]]
 }
 
 @test "names and id prefixes resolve; rename; a duplicate name is refused" {

@@ -660,3 +660,40 @@ teardown() {
 	run api DELETE "/containers/$ud?force=1"
 	[ "${lines[-1]}" = "HTTP 204" ]
 }
+
+@test "pause / unpause: frozen, shown as paused, exec refused; docker pause" {
+	need_shim
+	id=$(ctr_run tick 'while :; do echo tick; sleep 0.1; done')
+	log=$W/data/containers/$id/$id-json.log
+	sleep 0.5
+	run api POST "/containers/$id/pause"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	[ "$(ctr_field tick .State.Status)" = paused ]
+	[ "$(ctr_field tick .State.Paused)" = true ]
+	[ "$(ctr_field tick .State.Running)" = true ]
+	run api GET '/containers/json?filters=%7B%22status%22%3A%5B%22paused%22%5D%7D'
+	[[ $(head -n -1 <<<"$output" | jq -r '.[0].Status') == *"(Paused)" ]]
+	n1=$(wc -l < "$log")
+	sleep 0.6
+	[ "$(wc -l < "$log")" -eq "$n1" ]
+	run api POST "/containers/$id/exec" '{"Cmd": ["true"]}'
+	[ "${lines[-1]}" = "HTTP 409" ]
+	[[ $output == *"is paused, unpause the container before exec"* ]]
+	run api POST "/containers/$id/pause"
+	[ "${lines[-1]}" = "HTTP 409" ]
+	run api POST "/containers/$id/unpause"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	sleep 0.5
+	[ "$(wc -l < "$log")" -gt "$n1" ]
+	[ "$(ctr_field tick .State.Status)" = running ]
+	run api POST "/containers/$id/unpause"
+	[ "${lines[-1]}" = "HTTP 409" ]
+	run dkr pause tick
+	[ "$status" -eq 0 ]
+	run dkr ps --format '{{.Status}}'
+	[[ $output == *"(Paused)" ]]
+	run dkr unpause tick
+	[ "$status" -eq 0 ]
+	run dkr rm -f tick
+	[ "$status" -eq 0 ]
+}

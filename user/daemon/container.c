@@ -1242,7 +1242,8 @@ json_t *ctr_to_json(struct daemon *d, const struct st_container *c)
 	path = json_array_size(args) ? json_incref(json_array_get(args, 0)) : json_string("");
 	json_array_remove(args, 0);
 	state = json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
-			  c->status, "Running", running, "Paused", 0, "Restarting",
+			  ctr_is_paused(c) ? "paused" : c->status, "Running", running, "Paused",
+			  ctr_is_paused(c), "Restarting",
 			  strcmp(c->status, "restarting") == 0, "OOMKilled",
 			  c->oom_killed, "Dead", strcmp(c->status, "dead") == 0, "Pid",
 			  running ? c->pid : 0, "ExitCode", c->exit_code, "Error", c->error,
@@ -1338,7 +1339,7 @@ static void status_text(const struct st_container *c, char *buf, size_t len)
 
 	if (strcmp(c->status, "running") == 0) {
 		human_duration(now - parse_rfc3339(c->started_at), dur, sizeof(dur));
-		snprintf(buf, len, "Up %s", dur);
+		snprintf(buf, len, "Up %s%s", dur, ctr_is_paused(c) ? " (Paused)" : "");
 	} else if (strcmp(c->status, "exited") == 0) {
 		human_duration(now - parse_rfc3339(c->finished_at), dur, sizeof(dur));
 		snprintf(buf, len, "Exited (%d) %s ago", c->exit_code, dur);
@@ -1414,7 +1415,8 @@ static json_t *summary_json(const struct st_container *c)
 		      "Command", cmd, "Created", (json_int_t)(c->created / 1000000000LL), "Ports",
 		      ports_summary(cfg, ns), "Labels",
 		      json_is_object(json_object_get(cfg, "Labels")) ? json_object_get(cfg, "Labels") : json_object(),
-		      "State", c->status, "Status", status, "HostConfig", "NetworkMode",
+		      "State", ctr_is_paused(c) ? "paused" : c->status, "Status", status,
+		      "HostConfig", "NetworkMode",
 		      str_or(hc, "NetworkMode", "default"), "NetworkSettings", "Networks", nets,
 		      "Mounts", mounts_json(hc));
 	json_decref(args);
@@ -1478,7 +1480,9 @@ static bool f_name(const char *v, void *a)
 
 static bool f_status(const char *v, void *a)
 {
-	return strcmp(((struct fctx *)a)->c->status, v) == 0;
+	const struct st_container *c = ((struct fctx *)a)->c;
+
+	return strcmp(ctr_is_paused(c) ? "paused" : c->status, v) == 0;
 }
 
 static bool f_exited(const char *v, void *a)

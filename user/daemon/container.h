@@ -117,6 +117,9 @@ int ctr_start(struct daemon *d, const char *ref, struct shoal_err *err);
 int ctr_stop(struct daemon *d, const char *ref, int timeout, bool restart,
 	     struct shoal_err *err);
 int ctr_kill(struct daemon *d, const char *ref, const char *signal, struct shoal_err *err);
+int ctr_pause(struct daemon *d, const char *ref, bool pause, struct shoal_err *err);
+/* Running and frozen by pause. */
+bool ctr_is_paused(const struct st_container *c);
 /* Parse "SIGTERM", "TERM", "15": the number, or -EINVAL. */
 int ctr_parse_signal(const char *s, struct shoal_err *err);
 /* condition: "not-running" (default), "next-exit", "removed". Starts the

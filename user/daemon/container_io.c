@@ -759,6 +759,18 @@ void ctr_api_exec_create(const struct api_req *q, const char *ref, struct reply 
 		ret = ctr_basics(q->d, ref, id, &tty, &running, &err);
 	if (ret == 0 && !running)
 		ret = err_set(&err, EBUSY, "Container %s is not running", id);
+	if (ret == 0) {
+		struct st_container c;
+
+		pthread_mutex_lock(&q->d->lock);
+		if (st_container_find(q->d->ctr->sc, id, &c, NULL) == 0) {
+			if (ctr_is_paused(&c))
+				ret = err_set(&err, EBUSY,
+					      "Container %s is paused, unpause the container before exec", id);
+			st_container_free(&c);
+		}
+		pthread_mutex_unlock(&q->d->lock);
+	}
 	if (ret < 0) {
 		json_decref(body);
 		return api_reply_err(r, ret, &err);

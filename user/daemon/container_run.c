@@ -486,6 +486,7 @@ static void ns_clear_live(json_t *ns)
 		json_object_del(v, "IPPrefixLen");
 	}
 	json_object_del(ns, "Ports");
+	json_object_del(ns, "_paused");
 }
 
 /* Release everything a run holds (d->lock held). */
@@ -1453,6 +1454,62 @@ int ctr_kill(struct daemon *d, const char *ref, const char *signal, struct shoal
 	st_container_free(&c);
 out:
 	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+/* ---- pause ------------------------------------------------------------------------ */
+
+bool ctr_is_paused(const struct st_container *c)
+{
+	json_t *ns = load_obj(c->net_settings);
+	bool v = strcmp(c->status, "running") == 0 && json_is_true(json_object_get(ns, "_paused"));
+
+	json_decref(ns);
+	return v;
+}
+
+/* POST /containers/{id}/pause|unpause: the shim freezes / thaws it; the
+ * row keeps "running" (exits, stop and kill work as for any running
+ * container) and the flag shows in State.Paused / Status "paused". */
+int ctr_pause(struct daemon *d, const char *ref, bool pause, struct shoal_err *err)
+{
+	json_t *req = json_pack("{s:s}", "op", pause ? "pause" : "resume"), *rep = NULL, *ns;
+	struct st_container c;
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	ret = st_container_find(d->ctr->sc, ref, &c, err);
+	if (ret < 0)
+		goto out;
+	if (strcmp(c.status, "running") != 0) {
+		ret = err_set(err, EBUSY, "Container %s is not running", c.id);
+	} else if (ctr_is_paused(&c) == pause) {
+		ret = err_set(err, EBUSY, pause ? "Container %s is already paused" :
+						  "Container %s is not paused", c.id);
+	} else {
+		ret = ctr_shim_call(d, c.id, req, &rep, NULL, err);
+		if (ret == 0 && !json_is_true(json_object_get(rep, "ok")))
+			ret = err_set(err, EIO, "Cannot %s container %s: %s", pause ? "pause" : "unpause",
+				      c.id, str_or(rep, "message", "refused by the shim"));
+	}
+	if (ret == 0) {
+		ns = load_obj(c.net_settings);
+		if (pause)
+			json_object_set_new(ns, "_paused", json_true());
+		else
+			json_object_del(ns, "_paused");
+		free(c.net_settings);
+		c.net_settings = json_dumps(ns, JSON_COMPACT);
+		json_decref(ns);
+		ret = st_container_update(d->ctr->sc, &c, err);
+		ctr_changed(d);
+		log_info("container %.12s (%s) %s", c.id, c.name, pause ? "paused" : "unpaused");
+	}
+	st_container_free(&c);
+out:
+	pthread_mutex_unlock(&d->lock);
+	json_decref(rep);
+	json_decref(req);
 	return ret;
 }
 
