@@ -28,19 +28,10 @@
 # Only namespaces, mounts and processes this script creates are touched.
 set -Eeuo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-cd "$ROOT"
-exec 3>&2
-NL_LOG_FD=3
-# shellcheck source=tools/lib/netns.sh
-. "$HERE/lib/netns.sh"
-# shellcheck source=tools/lib/stats.sh
-. "$HERE/lib/stats.sh"
+# shellcheck source=tools/lib/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 # shellcheck source=tools/lib/dockerd.sh
 . "$HERE/lib/dockerd.sh"
-log() { nl_log "$@"; }
-die() { nl_die "$@"; }
 
 REPS=${REPS:-15}
 DOCKER=${DOCKER:-1}
@@ -149,7 +140,7 @@ first_packet() {
 	nl_kill_pid "$td" 1
 	nl_undefer nl_kill_pid "$td" 1
 	cli "$e" wait "$id" >/dev/null 2>&1 || true
-	t1=$(awk 'NR == 1 { printf "%d", $1 * 1000000000 }' "$W/td.out")
+	t1=$(awk 'NR == 1 { split($1, a, "."); printf "%s%s", a[1], substr(a[2] "000000000", 1, 9) }' "$W/td.out")
 	[ -n "$t1" ] && [ "$t1" -gt "$t0" ] || return 1
 	echo $(((t1 - t0) / 1000000))
 }

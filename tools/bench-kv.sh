@@ -94,9 +94,10 @@ start_etcd() {
 		--initial-cluster bench=http://127.0.0.1:2380 --log-level warn \
 		</dev/null >"$W/etcd.log" 2>&1 3>&- &
 	PIDS+=($!)
-	for _ in $(seq 1 100); do
-		ip netns exec "$SWITCH_NS" env ETCDCTL_API=3 etcdctl --endpoints "http://$ETCD_IP:2379" \
-			endpoint health >/dev/null 2>&1 && return 0
+	local end=$((SECONDS + 20))
+	while [ "$SECONDS" -lt "$end" ]; do
+		ip netns exec "$SWITCH_NS" env ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=5s \
+			--endpoints "http://$ETCD_IP:2379" endpoint health >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
 	die "etcd did not start (log: $W/etcd.log)"
@@ -158,10 +159,13 @@ run_zk() {
 	ip netns exec "$SWITCH_NS" java -Xmx256m -cp "$jar" org.apache.zookeeper.server.ZooKeeperServerMain \
 		"$W/zk/zoo.cfg" </dev/null >"$W/zk.log" 2>&1 3>&- &
 	PIDS+=($!)
-	for _ in $(seq 1 300); do
-		[ "$(echo ruok | ip netns exec "$SWITCH_NS" nc -q1 "$ETCD_IP" 2181 2>/dev/null)" = imok ] && break
+	local end=$((SECONDS + 30)) up=0
+	while [ "$SECONDS" -lt "$end" ]; do
+		[ "$(echo ruok | timeout 3 ip netns exec "$SWITCH_NS" nc -q1 -w2 "$ETCD_IP" 2181 2>/dev/null)" = imok ] &&
+			{ up=1; break; }
 		sleep 0.1
 	done
+	[ "$up" = 1 ] || { log "zk: ZooKeeper did not start (log: $W/zk.log)"; return 1; }
 	for k in 1 2; do
 		"$HERE/hosts.sh" restart --workdir "$HW" "$k" --cluster-store "zk://$ETCD_IP:2181" \
 			--cluster-advertise "$(eval echo "\$UNDERLAY_IP_$k"):2376" 3>&-

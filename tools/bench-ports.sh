@@ -28,17 +28,8 @@
 # Only namespaces, mounts and processes this script creates are touched.
 set -Eeuo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-cd "$ROOT"
-exec 3>&2
-NL_LOG_FD=3
-# shellcheck source=tools/lib/netns.sh
-. "$HERE/lib/netns.sh"
-# shellcheck source=tools/lib/stats.sh
-. "$HERE/lib/stats.sh"
-log() { nl_log "$@"; }
-die() { nl_die "$@"; }
+# shellcheck source=tools/lib/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 
 DUR=${DUR:-5}
 LAT_DUR=${LAT_DUR:-3}
@@ -67,6 +58,10 @@ NODE=portbench
 declare -A T L50 L99
 
 nl_cleanup_install
+STATS0=$(cat /proc/sys/kernel/bpf_stats_enabled 2>/dev/null || echo 0)
+restore_stats() { echo "$STATS0" > /proc/sys/kernel/bpf_stats_enabled; }
+nl_defer restore_stats
+echo 1 > /proc/sys/kernel/bpf_stats_enabled
 nl_watchdog "$TIME_LIMIT"
 nl_workdir "$W"
 log "published ports: rows ${ROWS[*]}, $REPS reps, iperf3 ${DUR}s, sockperf ${LAT_DUR}s, prefix $P"
@@ -116,6 +111,20 @@ nat_pkts() {
 	bpftool -j map dump pinned "$BPFFS/shoal/$NODE/node_stats" | jq '[.[0].formatted.values[].value.nat_dnat_packets] | add'
 }
 
+# "run_time_ns run_cnt" of the TC programs on ext0 and the container's veth
+bpf_time() {
+	local ids id t=0 n=0 j
+	ids=$(ip netns exec "$P-h" bpftool -j net show 2>/dev/null |
+		jq -r '.[].tc[]? | select(.devname == "ext0" or (.devname | startswith("shl"))) | .id')
+	for id in $ids; do
+		j=$(bpftool -j prog show id "$id" 2>/dev/null) || continue
+		t=$((t + $(jq '.run_time_ns // 0' <<<"$j"))); n=$((n + $(jq '.run_cnt // 0' <<<"$j")))
+	done
+	echo "$t $n"
+}
+per_pkt() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[2] - x[2]; if (n <= 0) print "NA"; else printf "%.1f", (y[1] - x[1]) / n }'; }
+declare -A NS
+
 D0=$(nat_pkts)
 for rep in $(seq "$REPS"); do
 	for row in "${ROWS[@]}"; do
@@ -123,10 +132,12 @@ for rep in $(seq "$REPS"); do
 		out=$(timeout $((DUR + 30)) ip netns exec "$P-k" iperf3 -c "$a" -p "$p" -t "$DUR" -J -A "$IPERF_PIN" 2>/dev/null) || true
 		T[$row,$rep]=$(jq -r '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' <<<"$out" 2>/dev/null || echo NA)
 		read -r a p <<<"$(target "$row" "$SP_PORT")"
+		b0=$(bpf_time)
 		out=$(timeout $((LAT_DUR + 20)) ip netns exec "$P-k" taskset -c "$LAT_PIN" \
 			sockperf ping-pong --tcp -i "$a" -p "$p" -t "$LAT_DUR" -m 64 2>&1) || true
+		NS[$row,$rep]=$(per_pkt "$b0" "$(bpf_time)")
 		L50[$row,$rep]=$(pct 50.000 "$out"); L99[$row,$rep]=$(pct 99.000 "$out")
-		log "  rep $rep $row: ${T[$row,$rep]} Gbit/s, p50 ${L50[$row,$rep]:-NA} us, p99 ${L99[$row,$rep]:-NA} us"
+		log "  rep $rep $row: ${T[$row,$rep]} Gbit/s, p50 ${L50[$row,$rep]:-NA} us, p99 ${L99[$row,$rep]:-NA} us, BPF ns/pkt ${NS[$row,$rep]}"
 	done
 done
 D1=$(nat_pkts)
@@ -137,10 +148,11 @@ D1=$(nat_pkts)
 	echo "# client ns -> host ns (veth) -> container ns; iperf3 1 TCP stream ${DUR}s pinned -A $IPERF_PIN;"
 	echo "# sockperf ping-pong TCP 64 B ${LAT_DUR}s, one-way us, client+server on CPU $LAT_PIN; median of $REPS interleaved reps"
 	echo "# packets DNAT'd by from_external during the run: $((D1 - D0))"
-	printf '%-10s %7s %8s %8s  %s\n' row Gb/s p50_us p99_us "per rep (Gb/s | p50)"
+	echo "# ns/pkt: mean run time of shoal's TC programs (ext0 + the container's veth) per packet during sockperf"
+	printf '%-10s %7s %8s %8s %7s  %s\n' row Gb/s p50_us p99_us ns/pkt "per rep (Gb/s | p50)"
 	for r in "${ROWS[@]}"; do
-		printf '%-10s %7s %8s %8s  %s | %s\n' "$r" "$(med T "$r")" "$(med L50 "$r")" "$(med L99 "$r")" \
-			"$(reps T "$r")" "$(reps L50 "$r")"
+		printf '%-10s %7s %8s %8s %7s  %s | %s\n' "$r" "$(med T "$r")" "$(med L50 "$r")" "$(med L99 "$r")" \
+			"$(med NS "$r")" "$(reps T "$r")" "$(reps L50 "$r")"
 	done
 	echo "# ebpf/iptables throughput: $(ratio "$(med T ebpf)" "$(med T iptables)"), p50 latency: $(ratio "$(med L50 ebpf)" "$(med L50 iptables)")"
 } | tee -a "$OUT"

@@ -55,11 +55,19 @@
 # nothing, same run) is tools/bench-obs.sh, run last; its table is appended
 # to RESULT_FILE (its env: DUR, LAT_DUR, REPS; see its header).
 #
+# Part 7 (containers: `run --rm IMAGE true` with and without networking and
+# a new container's time to first packet, shoal against a private dockerd on
+# the same image) is tools/bench-containers.sh; part 8 (published ports:
+# shoal's eBPF DNAT against iptables DNAT and plain routing) is
+# tools/bench-ports.sh.  Both append to RESULT_FILE (their env: REPS,
+# DOCKER / DUR, LAT_DUR, REPS; see their headers).
+#
 # Usage: sudo tools/bench.sh            (make bench builds first, then runs this)
 # Env:   PART="1 2 3 4 5"  which parts to run (1 = this single-host table,
 #                          2 = tools/bench-overlay.sh, 3 = tools/bench-images.sh,
 #                          4 = tools/bench-gossip.sh, 5 = tools/bench-kv.sh,
-#                          6 = tools/bench-obs.sh)
+#                          6 = tools/bench-obs.sh, 7 = tools/bench-containers.sh,
+#                          8 = tools/bench-ports.sh)
 #        OV_RESULT_FILE=/tmp/shoal-bench-overlay.<ts>.txt (part 2's table copy)
 #        PATHS="raw bridge shoal-on shoal-off"  (subset/order; "shoal" = both shoal rows)
 #        DUR=8 LAT_DUR=3 REPS=3
@@ -74,43 +82,35 @@
 # requested path was measured, 1 otherwise (the table is printed anyway).
 set -Eeuo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-cd "$ROOT"
-exec 3>&2
-NL_LOG_FD=3
-# shellcheck source=tools/lib/netns.sh
-. "$HERE/lib/netns.sh"
-# shellcheck source=tools/lib/stats.sh
-. "$HERE/lib/stats.sh"
-log() { nl_log "$@"; }
-die() { nl_die "$@"; }
+# shellcheck source=tools/lib/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 
-PART=${PART:-1 2 3 4 5 6}
+PART=${PART:-1 2 3 4 5 6 7 8}
 for p in $PART; do
-	case $p in 1 | 2 | 3 | 4 | 5 | 6) ;; *) die "PART must name parts among 1, 2, 3, 4, 5 and 6 (got '$p')" ;; esac
+	case $p in 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8) ;; *) die "PART must name parts among 1 to 8 (got '$p')" ;; esac
 done
-[ -n "${PART// /}" ] || die "PART must name parts among 1, 2, 3, 4, 5 and 6"
+[ -n "${PART// /}" ] || die "PART must name parts among 1 to 8"
+# parts 2 to 8: a script each (in tools/)
+declare -A PART_SCRIPT=([2]=bench-overlay.sh [3]=bench-images.sh [4]=bench-gossip.sh
+	[5]=bench-kv.sh [6]=bench-obs.sh [7]=bench-containers.sh [8]=bench-ports.sh)
 case " $PART " in
 *" 1 "*) ;;
 *)  # no part 1: the others in order, each on its own (parts 3 to 6
 	# append to one RESULT_FILE; part 2 writes OV_RESULT_FILE if set)
 	n_appending=0
-	for p in 3 4 5 6; do [[ " $PART " != *" $p "* ]] || n_appending=$((n_appending + 1)); done
+	for p in 3 4 5 6 7 8; do [[ " $PART " != *" $p "* ]] || n_appending=$((n_appending + 1)); done
 	if [ "$n_appending" -ge 2 ]; then
 		export RESULT_FILE=${RESULT_FILE:-/tmp/shoal-bench.$(date +%Y%m%d-%H%M%S).txt}
 	fi
 	rc=0
-	for p in 2 3 4 5 6; do
+	for p in 2 3 4 5 6 7 8; do
 		[[ " $PART " == *" $p "* ]] || continue
-		case $p in
-		2) ( [ -n "${OV_RESULT_FILE:-}" ] && export RESULT_FILE=$OV_RESULT_FILE
-		     exec "$HERE/bench-overlay.sh" ) || rc=1 ;;
-		3) "$HERE/bench-images.sh" || rc=1 ;;
-		4) "$HERE/bench-gossip.sh" || rc=1 ;;
-		5) "$HERE/bench-kv.sh" || rc=1 ;;
-		6) "$HERE/bench-obs.sh" || rc=1 ;;
-		esac
+		if [ "$p" = 2 ]; then
+			( [ -n "${OV_RESULT_FILE:-}" ] && export RESULT_FILE=$OV_RESULT_FILE
+			  exec "$HERE/${PART_SCRIPT[2]}" ) || rc=1
+		else
+			"$HERE/${PART_SCRIPT[$p]}" || rc=1
+		fi
 	done
 	exit $rc
 	;;
@@ -510,28 +510,17 @@ log "table saved to $RESULT_FILE"
 rc=0
 for p in "${SEL[@]}"; do [ -z "${FAILED[$p]-}" ] || rc=1; done
 if [[ " $PART " == *" 2 "* || " $PART " == *" 3 "* || " $PART " == *" 4 "* || " $PART " == *" 5 "* ||
-      " $PART " == *" 6 "* ]]; then
+      " $PART " == *" 6 "* || " $PART " == *" 7 "* || " $PART " == *" 8 "* ]]; then
 	# part 1's world goes first (its watchdog too): parts 2 to 4 have their own
 	bench_cleanup
 fi
 if [[ " $PART " == *" 2 "* ]]; then
-	log "part 2: tools/bench-overlay.sh"
-	RESULT_FILE=${OV_RESULT_FILE:-/tmp/shoal-bench-overlay.$TS.txt} "$HERE/bench-overlay.sh" || rc=1
+	log "part 2: tools/${PART_SCRIPT[2]}"
+	RESULT_FILE=${OV_RESULT_FILE:-/tmp/shoal-bench-overlay.$TS.txt} "$HERE/${PART_SCRIPT[2]}" || rc=1
 fi
-if [[ " $PART " == *" 3 "* ]]; then
-	log "part 3: tools/bench-images.sh (table appended to $RESULT_FILE)"
-	RESULT_FILE=$RESULT_FILE "$HERE/bench-images.sh" || rc=1
-fi
-if [[ " $PART " == *" 4 "* ]]; then
-	log "part 4: tools/bench-gossip.sh (table appended to $RESULT_FILE)"
-	RESULT_FILE=$RESULT_FILE "$HERE/bench-gossip.sh" || rc=1
-fi
-if [[ " $PART " == *" 5 "* ]]; then
-	log "part 5: tools/bench-kv.sh (table appended to $RESULT_FILE)"
-	RESULT_FILE=$RESULT_FILE "$HERE/bench-kv.sh" || rc=1
-fi
-if [[ " $PART " == *" 6 "* ]]; then
-	log "part 6: tools/bench-obs.sh (table appended to $RESULT_FILE)"
-	RESULT_FILE=$RESULT_FILE "$HERE/bench-obs.sh" || rc=1
-fi
+for p in 3 4 5 6 7 8; do
+	[[ " $PART " == *" $p "* ]] || continue
+	log "part $p: tools/${PART_SCRIPT[$p]} (table appended to $RESULT_FILE)"
+	RESULT_FILE=$RESULT_FILE "$HERE/${PART_SCRIPT[$p]}" || rc=1
+done
 exit $rc

@@ -126,12 +126,18 @@ wait_for() {
 	[ "$status" -eq 0 ]
 	[ "$output" = to-out ]
 	[ "$stderr" = to-err ]
-	run shoal run --rm no/such-image true
+	run shoal run --rm --pull never no/such-image true
 	[ "$status" -eq 125 ]
 	[[ "$output" == "shoal: Error response from daemon: "*"no/such-image"* ]]
 	[[ "$output" == *"See 'shoal run --help'."* ]]
+	# the default pulls first: no registry reachable from here, still 125
+	run shoal run --rm no/such-image true
+	[ "$status" -eq 125 ]
+	[[ "$output" == "Unable to find image 'no/such-image:latest' locally"* ]]
 	run -127 shoal run --rm "$IMAGE" /no/such/cmd
 	[[ "$output" == "shoal: Error response from daemon: "* ]]
+	run -127 shoal run --rm "$IMAGE" nosuchcmd
+	[[ "$output" == *'"nosuchcmd": executable file not found'* ]]
 	run -126 shoal run --rm "$IMAGE" /etc/passwd
 	[[ "$output" == "shoal: Error response from daemon: "* ]]
 	# stdin with -i, EOF passed on
@@ -139,7 +145,9 @@ wait_for() {
 	[ "$status" -eq 3 ]
 	[ "$(echo "$output" | tr -d ' ')" = 2 ]
 	# a tty: the output is the terminal's, the code still the container's
-	run script -qec "'$SHOAL_BIN' -H 'unix://$W/shoal.sock' run --rm -t $IMAGE sh -c 'tty; exit 4'" /dev/null
+	# (shoald relays a tty's output from the shim's attach, made after the
+	# start: what the first instant prints may miss it, hence the sleep)
+	run script -qec "'$SHOAL_BIN' -H 'unix://$W/shoal.sock' run --rm -t $IMAGE sh -c 'sleep 0.3; tty; exit 4'" /dev/null
 	[ "$status" -eq 4 ]
 	[[ "$output" == */dev/pts/* ]]
 }
@@ -228,6 +236,33 @@ wait_for() {
 	run -127 shoal run --rm "$IMAGE" /no/such/cmd
 	wait_for bash -c "[ -z \"\$('$SHOAL_BIN' -H 'unix://$W/shoal.sock' ps -aq)\" ]"
 	wait_leftovers "$before"
+}
+
+@test "run pulls a missing image (--pull missing, the default), --pull never refuses, --pull always pulls again" {
+	registry_start
+	registry_push "$CTR_IMG" shoal/busybox:latest
+	ref=127.0.0.1:$REGISTRY_PORT/shoal/busybox
+	run -125 --separate-stderr shoal run --rm --pull never "$ref" true
+	[[ "$stderr" == *"No such image: $ref"* ]]
+	run --separate-stderr shoal run --rm "$ref" echo pulled
+	[ "$status" -eq 0 ]
+	[ "$output" = pulled ]
+	[[ "$stderr" == "Unable to find image '$ref:latest' locally"* ]]
+	[ "$(shoal images --format '{{.Repository}}:{{.Tag}}' "$ref")" = "$ref:latest" ]
+	# present now: no pull
+	run --separate-stderr shoal run --rm "$ref" echo again
+	[ "$output" = again ]
+	[ -z "$stderr" ]
+	run --separate-stderr shoal run --rm --pull always "$ref" echo always
+	[ "$output" = always ]
+	[[ "$stderr" == *"Pulling from shoal/busybox"* ]]
+	# a failed pull: the create is not retried, nothing is made
+	run -125 shoal run --rm "127.0.0.1:$REGISTRY_PORT/no/such" true
+	[[ "$output" == *"Unable to find image '127.0.0.1:$REGISTRY_PORT/no/such:latest' locally"* ]]
+	run shoal ps -aq
+	[ -z "$output" ]
+	run -125 shoal run --pull sometimes "$IMAGE" true
+	[[ "$output" == *"invalid pull option: 'sometimes'"* ]]
 }
 
 @test "names and id prefixes resolve; rename; a duplicate name is refused" {
@@ -370,7 +405,7 @@ wait_for() {
 	[ "$status" -ne 0 ]
 }
 
-@test "inspect: State.Status, NetworkSettings.IPAddress, Config.Env; falls through to images and networks" {
+@test "inspect: State.Status, NetworkSettings.IPAddress, Config.Env; falls through to images, networks and volumes" {
 	id=$(shoal run -d --name insp -e K1=v1 "$IMAGE" sleep 300)
 	run shoal inspect insp
 	[ "$status" -eq 0 ]
@@ -395,6 +430,11 @@ wait_for() {
 	shoal network create --subnet 10.91.0.0/24 inspnet >/dev/null
 	run shoal inspect -f '{{.Name}} {{.Driver}}' inspnet
 	[ "$output" = "inspnet local" ]
+	shoal volume create inspvol >/dev/null
+	run shoal inspect -f '{{.Name}} {{.Driver}}' inspvol
+	[ "$output" = "inspvol local" ]
+	run shoal inspect --type volume -f '{{.Mountpoint}}' inspvol
+	[ "$output" = "$W/data/volumes/inspvol/_data" ]
 	run shoal inspect --type container "$IMAGE"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"Error: No such container: $IMAGE"* ]]

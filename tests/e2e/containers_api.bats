@@ -190,7 +190,9 @@ teardown() {
 	check 400 "invalid IPv4 address" '{"Image": "shoal/busybox", "NetworkingConfig": {"EndpointsConfig": {"shoal0": {"IPAMConfig": {"IPv4Address": "10.1.2"}}}}}'
 	check 400 "Invalid container name" '{"Image": "shoal/busybox"}' '-bad'
 	check 400 "Config.Image is required" '{"Cmd": ["sh"]}'
-	check 400 "restart policy" '{"Image": "shoal/busybox", "HostConfig": {"RestartPolicy": {"Name": "always"}}}'
+	check 400 "invalid restart policy 'sometimes'" '{"Image": "shoal/busybox", "HostConfig": {"RestartPolicy": {"Name": "sometimes"}}}'
+	check 400 "maximum retry count cannot be used with restart policy 'always'" '{"Image": "shoal/busybox", "HostConfig": {"RestartPolicy": {"Name": "always", "MaximumRetryCount": 2}}}'
+	check 400 "conflicting options: AutoRemove and restart policy" '{"Image": "shoal/busybox", "HostConfig": {"AutoRemove": true, "RestartPolicy": {"Name": "always"}}}'
 	check 400 "includes invalid characters for a local volume name" '{"Image": "shoal/busybox", "HostConfig": {"Binds": ["bad/vol:/data"]}}'
 	check 400 "Duplicate mount point: /data" '{"Image": "shoal/busybox", "HostConfig": {"Binds": ["v1:/data", "/tmp:/data"]}}'
 	check 400 "Entrypoint must be" '{"Image": "shoal/busybox", "Entrypoint": 7}'
@@ -541,6 +543,14 @@ teardown() {
 	[[ $output == *out* && $output == *err* ]]
 	run -127 dkr run --rm shoal/busybox /nosuchcmd
 	run -126 dkr run --rm shoal/busybox /etc/passwd
+	# a terminal attached before the start misses nothing, not even a
+	# partial line printed at once (the init is held until it connects)
+	command -v script >/dev/null || skip "script (util-linux) not installed"
+	for _ in 1 2 3; do
+		run script -qec "DOCKER_HOST=unix://$W/shoal.sock DOCKER_CLI_HINTS=false docker run --rm -t shoal/busybox sh -c 'printf no-newline; exit 4'" /dev/null
+		[ "$status" -eq 4 ]
+		[ "$output" = no-newline ]
+	done
 	run dkr run -d --name bg shoal/busybox sh -c 'echo started; exec sleep 300'
 	[ "$status" -eq 0 ]
 	id=$output
@@ -567,4 +577,124 @@ teardown() {
 	[ "$status" -eq 0 ]
 	run dkr ps -aq
 	[ -z "$output" ]
+}
+
+@test "HostConfig settings reach the container: read-only rootfs, caps, ulimits, json-file rotation" {
+	need_shim
+	run api POST /containers/create '{"Image": "shoal/busybox", "HostConfig": {"LogConfig": {"Type": "syslog"}}}'
+	[ "${lines[-1]}" = "HTTP 400" ]
+	[[ $output == *'logging driver \"syslog\" is not supported'* ]]
+	run api POST /containers/create '{"Image": "shoal/busybox", "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {"max-size": "lots"}}}}'
+	[ "${lines[-1]}" = "HTTP 400" ]
+	[[ $output == *"invalid max-size: lots"* ]]
+	ro=$(ctr_create ro '{"Image": "shoal/busybox", "Cmd": ["sleep", "300"], "HostConfig": {"ReadonlyRootfs": true, "CapDrop": ["ALL"], "Ulimits": [{"Name": "nofile", "Soft": 321, "Hard": 321}]}}')
+	api POST "/containers/$ro/start" | tail -1 | grep -q 204
+	run ctr_exec ro touch /newfile
+	[ "$status" -ne 0 ]
+	[[ $output == *"Read-only file system"* ]]
+	run ctr_exec ro sh -c 'grep CapEff /proc/self/status'
+	[[ $output == *"0000000000000000"* ]]
+	run ctr_exec ro sh -c 'ulimit -n'
+	[ "$output" = 321 ]
+	# json-file max-size / max-file: the log rotates, at most 2 files
+	lg=$(ctr_create lg '{"Image": "shoal/busybox", "Cmd": ["sh", "-c", "i=0; while [ $i -lt 400 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"], "HostConfig": {"LogConfig": {"Type": "json-file", "Config": {"max-size": "4k", "max-file": "2"}}}}')
+	api POST "/containers/$lg/start" | tail -1 | grep -q 204
+	run api POST "/containers/$lg/wait"
+	[ "$(head -n -1 <<<"$output" | jq .StatusCode)" -eq 0 ]
+	log=$W/data/containers/$lg/$lg-json.log
+	[ -f "$log.1" ]
+	[ ! -e "$log.2" ]
+	[ "$(stat -c %s "$log")" -le 4096 ]
+	# the last line is there, the first is gone
+	out=$(curl -s --unix-socket "$W/shoal.sock" "http://localhost/containers/$lg/logs?stdout=1&tail=1" | demux)
+	[[ $out == line-399-* ]]
+	! grep -q '"line-0-' "$log" "$log.1" || false
+}
+
+@test "restart policies: on-failure:N, always until stopped, unless-stopped across a shoald restart" {
+	need_shim
+	of=$(ctr_create of '{"Image": "shoal/busybox", "Cmd": ["sh", "-c", "exit 3"], "HostConfig": {"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 2}}}')
+	api POST "/containers/$of/start" | tail -1 | grep -q 204
+	for _ in $(seq 1 60); do
+		[ "$(ctr_field of .RestartCount)" -eq 2 ] && [ "$(ctr_field of .State.Status)" = exited ] && break
+		sleep 0.1
+	done
+	[ "$(ctr_field of .RestartCount)" -eq 2 ]
+	[ "$(ctr_field of .State.Status)" = exited ]
+	[ "$(ctr_field of .State.ExitCode)" -eq 3 ]
+	# on-failure leaves a clean exit alone
+	ok=$(ctr_create ok '{"Image": "shoal/busybox", "Cmd": ["true"], "HostConfig": {"RestartPolicy": {"Name": "on-failure"}}}')
+	api POST "/containers/$ok/start" | tail -1 | grep -q 204
+	api POST "/containers/$ok/wait" >/dev/null
+	sleep 0.5
+	[ "$(ctr_field ok .RestartCount)" -eq 0 ]
+	[ "$(ctr_field ok .State.Status)" = exited ]
+	# always: back after each exit, until a user stops it
+	al=$(ctr_create al '{"Image": "shoal/busybox", "Cmd": ["sh", "-c", "sleep 0.2"], "HostConfig": {"RestartPolicy": {"Name": "always"}}}')
+	api POST "/containers/$al/start" | tail -1 | grep -q 204
+	for _ in $(seq 1 60); do
+		[ "$(ctr_field al .RestartCount)" -ge 2 ] && break
+		sleep 0.1
+	done
+	[ "$(ctr_field al .RestartCount)" -ge 2 ]
+	run api POST "/containers/$al/stop?t=1"
+	[[ ${lines[-1]} == "HTTP 204" || ${lines[-1]} == "HTTP 304" ]]
+	n=$(ctr_field al .RestartCount)
+	sleep 1
+	[ "$(ctr_field al .State.Status)" = exited ]
+	[ "$(ctr_field al .RestartCount)" -eq "$n" ]
+	# unless-stopped: one stopped by the user stays down over a shoald
+	# restart; one that died while shoald was away comes back
+	us=$(ctr_create us '{"Image": "shoal/busybox", "Cmd": ["sleep", "300"], "HostConfig": {"RestartPolicy": {"Name": "unless-stopped"}}}')
+	ud=$(ctr_create ud '{"Image": "shoal/busybox", "Cmd": ["sleep", "300"], "HostConfig": {"RestartPolicy": {"Name": "unless-stopped"}}}')
+	api POST "/containers/$us/start" | tail -1 | grep -q 204
+	api POST "/containers/$ud/start" | tail -1 | grep -q 204
+	api POST "/containers/$us/stop?t=0" | tail -1 | grep -q 204
+	pid=$(ctr_field ud .State.Pid)
+	stop_shoald 9
+	kill -9 "$pid"
+	sleep 0.5
+	start_shoald
+	ctr_wait_status ud running
+	[ "$(ctr_field ud .State.Pid)" != "$pid" ]
+	[ "$(ctr_field us .State.Status)" = exited ]
+	run api DELETE "/containers/$ud?force=1"
+	[ "${lines[-1]}" = "HTTP 204" ]
+}
+
+@test "pause / unpause: frozen, shown as paused, exec refused; docker pause" {
+	need_shim
+	id=$(ctr_run tick 'while :; do echo tick; sleep 0.1; done')
+	log=$W/data/containers/$id/$id-json.log
+	sleep 0.5
+	run api POST "/containers/$id/pause"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	[ "$(ctr_field tick .State.Status)" = paused ]
+	[ "$(ctr_field tick .State.Paused)" = true ]
+	[ "$(ctr_field tick .State.Running)" = true ]
+	run api GET '/containers/json?filters=%7B%22status%22%3A%5B%22paused%22%5D%7D'
+	[[ $(head -n -1 <<<"$output" | jq -r '.[0].Status') == *"(Paused)" ]]
+	n1=$(wc -l < "$log")
+	sleep 0.6
+	[ "$(wc -l < "$log")" -eq "$n1" ]
+	run api POST "/containers/$id/exec" '{"Cmd": ["true"]}'
+	[ "${lines[-1]}" = "HTTP 409" ]
+	[[ $output == *"is paused, unpause the container before exec"* ]]
+	run api POST "/containers/$id/pause"
+	[ "${lines[-1]}" = "HTTP 409" ]
+	run api POST "/containers/$id/unpause"
+	[ "${lines[-1]}" = "HTTP 204" ]
+	sleep 0.5
+	[ "$(wc -l < "$log")" -gt "$n1" ]
+	[ "$(ctr_field tick .State.Status)" = running ]
+	run api POST "/containers/$id/unpause"
+	[ "${lines[-1]}" = "HTTP 409" ]
+	run dkr pause tick
+	[ "$status" -eq 0 ]
+	run dkr ps --format '{{.Status}}'
+	[[ $output == *"(Paused)" ]]
+	run dkr unpause tick
+	[ "$status" -eq 0 ]
+	run dkr rm -f tick
+	[ "$status" -eq 0 ]
 }

@@ -313,3 +313,36 @@ teardown() {
 	hs 1 network disconnect ov --netns "$P-e1b"
 	wait_for 5 not_in_map 2 "$ip2"
 }
+
+@test "kv: a node restarted while etcd is down keeps forwarding and registers when etcd is back" {
+	kv_up 2
+	ovl_create 1
+	wait_for 5 net_on 2 ov
+	ep_connect 1 "$P-e1"
+	ep_connect 2 "$P-e2"
+	local ip1 ip3
+	ip1=$(ep_ip "$P-e1")
+	wait_for 5 in_map 2 "$ip1"
+	etcd_stop TERM
+	# host 2 was registered before: it starts on its state and maps
+	kv_host 2
+	store_is 2 unreachable
+	grep -q "registering node $NODE_2 in the background" "$DIR_2/shoald.log"
+	in_map 2 "$ip1"
+	pings "$P-e2" "$ip1"
+	# a change while the store is down is refused with a clear error
+	netns_add "$P-e2b"
+	run hs 2 network connect ov --netns "$P-e2b"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cluster store"*"unreachable"* ]]
+	etcd_start
+	wait_for 15 store_is 2 healthy
+	grep -q "node $NODE_2 registered" "$DIR_2/shoald.log"
+	[ "$(kv_keys /shoal/v1/nodes/ | grep -c "$NODE_2")" -eq 1 ]
+	ep_connect 1 "$P-e1b"
+	ip3=$(ep_ip "$P-e1b")
+	wait_for 10 in_map 2 "$ip3"
+	hs 2 network connect ov --netns "$P-e2b" >/dev/null
+	wait_for 10 in_map 1 "$(ep_ip "$P-e2b")"
+}

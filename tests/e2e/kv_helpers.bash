@@ -27,7 +27,8 @@ etcd_start() {
 		--initial-cluster kvtest=http://127.0.0.1:2380 --log-level warn
 	ETCD_PID=$BG_PID
 	wait_listen "$SWITCH_NS" "$ETCD_PORT"
-	for _ in $(seq 1 50); do
+	local end=$((SECONDS + 20))
+	while [ "$SECONDS" -lt "$end" ]; do
 		etcdctl_ endpoint health >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
@@ -48,7 +49,7 @@ etcd_stop() {
 
 # etcdctl_ ARGS...: etcdctl (v3 API) against the test's etcd.
 etcdctl_() {
-	ip netns exec "$SWITCH_NS" env ETCDCTL_API=3 etcdctl \
+	ip netns exec "$SWITCH_NS" env ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=5s \
 		--endpoints "http://$ETCD_IP:$ETCD_PORT" "$@"
 }
 
@@ -124,8 +125,11 @@ zk_start() {
 	bg "$SWITCH_NS" "$W/zk.log" java -Xmx256m -cp "$ZK_JAR" \
 		org.apache.zookeeper.server.ZooKeeperServerMain "$W/zk/zoo.cfg"
 	ZK_PID=$BG_PID
-	for _ in $(seq 1 300); do
-		[ "$(echo ruok | ip netns exec "$SWITCH_NS" nc -q1 "$ETCD_IP" "$ZK_PORT" 2>/dev/null)" = imok ] &&
+	# up to 30 s in all, each probe at most 3 s (a connection accepted
+	# and never answered must not hang the test)
+	local end=$((SECONDS + 30))
+	while [ "$SECONDS" -lt "$end" ]; do
+		[ "$(echo ruok | timeout 3 ip netns exec "$SWITCH_NS" nc -q1 -w2 "$ETCD_IP" "$ZK_PORT" 2>/dev/null)" = imok ] &&
 			return 0
 		sleep 0.1
 	done
@@ -145,7 +149,7 @@ zk_stop() {
 
 # zkcli CMD...: ZooKeeper's own CLI (Java, from the zookeeper package).
 zkcli() {
-	ip netns exec "$SWITCH_NS" java -cp "$ZK_JAR" org.apache.zookeeper.ZooKeeperMain \
+	timeout 30 ip netns exec "$SWITCH_NS" java -cp "$ZK_JAR" org.apache.zookeeper.ZooKeeperMain \
 		-server "$ETCD_IP:$ZK_PORT" "$@" 2>/dev/null
 }
 

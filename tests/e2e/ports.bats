@@ -52,6 +52,19 @@ serve_in() {
 	echo $! >> "$W/pids"
 }
 
+# tcp_ping ADDR RUNNER...: a one-shot server on port 80 in $P-c1 answers
+# "pong"; RUNNER... (ip netns exec NS, in_host) sends "ping" to ADDR:8080;
+# both ends checked.
+tcp_ping() {
+	local addr=$1; shift
+	serve_in "$P-c1" sh -c "echo pong | exec nc -N -l 80 > '$W/srv.out'"
+	sleep 0.3
+	run "$@" sh -c "echo ping | nc -N -w 5 $addr 8080"
+	[ "$status" -eq 0 ]
+	[ "$output" = pong ]
+	[ "$(cat "$W/srv.out")" = ping ]
+}
+
 node_stat() {
 	bpftool -j map dump pinned "$W/bpffs/shoal/$NODE/node_stats" |
 		jq --arg f "$1" '[.[0].formatted.values[].value[$f]] | add'
@@ -92,12 +105,7 @@ node_stat() {
 
 @test "published TCP port: the client reaches the endpoint through 192.168.77.1:8080" {
 	publish 0.0.0.0 8080 6 "$CIP" 80 "$VETH_IFX"
-	serve_in "$P-c1" sh -c "echo pong | exec nc -N -l 80 > '$W/srv.out'"
-	sleep 0.3
-	run ip netns exec "$CLIENT" sh -c 'echo ping | nc -N -w 5 192.168.77.1 8080'
-	[ "$status" -eq 0 ]
-	[ "$output" = pong ]
-	[ "$(cat "$W/srv.out")" = ping ]
+	tcp_ping 192.168.77.1 ip netns exec "$CLIENT"
 	# A restarted shoald keeps the data path (pinned maps, filters).
 	stop_shoald
 	start_shoald
@@ -154,12 +162,7 @@ node_stat() {
 	publish 0.0.0.0 5353 17 "$CIP" 53 "$VETH_IFX"
 	[ -e "$W/bpffs/shoal/$NODE/link_sock_connect4" ]
 	for addr in 127.0.0.1 192.168.77.1; do
-		serve_in "$P-c1" sh -c "echo pong | exec nc -N -l 80 > '$W/srv.out'"
-		sleep 0.3
-		run in_host sh -c "echo ping | nc -N -w 5 $addr 8080"
-		[ "$status" -eq 0 ]
-		[ "$output" = pong ]
-		[ "$(cat "$W/srv.out")" = ping ]
+		tcp_ping "$addr" in_host
 	done
 	# UDP: nc -u connect()s, so connect4 points the socket at the container.
 	serve_in "$P-c1" sh -c "(sleep 1; echo pong) | exec nc -u -l 53 > '$W/srv.out'"
@@ -178,12 +181,7 @@ node_stat() {
 	shoal network connect net1 --netns "$P-c2"
 	# another container, then the published container itself
 	for ns in "$P-c2" "$P-c1"; do
-		serve_in "$P-c1" sh -c "echo pong | exec nc -N -l 80 > '$W/srv.out'"
-		sleep 0.3
-		run ip netns exec "$ns" sh -c 'echo ping | nc -N -w 5 192.168.77.1 8080'
-		[ "$status" -eq 0 ]
-		[ "$output" = pong ]
-		[ "$(cat "$W/srv.out")" = ping ]
+		tcp_ping 192.168.77.1 ip netns exec "$ns"
 	done
 	[ "$(node_stat nat_dnat_packets)" -eq 0 ]
 	[ "$(node_stat nat_hairpin_packets)" -ge 6 ]
@@ -275,7 +273,7 @@ ctr_cleanup() {
 	[ "$output" = hello-from-web1 ]
 	# the port is held on the host, as docker-proxy holds it
 	run in_host timeout 2 nc -l 8080
-	[ "$status" -ne 0 ]
+	[ "$status" -eq 1 ]
 	[[ "$output" == *"in use"* ]]
 	[ "$(map_count ports)" -eq 1 ]
 	shoal stop -t 1 web1 >/dev/null
@@ -341,6 +339,67 @@ ctr_cleanup() {
 	[ "$output" = hello-from-web1 ]
 	# and the host hold is back
 	run in_host timeout 2 nc -l 8080
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"in use"* ]]
+	ctr_cleanup
+}
+
+@test "container: -p 127.0.0.1:8081:80 and -p 192.168.77.1:8082:80 serve only that address" {
+	need_containers
+	web lo1 -p 127.0.0.1:8081:80
+	web ext1 -p 192.168.77.1:8082:80
+	[ "$(shoal port lo1 80)" = "127.0.0.1:8081" ]
+	run in_host curl -s -m 2 http://127.0.0.1:8081/
+	[ "$output" = hello-from-lo1 ]
+	# loopback-only: the client reaching the host's address gets nothing
+	run ip netns exec "$CLIENT" curl -s -m 1 http://192.168.77.1:8081/
 	[ "$status" -ne 0 ]
+	run get http://192.168.77.1:8082/
+	[ "$output" = hello-from-ext1 ]
+	run in_host curl -s -m 2 http://192.168.77.1:8082/
+	[ "$output" = hello-from-ext1 ]
+	run in_host curl -s -m 1 http://127.0.0.1:8082/
+	[ "$status" -ne 0 ]
+	# 0.0.0.0:8081 overlaps 127.0.0.1:8081
+	run shoal run -d -p 8081:80 "$IMAGE" sleep 30
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"Bind for 0.0.0.0:8081 failed: port is already allocated"* ]]
+	# an address the host does not have: the proxy's error
+	run shoal run -d -p 10.123.0.1:8083:80 "$IMAGE" sleep 30
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"listen tcp4 10.123.0.1:8083: bind: cannot assign requested address"* ]]
+	ctr_cleanup
+}
+
+@test "container: reaches the client outside its network through masquerade (TCP and ping)" {
+	need_containers
+	serve_in "$CLIENT" sh -c "echo from-client | exec nc -N -l 7000 > '$W/cl.out'"
+	sleep 0.3
+	run shoal run --rm "$IMAGE" sh -c 'echo from-ctr | nc 192.168.77.2 7000'
+	[ "$status" -eq 0 ]
+	[ "$output" = from-client ]
+	[ "$(cat "$W/cl.out")" = from-ctr ]
+	run shoal run --rm "$IMAGE" ping -c 2 -W 2 192.168.77.2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"2 packets received"* ]]
+	[ "$(node_stat nat_snat_packets)" -ge 4 ]
+}
+
+@test "container: an interface added after start is published on at the next publish" {
+	need_containers
+	ip link add ext2 netns "$HOSTNS" type veth peer name eth1 netns "$CLIENT"
+	ip -n "$HOSTNS" addr add 192.168.76.1/24 dev ext2
+	ip -n "$HOSTNS" link set ext2 up
+	ip -n "$CLIENT" addr add 192.168.76.2/24 dev eth1
+	ip -n "$CLIENT" link set eth1 up
+	run in_host tc filter show dev ext2 ingress
+	[[ "$output" != *"from_external"* ]]
+	web late -p 8080:80
+	in_host tc filter show dev ext2 ingress | grep -q from_external
+	run get http://192.168.76.1:8080/
+	[ "$output" = hello-from-late ]
+	run get http://192.168.77.1:8080/
+	[ "$output" = hello-from-late ]
+	[ "$(map_count ext_ifaces)" -eq 2 ]
 	ctr_cleanup
 }

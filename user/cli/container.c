@@ -3,7 +3,7 @@
  * container.c - the `container` verb group and the container verbs that
  * are one request per argument: stop, kill, restart, rm, wait, rename,
  * top, port, logs, and the top-level `inspect` (containers, then images,
- * then networks, as docker inspect looks them up). Wording and exit
+ * networks and volumes, as docker inspect looks them up). Wording and exit
  * codes are docker-cli's (cli/command/container/).
  */
 #include <curl/curl.h>

@@ -46,7 +46,7 @@ json_t *ctr_inspect(struct client *cl, const char *name);
  * Exit code of a failed start, as docker run computes it from the
  * daemon's message: 127 "not found" (executable file not found, no such
  * file or directory), 126 "not executable" (permission denied, is a
- * directory), else 125.
+ * directory), else 125 (docker-cli's runStartContainerErr).
  */
 int ctr_start_exit_code(const char *msg);
 

@@ -32,6 +32,7 @@
 #include "../common/names.h"
 #include "container_cmd.h"
 #include "hijack.h"
+#include "image_cmd.h"
 #include "output.h"
 
 #define RUN_EXIT_CLI 125
@@ -41,7 +42,7 @@ enum {
 	OPT_ENTRYPOINT, OPT_STOPSIG, OPT_STOPTIMEOUT, OPT_MOUNT, OPT_VOLFROM,
 	OPT_RESTART, OPT_EXPOSE, OPT_READONLY, OPT_TMPFS, OPT_ADDHOST,
 	OPT_LABELFILE, OPT_ALIAS, OPT_DETACHKEYS, OPT_NOSTDIN, OPT_SIGPROXY,
-	OPT_PRIV, OPT_INIT,
+	OPT_PRIV, OPT_INIT, OPT_PULL,
 };
 
 /* The options run and create share (create has no -d/--rm... in Docker it
@@ -63,6 +64,7 @@ enum {
 	{ OPT_NETWORK, 0, "network", "network", "Connect a container to a network" },          \
 	{ OPT_ALIAS, 0, "network-alias", "list", "Add network-scoped alias for the container" }, \
 	{ OPT_PRIV, 0, "privileged", NULL, "Give extended privileges to this container" },     \
+	{ OPT_PULL, 0, "pull", "string", "Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")" }, \
 	{ 'p', 'p', "publish", "list", "Publish a container's port(s) to the host" },          \
 	{ 'P', 'P', "publish-all", NULL, "Publish all exposed ports to random ports" },         \
 	{ OPT_READONLY, 0, "read-only", NULL, "Mount the container's root filesystem as read only" }, \
@@ -113,7 +115,7 @@ int ctr_start_exit_code(const char *msg)
 {
 	if (strstr(msg, "executable file not found") ||
 	    strstr(msg, "no such file or directory") ||
-	    strstr(msg, "No such file or directory") || strstr(msg, "not found"))
+	    strstr(msg, "No such file or directory") || strstr(msg, "command not found"))
 		return 127;
 	if (strstr(msg, "permission denied") || strstr(msg, "Permission denied") ||
 	    strstr(msg, "is a directory") || strstr(msg, "not executable") ||
@@ -734,7 +736,7 @@ fail:
 struct run_opts {
 	bool detach, rm, interactive, tty, puball, readonly, priv, nosigproxy;
 	const char *name, *workdir, *hostname, *network, *ip, *entrypoint,
-		*user, *stopsig, *restart;
+		*user, *stopsig, *restart, *pull;
 	long stoptimeout;
 	bool has_stoptimeout;
 	json_t *env, *labels, *exposed, *bindings, *binds, *volumes, *mounts,
@@ -856,6 +858,16 @@ static int run_parse(struct cli_parse *p, const struct cli_usage *u, int argc,
 		case 'u': o->user = val; break;
 		case OPT_STOPSIG: o->stopsig = val; break;
 		case OPT_RESTART: o->restart = val; break;
+		case OPT_PULL:
+			if (strcmp(val, "always") && strcmp(val, "missing") && strcmp(val, "never")) {
+				snprintf(msg, sizeof(msg),
+					 "invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"",
+					 val);
+				report_error(u->path, msg, true);
+				return RUN_EXIT_CLI;
+			}
+			o->pull = val;
+			break;
 		case OPT_INIT:
 			if (b) {
 				report_error(u->path, "--init is not supported by shoal", true);
@@ -1032,14 +1044,49 @@ fail:
 	return NULL;
 }
 
-/* POST /containers/create; prints warnings. Returns the id (malloc'd) or
- * NULL after printing the error as `verb` words it. */
-static char *create_container(struct client *cl, const char *verb, json_t *body,
-			      const char *name)
+/*
+ * `pull` run on IMAGE, its progress on stderr (docker's run and create
+ * show it there, stdout is the container's). Returns 0 when pulled.
+ */
+static int pull_image(struct cli_ctx *ctx, const char *image)
+{
+	char *av[] = { (char *)"pull", (char *)image, NULL };
+	int saved, rc;
+
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	if (saved < 0)
+		return 1;
+	dup2(STDERR_FILENO, STDOUT_FILENO);
+	rc = cmd_pull(ctx, 2, av);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	return rc;
+}
+
+/* "busybox" -> "busybox:latest", as docker names a missing image. */
+static void familiar_ref(const char *image, char *buf, size_t len)
+{
+	const char *last = strrchr(image, '/');
+
+	last = last ? last + 1 : image;
+	snprintf(buf, len, "%s%s", image,
+		 strchr(last, ':') || strchr(image, '@') ? "" : ":latest");
+}
+
+/* POST /containers/create; prints warnings. With pull "missing" (the
+ * default) an image the daemon does not have is pulled first, then the
+ * create is retried, as docker does. Returns the id (malloc'd) or NULL
+ * after printing the error as `verb` words it. */
+static char *create_container(struct cli_ctx *ctx, struct client *cl, const char *verb,
+			      json_t *body, const char *name, const char *pull)
 {
 	struct client_resp resp;
 	struct shoal_err err;
-	char path[512], msg[1024], *id = NULL, *e = NULL;
+	char path[512], msg[1024], ref[600], *id = NULL, *e = NULL;
+	const char *image = jstr(body, "Image");
+	bool pulled = false;
 	json_t *w;
 	size_t i;
 
@@ -1051,9 +1098,25 @@ static char *create_container(struct client *cl, const char *verb, json_t *body,
 	snprintf(path, sizeof(path), "/containers/create%s%s", e ? "?name=" : "",
 		 e ? e : "");
 	free(e);
+	if (pull && !strcmp(pull, "always")) {
+		if (pull_image(ctx, image))
+			return NULL;
+		pulled = true;
+	}
+again:
 	if (client_do(cl, "POST", path, body, &resp, &err) < 0) {
 		report_error(verb, err.msg, true);
 		return NULL;
+	}
+	if (resp.status == 404 && !pulled && (!pull || !strcmp(pull, "missing")) &&
+	    !strncmp(client_resp_message(&resp, msg, sizeof(msg)), "No such image", 13)) {
+		client_resp_free(&resp);
+		familiar_ref(image, ref, sizeof(ref));
+		fprintf(stderr, "Unable to find image '%s' locally\n", ref);
+		if (pull_image(ctx, image))
+			return NULL;
+		pulled = true;
+		goto again;
 	}
 	if (resp.status < 200 || resp.status > 299) {
 		char full[1100];
@@ -1206,7 +1269,7 @@ static int run_or_create(struct cli_ctx *ctx, int argc, char **argv, bool run)
 			goto out;
 		}
 	}
-	id = create_container(&cl, u->path, body, o.name);
+	id = create_container(ctx, &cl, u->path, body, o.name, o.pull);
 	if (!id)
 		goto out;
 	if (!run || o.detach) {

@@ -200,6 +200,10 @@ static void one(const struct api_req *q, const char *ref, const char *tail, stru
 		ret = ctr_stop(q->d, ref, t, strcmp(tail, "/restart") == 0, &err);
 		return reply_204(r, ret, &err);
 	}
+	if (strcmp(tail, "/pause") == 0 || strcmp(tail, "/unpause") == 0) {
+		ret = ctr_pause(q->d, ref, strcmp(tail, "/pause") == 0, &err);
+		return reply_204(r, ret, &err);
+	}
 	if (strcmp(tail, "/kill") == 0) {
 		ret = ctr_kill(q->d, ref, api_query(q, "signal"), &err);
 		return reply_204(r, ret, &err);

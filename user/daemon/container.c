@@ -461,6 +461,35 @@ fail:
 	return ret;
 }
 
+/* LogConfig: json-file (the only driver) and its max-size / max-file. */
+static int check_log_config(json_t *hc, struct shoal_err *err)
+{
+	json_t *lc = json_object_get(hc, "LogConfig"), *cfg = json_object_get(lc, "Config");
+	const char *type = json_string_value(json_object_get(lc, "Type")), *k;
+	json_t *v;
+
+	if (type && *type && strcmp(type, "json-file") != 0)
+		return err_set(err, EINVAL, "logging driver \"%s\" is not supported (only json-file)",
+			       type);
+	json_object_foreach(cfg, k, v) {
+		const char *s = json_string_value(v);
+
+		if (strcmp(k, "max-size") == 0) {
+			if (!s || ctr_parse_size(s) <= 0)
+				return err_set(err, EINVAL, "invalid max-size: %s", s ? s : "(not a string)");
+		} else if (strcmp(k, "max-file") == 0) {
+			char *end;
+			long n = s ? strtol(s, &end, 10) : 0;
+
+			if (!s || *end || n < 1)
+				return err_set(err, EINVAL, "invalid max-file: %s", s ? s : "(not a string)");
+		} else {
+			return err_set(err, EINVAL, "unknown log opt '%s' for json-file log driver", k);
+		}
+	}
+	return 0;
+}
+
 struct create_req {
 	json_t *config;      /* merged Config */
 	json_t *hc;          /* HostConfig as stored */
@@ -478,9 +507,20 @@ static int check_host_config(json_t *hc, struct shoal_err *err)
 	size_t np = 0;
 	int ret;
 
-	if (rname && *rname && strcmp(rname, "no") != 0)
-		return err_set(err, EINVAL, "restart policy \"%s\" is not supported (only \"no\")",
-			       rname);
+	json_int_t max = json_integer_value(json_object_get(rp, "MaximumRetryCount"));
+
+	if (rname && *rname && strcmp(rname, "no") && strcmp(rname, "always") &&
+	    strcmp(rname, "unless-stopped") && strcmp(rname, "on-failure"))
+		return err_set(err, EINVAL, "invalid restart policy '%s'", rname);
+	if (max < 0)
+		return err_set(err, EINVAL, "invalid value %lld for MaximumRetryCount: must be positive",
+			       (long long)max);
+	if (max > 0 && (!rname || strcmp(rname, "on-failure") != 0))
+		return err_set(err, EINVAL, "maximum retry count cannot be used with restart policy '%s'",
+			       rname && *rname ? rname : "no");
+	ret = check_log_config(hc, err);
+	if (ret < 0)
+		return ret;
 	ret = ctr_port_bindings(NULL, hc, &ports, &np, err);
 	free(ports);
 	return ret;
@@ -975,6 +1015,12 @@ int ctr_remove(struct daemon *d, const char *ref, bool force, bool volumes,
 	ret = st_container_find(d->ctr->sc, ref, &c, err);
 	if (ret < 0)
 		goto out;
+	if (strcmp(c.status, "restarting") == 0 && !force) {
+		ret = err_set(err, EBUSY,
+			      "You cannot remove a restarting container %s. Stop the container before attempting removal or force remove",
+			      c.id);
+		goto out;
+	}
 	if (strcmp(c.status, "running") == 0) {
 		struct timespec until;
 
@@ -984,6 +1030,7 @@ int ctr_remove(struct daemon *d, const char *ref, bool force, bool volumes,
 				      c.id);
 			goto out;
 		}
+		ctr_mark_manual_stop(d, c.id);
 		ret = ctr_signal(d, c.id, SIGKILL, true, err);
 		if (ret < 0)
 			goto out;
@@ -1144,7 +1191,9 @@ json_t *ctr_to_json(struct daemon *d, const struct st_container *c)
 	path = json_array_size(args) ? json_incref(json_array_get(args, 0)) : json_string("");
 	json_array_remove(args, 0);
 	state = json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
-			  c->status, "Running", running, "Paused", 0, "Restarting", 0, "OOMKilled",
+			  ctr_is_paused(c) ? "paused" : c->status, "Running", running, "Paused",
+			  ctr_is_paused(c), "Restarting",
+			  strcmp(c->status, "restarting") == 0, "OOMKilled",
 			  c->oom_killed, "Dead", strcmp(c->status, "dead") == 0, "Pid",
 			  running ? c->pid : 0, "ExitCode", c->exit_code, "Error", c->error,
 			  "StartedAt", ctr_time_or_zero(c->started_at), "FinishedAt",
@@ -1239,12 +1288,15 @@ static void status_text(const struct st_container *c, char *buf, size_t len)
 
 	if (strcmp(c->status, "running") == 0) {
 		human_duration(now - parse_rfc3339(c->started_at), dur, sizeof(dur));
-		snprintf(buf, len, "Up %s", dur);
+		snprintf(buf, len, "Up %s%s", dur, ctr_is_paused(c) ? " (Paused)" : "");
 	} else if (strcmp(c->status, "exited") == 0) {
 		human_duration(now - parse_rfc3339(c->finished_at), dur, sizeof(dur));
 		snprintf(buf, len, "Exited (%d) %s ago", c->exit_code, dur);
 	} else if (strcmp(c->status, "created") == 0) {
 		snprintf(buf, len, "Created");
+	} else if (strcmp(c->status, "restarting") == 0) {
+		human_duration(now - parse_rfc3339(c->finished_at), dur, sizeof(dur));
+		snprintf(buf, len, "Restarting (%d) %s ago", c->exit_code, dur);
 	} else if (strcmp(c->status, "dead") == 0) {
 		snprintf(buf, len, "Dead");
 	} else {
@@ -1312,7 +1364,8 @@ static json_t *summary_json(struct daemon *d, const struct st_container *c)
 		      "Command", cmd, "Created", (json_int_t)(c->created / 1000000000LL), "Ports",
 		      ports_summary(cfg, ns), "Labels",
 		      json_is_object(json_object_get(cfg, "Labels")) ? json_object_get(cfg, "Labels") : json_object(),
-		      "State", c->status, "Status", status, "HostConfig", "NetworkMode",
+		      "State", ctr_is_paused(c) ? "paused" : c->status, "Status", status,
+		      "HostConfig", "NetworkMode",
 		      str_or(hc, "NetworkMode", "default"), "NetworkSettings", "Networks", nets,
 		      "Mounts", mounts_inspect_json(d, c->id));
 	json_decref(args);
@@ -1376,7 +1429,9 @@ static bool f_name(const char *v, void *a)
 
 static bool f_status(const char *v, void *a)
 {
-	return strcmp(((struct fctx *)a)->c->status, v) == 0;
+	const struct st_container *c = ((struct fctx *)a)->c;
+
+	return strcmp(ctr_is_paused(c) ? "paused" : c->status, v) == 0;
 }
 
 static bool f_exited(const char *v, void *a)

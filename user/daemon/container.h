@@ -44,6 +44,9 @@ struct ctr_rt {
 	uint64_t starts;    /* starts since shoald started */
 	uint64_t start_exits; /* exits as they were at the last start */
 	int64_t log_off;    /* size of the log before the last start */
+	int tty_waiters;    /* tty attach sessions waiting for the next start */
+	int64_t started_ns; /* when the last run started (restart back-off) */
+	int quick_restarts; /* runs in a row that lasted under 10 s */
 	bool monitored;     /* a monitor thread holds a wait connection */
 	bool removed;
 	struct ctr_rt *next;
@@ -116,6 +119,9 @@ int ctr_start(struct daemon *d, const char *ref, struct shoal_err *err);
 int ctr_stop(struct daemon *d, const char *ref, int timeout, bool restart,
 	     struct shoal_err *err);
 int ctr_kill(struct daemon *d, const char *ref, const char *signal, struct shoal_err *err);
+int ctr_pause(struct daemon *d, const char *ref, bool pause, struct shoal_err *err);
+/* Running and frozen by pause. */
+bool ctr_is_paused(const struct st_container *c);
 /* Parse "SIGTERM", "TERM", "15": the number, or -EINVAL. */
 int ctr_parse_signal(const char *s, struct shoal_err *err);
 /* condition: "not-running" (default), "next-exit", "removed". Starts the
@@ -130,8 +136,13 @@ int ctr_shim_call(struct daemon *d, const char *id, json_t *req, json_t **reply,
 /* Start-up: reconnect to running containers, record exits that happened
  * while shoald was away, sweep leftovers. d->lock held. */
 int ctr_reconcile(struct daemon *d, struct shoal_err *err);
+/* Docker's size strings ("10m", "1g"): bytes, or -1 when malformed. */
+int64_t ctr_parse_size(const char *s);
 /* The container's cgroup v2 directory, "" without a unified hierarchy. */
 void ctr_cgroup_path(const char *id, char *buf, size_t len);
+/* A user stopped (or removes) id: no restart policy brings it back
+ * (d->lock held). */
+void ctr_mark_manual_stop(struct daemon *d, const char *id);
 /* Send signal to a running container's init (all: every process). */
 int ctr_signal(struct daemon *d, const char *id, int sig, bool all, struct shoal_err *err);
 

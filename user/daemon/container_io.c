@@ -163,6 +163,7 @@ static int relay(int cfd, int sfd, bool tty, bool want_out, bool want_err, bool 
 struct log_opts {
 	bool out, err, tty, timestamps;
 	int64_t since; /* unix seconds, 0 = all */
+	int64_t until; /* unix seconds, 0 = no end */
 	long tail;     /* -1 = all */
 };
 
@@ -190,7 +191,7 @@ static int send_log_line(int fd, const struct log_opts *o, const char *line)
 	t = json_string_value(json_object_get(j, "time"));
 	s = stream && strcmp(stream, "stderr") == 0 ? 2 : 1;
 	if (!text || (s == 1 && !o->out) || (s == 2 && !o->err) ||
-	    (o->since && log_time(t) < o->since)) {
+	    (o->since && log_time(t) < o->since) || (o->until && log_time(t) >= o->until)) {
 		json_decref(j);
 		return 0;
 	}
@@ -380,7 +381,8 @@ static bool detach_thread(void *(*fn)(void *), void *arg)
 
 static int parse_log_opts(const struct api_req *q, struct log_opts *o, struct shoal_err *err)
 {
-	const char *tail = api_query(q, "tail"), *since = api_query(q, "since");
+	const char *tail = api_query(q, "tail"), *since = api_query(q, "since"),
+		   *until = api_query(q, "until");
 	char *end;
 
 	o->out = api_query_bool(q, "stdout", false);
@@ -394,8 +396,16 @@ static int parse_log_opts(const struct api_req *q, struct log_opts *o, struct sh
 	}
 	if (since && *since) {
 		o->since = (int64_t)strtod(since, &end);
-		if (*end && *end != '.')
+		if (*end)
 			return err_set(err, EINVAL, "invalid value for \"since\": %s", since);
+	}
+	if (until && *until) {
+		double u = strtod(until, &end);
+
+		if (*end)
+			return err_set(err, EINVAL, "invalid value for \"until\": %s", until);
+		/* a fraction rounds the bound up: lines of that second stay */
+		o->until = (int64_t)u + (u > (double)(int64_t)u ? 1 : 0);
 	}
 	if (!o->out && !o->err)
 		return err_set(err, EINVAL, "Bad parameters: you must choose at least one stream");
@@ -469,12 +479,30 @@ struct attach {
 	bool was_running; /* at the request */
 	uint64_t starts;  /* runs started before the request */
 	int log_fd;       /* the log, open from the request on (--rm removes it) */
+	bool tty_wait;    /* counted in rt->tty_waiters */
 };
+
+/* This session no longer holds the start back (d->lock taken here). */
+static void tty_wait_done(struct attach *a)
+{
+	struct ctr_rt *rt;
+
+	if (!a->tty_wait)
+		return;
+	a->tty_wait = false;
+	pthread_mutex_lock(&a->d->lock);
+	rt = ctr_rt_get(a->d, a->id);
+	if (rt && rt->tty_waiters > 0)
+		rt->tty_waiters--;
+	ctr_changed(a->d);
+	pthread_mutex_unlock(&a->d->lock);
+}
 
 static void attach_free(void *arg)
 {
 	struct attach *a = arg;
 
+	tty_wait_done(a);
 	if (a->log_fd >= 0)
 		close(a->log_fd);
 	free(a);
@@ -569,6 +597,7 @@ static void attach_run(void *arg, int cfd, const char *extra, size_t n)
 		off_t upto = fstat(a->log_fd, &st) == 0 ? st.st_size : off;
 
 		sfd = shim_attach(a->d, a->id, a->in, a->out, a->err);
+		tty_wait_done(a); /* connected (or not): the init may go on */
 		if (sfd < 0) {
 			/* finished already: all of it is in the log */
 			if (a->log_fd >= 0)
@@ -629,6 +658,10 @@ void ctr_api_attach(const struct api_req *q, const char *ref, struct reply *r)
 	{
 		struct ctr_rt *rt = ctr_rt_get(q->d, a->id);
 		a->starts = rt ? rt->starts : 0;
+		if (rt && a->tty && !a->was_running && api_query_bool(q, "stream", false)) {
+			rt->tty_waiters++;
+			a->tty_wait = true;
+		}
 	}
 	pthread_mutex_unlock(&q->d->lock);
 	a->d = q->d;
@@ -726,6 +759,18 @@ void ctr_api_exec_create(const struct api_req *q, const char *ref, struct reply 
 		ret = ctr_basics(q->d, ref, id, &tty, &running, &err);
 	if (ret == 0 && !running)
 		ret = err_set(&err, EBUSY, "Container %s is not running", id);
+	if (ret == 0) {
+		struct st_container c;
+
+		pthread_mutex_lock(&q->d->lock);
+		if (st_container_find(q->d->ctr->sc, id, &c, NULL) == 0) {
+			if (ctr_is_paused(&c))
+				ret = err_set(&err, EBUSY,
+					      "Container %s is paused, unpause the container before exec", id);
+			st_container_free(&c);
+		}
+		pthread_mutex_unlock(&q->d->lock);
+	}
 	if (ret < 0) {
 		json_decref(body);
 		return api_reply_err(r, ret, &err);

@@ -487,6 +487,7 @@ static void ns_clear_live(json_t *ns)
 		json_object_del(v, "IPPrefixLen");
 	}
 	json_object_del(ns, "Ports");
+	json_object_del(ns, "_paused");
 }
 
 /* Release everything a run holds (d->lock held). */
@@ -503,6 +504,132 @@ static void release_run(struct daemon *d, const char *id, json_t *ns, bool rootf
 	ctr_bundle_dir(d, id, p, sizeof(p));
 	fsutil_rm_rf(p);
 	ns_clear_live(ns);
+}
+
+/* ---- restart policies ------------------------------------------------------------ */
+
+/* A stop or kill by a user (kept in net_settings: it must survive a
+ * shoald restart for unless-stopped). */
+static bool manual_stop_get(const struct st_container *c)
+{
+	json_t *ns = load_obj(c->net_settings);
+	bool v = json_is_true(json_object_get(ns, "_manual_stop"));
+
+	json_decref(ns);
+	return v;
+}
+
+static void manual_stop_set(struct daemon *d, struct st_container *c, bool v)
+{
+	json_t *ns = load_obj(c->net_settings);
+
+	if (v)
+		json_object_set_new(ns, "_manual_stop", json_true());
+	else
+		json_object_del(ns, "_manual_stop");
+	free(c->net_settings);
+	c->net_settings = json_dumps(ns, JSON_COMPACT);
+	json_decref(ns);
+	st_container_update(d->ctr->sc, c, NULL);
+}
+
+void ctr_mark_manual_stop(struct daemon *d, const char *id)
+{
+	struct st_container c;
+
+	if (st_container_find(d->ctr->sc, id, &c, NULL) == 0) {
+		manual_stop_set(d, &c, true);
+		st_container_free(&c);
+	}
+}
+
+/* Whether HostConfig.RestartPolicy wants c (just exited with code) back. */
+static bool restart_wanted(json_t *hc, const struct st_container *c, int code)
+{
+	json_t *rp = json_object_get(hc, "RestartPolicy");
+	const char *name = str_or(rp, "Name", "no");
+	json_int_t max = json_integer_value(json_object_get(rp, "MaximumRetryCount"));
+
+	if (manual_stop_get(c))
+		return false;
+	if (strcmp(name, "always") == 0 || strcmp(name, "unless-stopped") == 0)
+		return true;
+	if (strcmp(name, "on-failure") == 0)
+		return code != 0 && (max <= 0 || c->restart_count < max);
+	return false;
+}
+
+struct restart_job {
+	struct daemon *d;
+	char id[65];
+	int delay_ms;
+};
+
+static int start_locked(struct daemon *d, struct st_container *c, struct shoal_err *err);
+
+static void *restart_thread(void *arg)
+{
+	struct restart_job *j = arg;
+	struct daemon *d = j->d;
+	struct shoal_err err = { 0 };
+	struct st_container c;
+
+	usleep((useconds_t)j->delay_ms * 1000);
+	pthread_mutex_lock(&d->lock);
+	if (!d->ctr->closing && st_container_find(d->ctr->sc, j->id, &c, NULL) == 0) {
+		/* still waiting for it: not stopped, started or removed meanwhile */
+		if (strcmp(c.status, "restarting") == 0) {
+			c.restart_count++;
+			if (start_locked(d, &c, &err) < 0) {
+				log_error("container %.12s: restart: %s", j->id, err.msg);
+				snprintf(c.status, sizeof(c.status), "exited");
+				snprintf(c.error, sizeof(c.error), "%s", err.msg);
+				st_container_update(d->ctr->sc, &c, NULL);
+				ctr_changed(d);
+			}
+		}
+		st_container_free(&c);
+	}
+	pthread_mutex_unlock(&d->lock);
+	free(j);
+	return NULL;
+}
+
+/* Mark c restarting and start it again after Docker's back-off: 100 ms,
+ * doubled for each run that lasted under 10 s (d->lock held). */
+static void schedule_restart(struct daemon *d, struct st_container *c)
+{
+	struct restart_job *j = calloc(1, sizeof(*j));
+	struct ctr_rt *rt = ctr_rt_get(d, c->id);
+	pthread_attr_t a;
+	pthread_t t;
+	int quick = 0;
+
+	if (!j)
+		return;
+	if (rt) {
+		if (rt->started_ns && ctr_now_ns() - rt->started_ns < 10LL * 1000000000LL)
+			rt->quick_restarts++;
+		else
+			rt->quick_restarts = 0;
+		quick = rt->quick_restarts;
+	}
+	j->d = d;
+	memcpy(j->id, c->id, sizeof(j->id));
+	j->delay_ms = 100 << (quick < 9 ? quick : 9);
+	snprintf(c->status, sizeof(c->status), "restarting");
+	st_container_update(d->ctr->sc, c, NULL);
+	ctr_changed(d);
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &a, restart_thread, j) != 0) {
+		free(j);
+		snprintf(c->status, sizeof(c->status), "exited");
+		st_container_update(d->ctr->sc, c, NULL);
+	}
+	pthread_attr_destroy(&a);
+	log_info("container %.12s (%s): restarting in %d ms (restart policy)", c->id, c->name,
+		 j ? 100 << (quick < 9 ? quick : 9) : 0);
 }
 
 /* Record an exit (d->lock held). */
@@ -548,6 +675,8 @@ static void handle_exit(struct daemon *d, const char *id, int code, const char *
 		memset(&err, 0, sizeof(err));
 		if (ctr_remove_locked(d, &c, true, &err) < 0)
 			log_error("container %.12s: --rm: %s", id, err.msg);
+	} else if (!d->ctr->closing && restart_wanted(hc, &c, code)) {
+		schedule_restart(d, &c);
 	}
 	json_decref(hc);
 	st_container_free(&c);
@@ -752,8 +881,96 @@ void ctr_cgroup_path(const char *id, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
+/* Docker's size strings ("10m", "1g", "512k", "100"): bytes, or -1. */
+int64_t ctr_parse_size(const char *s)
+{
+	char *end;
+	double v;
+	int64_t mult = 1;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	switch (*end | 0x20) {
+	case 'k': mult = 1024; end++; break;
+	case 'm': mult = 1024 * 1024; end++; break;
+	case 'g': mult = 1024LL * 1024 * 1024; end++; break;
+	case 't': mult = 1024LL * 1024 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if ((*end | 0x20) == 'b')
+		end++;
+	if (*end)
+		return -1;
+	return (int64_t)(v * (double)mult);
+}
+
+/* HostConfig settings the shim applies (include/shoal_shim.h [ext]). */
+static void bundle_extras(json_t *j, json_t *hc)
+{
+	json_t *v, *res = json_object(), *lc;
+	const char *sopt;
+	size_t i;
+
+	if (json_is_true(json_object_get(hc, "ReadonlyRootfs")))
+		json_object_set_new(j, "readonly_rootfs", json_true());
+	if (json_is_true(json_object_get(hc, "Privileged")))
+		json_object_set_new(j, "privileged", json_true());
+	if (json_is_array(v = json_object_get(hc, "CapAdd")))
+		json_object_set(j, "cap_add", v);
+	if (json_is_array(v = json_object_get(hc, "CapDrop")))
+		json_object_set(j, "cap_drop", v);
+	json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {
+		sopt = json_string_value(v);
+		if (sopt && (strcmp(sopt, "seccomp=unconfined") == 0 ||
+			     strcmp(sopt, "seccomp:unconfined") == 0))
+			json_object_set_new(j, "seccomp", json_false());
+	}
+	if (json_integer_value(v = json_object_get(hc, "Memory")) > 0)
+		json_object_set(res, "memory", v);
+	if (json_integer_value(v = json_object_get(hc, "MemorySwap")) != 0 && json_is_integer(v))
+		json_object_set(res, "memory_swap", v);
+	if (json_integer_value(v = json_object_get(hc, "NanoCpus")) > 0)
+		json_object_set(res, "nano_cpus", v);
+	if (json_integer_value(v = json_object_get(hc, "CpuShares")) > 0)
+		json_object_set(res, "cpu_shares", v);
+	if (json_integer_value(v = json_object_get(hc, "PidsLimit")) > 0)
+		json_object_set(res, "pids_limit", v);
+	if (json_object_size(res))
+		json_object_set(j, "resources", res);
+	json_decref(res);
+	if (json_is_array(v = json_object_get(hc, "Ulimits")) && json_array_size(v)) {
+		json_t *u = json_array(), *e;
+
+		json_array_foreach(v, i, e)
+			json_array_append_new(u, json_pack("{s:O?, s:O?, s:O?}", "name",
+							   json_object_get(e, "Name"), "soft",
+							   json_object_get(e, "Soft"), "hard",
+							   json_object_get(e, "Hard")));
+		json_object_set_new(j, "ulimits", u);
+	}
+	if (json_is_integer(v = json_object_get(hc, "OomScoreAdj")) && json_integer_value(v))
+		json_object_set(j, "oom_score_adj", v);
+	if (json_integer_value(v = json_object_get(hc, "ShmSize")) > 0)
+		json_object_set(j, "shm_size", v);
+	lc = json_object_get(json_object_get(hc, "LogConfig"), "Config");
+	if ((sopt = json_string_value(json_object_get(lc, "max-size")))) {
+		int64_t b = ctr_parse_size(sopt);
+
+		if (b > 0)
+			json_object_set_new(j, "log_max_size", json_integer(b));
+		sopt = json_string_value(json_object_get(lc, "max-file"));
+		if (sopt && atoi(sopt) > 0)
+			json_object_set_new(j, "log_max_files", json_integer(atoi(sopt)));
+	}
+}
+
 static int write_bundle_config(struct daemon *d, const char *id, const char *rootfs,
-			       const char *netns, json_t *cfg, json_t *hc, struct shoal_err *err)
+			       const char *netns, json_t *cfg, json_t *hc, bool hold,
+			       struct shoal_err *err)
 {
 	json_t *args = json_array(), *j, *ep = json_object_get(cfg, "Entrypoint"),
 	       *cmd = json_object_get(cfg, "Cmd"), *mounts;
@@ -782,6 +999,9 @@ static int write_bundle_config(struct daemon *d, const char *id, const char *roo
 		      mounts, "log_path", logp, "cgroup", cg);
 	if (!j)
 		return err_set(err, ENOMEM, "container %.12s: cannot build config.json", id);
+	if (hold)
+		json_object_set_new(j, "hold", json_true());
+	bundle_extras(j, hc);
 	ctr_bundle_dir(d, id, p, sizeof(p));
 	strcat(p, "/config.json");
 	if (json_dump_file(j, p, JSON_COMPACT) < 0)
@@ -930,15 +1150,39 @@ static int connect_networks(struct daemon *d, const char *id, const char *netns,
 	return 0;
 }
 
+/* Let a held init exec once the tty sessions waiting for this start
+ * have connected (at most 2 s; d->lock held, released while waiting). */
+static void release_hold(struct daemon *d, const char *id)
+{
+	json_t *req = json_pack("{s:s}", "op", "start"), *rep = NULL;
+	struct shoal_err err = { 0 };
+	struct timespec until;
+	struct ctr_rt *rt;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	while ((rt = ctr_rt_get(d, id)) && rt->tty_waiters > 0)
+		if (pthread_cond_timedwait(&d->ctr->changed, &d->lock, &until) == ETIMEDOUT)
+			break;
+	if (ctr_shim_call(d, id, req, &rep, NULL, &err) < 0)
+		log_warn("container %.12s: start a held init: %s", id, err.msg);
+	else if (!json_is_true(json_object_get(rep, "ok")))
+		log_warn("container %.12s: start a held init: %s", id,
+			 str_or(rep, "message", "refused"));
+	json_decref(rep);
+	json_decref(req);
+}
+
 static int start_locked(struct daemon *d, struct st_container *c, struct shoal_err *err)
 {
 	json_t *cfg = load_obj(c->config), *hc = load_obj(c->host_config), *ns = load_obj(c->net_settings);
 	const char *mode = str_or(hc, "NetworkMode", "default");
 	char bundle[4200], rootfs[4096], netns[4200] = "host";
 	struct st_endpoint e = { 0 };
-	bool have_ep = false, got_rootfs = false;
+	bool have_ep = false, got_rootfs = false, hold;
 	int ret, pid = 0, code = 0;
 	struct shoal_err e2 = { 0 };
+	struct ctr_rt *rt;
 
 	ctr_bundle_dir(d, c->id, bundle, sizeof(bundle));
 	fsutil_rm_rf(bundle);
@@ -967,7 +1211,11 @@ static int start_locked(struct daemon *d, struct st_container *c, struct shoal_e
 	ret = ports_acquire(d, c->id, cfg, hc, have_ep ? &e : NULL, ns, err);
 	if (ret < 0)
 		goto fail;
-	ret = write_bundle_config(d, c->id, rootfs, netns, cfg, hc, err);
+	rt = ctr_rt_get(d, c->id);
+	/* A terminal attached before the start must see everything: the init
+	 * waits before execve until those sessions are connected. */
+	hold = rt && rt->tty_waiters > 0;
+	ret = write_bundle_config(d, c->id, rootfs, netns, cfg, hc, hold, err);
 	if (ret < 0)
 		goto fail;
 	{
@@ -1015,6 +1263,12 @@ static int start_locked(struct daemon *d, struct st_container *c, struct shoal_e
 	c->exit_code = 0;
 	c->oom_killed = false;
 	c->error[0] = '\0';
+	json_object_del(ns, "_manual_stop"); /* a start undoes a user's stop */
+	{
+		struct ctr_rt *r2 = ctr_rt_get(d, c->id);
+		if (r2)
+			r2->started_ns = ctr_now_ns();
+	}
 	c->finished_at[0] = '\0';
 	ctr_time_str(ctr_now_ns(), c->started_at);
 	free(c->net_settings);
@@ -1024,6 +1278,8 @@ static int start_locked(struct daemon *d, struct st_container *c, struct shoal_e
 		log_error("container %.12s: record start: %s", c->id, err->msg);
 	ctr_changed(d);
 	log_info("container %.12s (%s) started: pid %d", c->id, c->name, pid);
+	if (hold)
+		release_hold(d, c->id);
 	json_decref(cfg);
 	json_decref(hc);
 	json_decref(ns);
@@ -1107,6 +1363,16 @@ int ctr_stop(struct daemon *d, const char *ref, int timeout, bool restart,
 	if (ret < 0)
 		goto out;
 	memcpy(id, c.id, sizeof(id));
+	if (strcmp(c.status, "restarting") == 0) {
+		/* waiting for its restart: that is cancelled */
+		snprintf(c.status, sizeof(c.status), "exited");
+		manual_stop_set(d, &c, true);
+		ctr_changed(d);
+		st_container_free(&c);
+		if (!restart)
+			goto out;
+		goto start;
+	}
 	if (strcmp(c.status, "running") != 0) {
 		st_container_free(&c);
 		if (!restart) {
@@ -1115,6 +1381,7 @@ int ctr_stop(struct daemon *d, const char *ref, int timeout, bool restart,
 		}
 		goto start;
 	}
+	manual_stop_set(d, &c, true);
 	cfg = load_obj(c.config);
 	if (json_object_get(cfg, "StopSignal"))
 		sig = ctr_parse_signal(str_or(cfg, "StopSignal", "TERM"), NULL);
@@ -1165,13 +1432,72 @@ int ctr_kill(struct daemon *d, const char *ref, const char *signal, struct shoal
 	ret = st_container_find(d->ctr->sc, ref, &c, err);
 	if (ret < 0)
 		goto out;
-	if (strcmp(c.status, "running") != 0)
+	if (strcmp(c.status, "running") != 0) {
 		ret = err_set(err, EBUSY, "Container %s is not running", c.id);
-	else
+	} else {
+		if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT)
+			manual_stop_set(d, &c, true);
 		ret = ctr_signal(d, c.id, sig, false, err);
+	}
 	st_container_free(&c);
 out:
 	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+/* ---- pause ------------------------------------------------------------------------ */
+
+bool ctr_is_paused(const struct st_container *c)
+{
+	json_t *ns = load_obj(c->net_settings);
+	bool v = strcmp(c->status, "running") == 0 && json_is_true(json_object_get(ns, "_paused"));
+
+	json_decref(ns);
+	return v;
+}
+
+/* POST /containers/{id}/pause|unpause: the shim freezes / thaws it; the
+ * row keeps "running" (exits, stop and kill work as for any running
+ * container) and the flag shows in State.Paused / Status "paused". */
+int ctr_pause(struct daemon *d, const char *ref, bool pause, struct shoal_err *err)
+{
+	json_t *req = json_pack("{s:s}", "op", pause ? "pause" : "resume"), *rep = NULL, *ns;
+	struct st_container c;
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	ret = st_container_find(d->ctr->sc, ref, &c, err);
+	if (ret < 0)
+		goto out;
+	if (strcmp(c.status, "running") != 0) {
+		ret = err_set(err, EBUSY, "Container %s is not running", c.id);
+	} else if (ctr_is_paused(&c) == pause) {
+		ret = err_set(err, EBUSY, pause ? "Container %s is already paused" :
+						  "Container %s is not paused", c.id);
+	} else {
+		ret = ctr_shim_call(d, c.id, req, &rep, NULL, err);
+		if (ret == 0 && !json_is_true(json_object_get(rep, "ok")))
+			ret = err_set(err, EIO, "Cannot %s container %s: %s", pause ? "pause" : "unpause",
+				      c.id, str_or(rep, "message", "refused by the shim"));
+	}
+	if (ret == 0) {
+		ns = load_obj(c.net_settings);
+		if (pause)
+			json_object_set_new(ns, "_paused", json_true());
+		else
+			json_object_del(ns, "_paused");
+		free(c.net_settings);
+		c.net_settings = json_dumps(ns, JSON_COMPACT);
+		json_decref(ns);
+		ret = st_container_update(d->ctr->sc, &c, err);
+		ctr_changed(d);
+		log_info("container %.12s (%s) %s", c.id, c.name, pause ? "paused" : "unpaused");
+	}
+	st_container_free(&c);
+out:
+	pthread_mutex_unlock(&d->lock);
+	json_decref(rep);
+	json_decref(req);
 	return ret;
 }
 
@@ -1410,6 +1736,30 @@ int ctr_reconcile(struct daemon *d, struct shoal_err *err)
 				    "the container's shim disappeared without recording an exit");
 		}
 		exited++;
+	}
+	/* Restart policies: a back-off cut short by the restart, and "always"
+	 * / "unless-stopped" (not stopped by a user) containers that are down. */
+	for (size_t i = 0; i < n; i++) {
+		struct st_container c;
+		json_t *hc;
+		const char *pol;
+
+		if (st_container_find(d->ctr->sc, v[i].id, &c, NULL) < 0)
+			continue;
+		hc = load_obj(c.host_config);
+		pol = str_or(json_object_get(hc, "RestartPolicy"), "Name", "no");
+		if (strcmp(c.status, "restarting") == 0 ||
+		    (strcmp(c.status, "exited") == 0 &&
+		     (strcmp(pol, "always") == 0 ||
+		      (strcmp(pol, "unless-stopped") == 0 && !manual_stop_get(&c))))) {
+			if (strcmp(pol, "always") == 0)
+				manual_stop_set(d, &c, false);
+			log_info("reconcile: container %.12s (%s): restart policy %s", c.id, c.name, pol);
+			snprintf(c.status, sizeof(c.status), "restarting");
+			schedule_restart(d, &c);
+		}
+		json_decref(hc);
+		st_container_free(&c);
 	}
 	/* Running containers keep their published ports. */
 #if HAVE_PORTS

@@ -255,9 +255,18 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 		if (ipam)
 			ip = json_string_value(json_object_get(ipam, "IPv4Address"));
 		if ((!netns || !*netns) && container && *container) {
-			err_set(&err, ENOENT, "No such container: %s", container);
+			char cname[256];
+
+			pthread_mutex_lock(&d->lock);
+			if (!ctr_name_of(d, container, cname, sizeof(cname)))
+				ret = err_set(&err, ENOENT, "No such container: %s", container);
+			else
+				ret = err_set(&err, EOPNOTSUPP,
+					      "%s container %s: a container has the one network it was created with (network connect/disconnect of containers is not supported)",
+					      connect ? "cannot connect" : "cannot disconnect", cname);
+			pthread_mutex_unlock(&d->lock);
 			json_decref(body);
-			return api_reply_err(r, -ENOENT, &err);
+			return api_reply_err(r, ret, &err);
 		}
 		if (!netns || !*netns) {
 			json_decref(body);

@@ -34,7 +34,10 @@
  *
  * While the store is unreachable nothing is removed: the data plane keeps
  * what it has; the watch and the keep-alive retry with backoff, and the
- * health changes are logged once each and shown by `shoal info`.
+ * health changes are logged once each and shown by `shoal info`. At
+ * start an unreachable store is an error, except for a node that was
+ * registered with that store before (meta "kv.lease": lease and URL): it starts on its state and maps
+ * and registers in the background once the store answers.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,6 +75,7 @@ struct kvdisc {
 	int64_t rev;            /* last revision applied */
 	volatile bool stop;
 	bool lease_lost;
+	bool synced;            /* registered and loaded: the watch may run */
 	pthread_t watch_thr, ka_thr;
 	bool watch_running, ka_running;
 	pthread_mutex_t sleep_lock;
@@ -615,6 +619,10 @@ static void *watch_main(void *arg)
 		int64_t from, last;
 		int ret;
 
+		if (!k->synced) { /* started while the store was unreachable */
+			nap(k, 200);
+			continue;
+		}
 		pthread_mutex_lock(&d->lock);
 		from = k->rev + 1;
 		last = k->rev;
@@ -707,6 +715,77 @@ static int register_node(struct daemon *d, struct shoal_err *err)
 	return 0;
 }
 
+static bool store_down(int ret)
+{
+	return ret == -EIO || ret == -ECONNREFUSED || ret == -ETIMEDOUT;
+}
+
+/* The lease of this node's last registration with this same store, or 0. */
+static int64_t last_lease(struct daemon *d)
+{
+	char *v = NULL;
+	long long id = 0;
+	int off = 0;
+
+	if (state_meta_get(d->st, "kv.lease", &v, NULL) < 0 || !v)
+		return 0;
+	if (sscanf(v, "%lld %n", &id, &off) < 1 || strcmp(v + off, d->cfg.cluster_store) != 0)
+		id = 0;
+	free(v);
+	return id;
+}
+
+/*
+ * After a registration: load the store, remember the lease (meta
+ * "kv.lease") and revoke the previous run's, whose keys resync re-put
+ * under ours. d->lock held.
+ */
+static int finish_registration(struct daemon *d, struct shoal_err *err)
+{
+	struct kvdisc *k = K(d);
+	char *v;
+	int ret;
+
+	int64_t prev;
+
+	ret = resync(d, err);
+	if (ret < 0)
+		return ret;
+	prev = last_lease(d);
+	if (prev && prev != k->lease)
+		kv_lease_revoke(k->kv, prev, NULL);
+	v = NULL;
+	if (asprintf(&v, "%lld %s", (long long)k->lease, d->cfg.cluster_store) > 0) {
+		state_meta_set(d->st, "kv.lease", v, NULL);
+		free(v);
+	}
+	k->synced = true;
+	return 0;
+}
+
+/* Started while the store was unreachable: register once it answers. */
+static void late_registration(struct daemon *d)
+{
+	static char last[sizeof(((struct shoal_err *)0)->msg)];
+	struct kvdisc *k = K(d);
+	struct shoal_err err = { 0 };
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	ret = k->lease ? 0 : register_node(d, &err);
+	if (ret == 0)
+		ret = finish_registration(d, &err);
+	store_ret(k, ret, &err);
+	if (ret == 0)
+		log_info("cluster store %s: node %s registered (lease %llx), revision %lld",
+			 d->cfg.cluster_store, d->cfg.node_name, (unsigned long long)k->lease,
+			 (long long)k->rev);
+	else if (!store_down(ret) && strcmp(last, err.msg) != 0)
+		log_error("cluster store: cannot register this node: %s", err.msg);
+	snprintf(last, sizeof(last), "%s", ret == 0 ? "" : err.msg);
+	pthread_mutex_unlock(&d->lock);
+}
+
 static void *ka_main(void *arg)
 {
 	struct daemon *d = arg;
@@ -718,9 +797,13 @@ static void *ka_main(void *arg)
 		int64_t ttl = 0;
 		int ret;
 
-		nap(k, k->healthy ? every_ms : 500);
+		nap(k, k->healthy && k->synced ? every_ms : 500);
 		if (k->stop)
 			break;
+		if (!k->synced) {
+			late_registration(d);
+			continue;
+		}
 		ret = store_ret(k, kv_lease_keepalive(k->kv, k->lease, &ttl, &err), &err);
 		if (ret < 0)
 			continue;
@@ -732,7 +815,7 @@ static void *ka_main(void *arg)
 			ret = register_node(d, &err);
 			if (ret == 0) {
 				k->lease_lost = false;
-				ret = resync(d, &err);
+				ret = finish_registration(d, &err);
 			}
 			if (ret < 0)
 				log_error("cluster store: re-register: %s", err.msg);
@@ -790,7 +873,6 @@ static int resolve_advertise(struct daemon *d, struct shoal_err *err)
 int kvdisc_open(struct daemon *d, struct shoal_err *err)
 {
 	struct kvdisc *k = K(d);
-	char *old = NULL;
 	int ret;
 
 	memset(k, 0, sizeof(*k));
@@ -820,32 +902,31 @@ int kvdisc_open(struct daemon *d, struct shoal_err *err)
 	k->health_since = time(NULL);
 	pthread_mutex_lock(&d->lock);
 	ret = register_node(d, err);
-	if (ret < 0)
-		goto fail;
-	/* the lease of a previous run (its keys were re-put under ours by resync) */
-	k->active = true;
-	ret = resync(d, err);
-	if (ret < 0)
-		goto fail;
-	if (state_meta_get(d->st, "kv.lease", &old, NULL) == 0 && old) {
-		int64_t prev = strtoll(old, NULL, 10);
-		if (prev && prev != k->lease)
-			kv_lease_revoke(k->kv, prev, NULL);
-		free(old);
+	if (ret == 0) {
+		k->active = true;
+		ret = finish_registration(d, err);
 	}
-	{
-		char s[32];
-		snprintf(s, sizeof(s), "%lld", (long long)k->lease);
-		state_meta_set(d->st, "kv.lease", s, NULL);
+	if (ret < 0) {
+		/* a node that was registered with this store before keeps running
+		 * on its state (and its maps) and registers once the store answers */
+		if (!store_down(ret) || !last_lease(d))
+			goto fail;
+		k->active = true;
+		health(k, false, err->msg);
+		log_warn("cluster store %s: registering node %s in the background (it was registered "
+			 "before; its peers and maps are kept meanwhile)", d->cfg.cluster_store,
+			 d->cfg.node_name);
+		err_clear(err);
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (pthread_create(&k->watch_thr, NULL, watch_main, d) == 0)
 		k->watch_running = true;
 	if (pthread_create(&k->ka_thr, NULL, ka_main, d) == 0)
 		k->ka_running = true;
-	log_info("cluster store %s: node %s registered (lease %llx, TTL %d s), revision %lld",
-		 d->cfg.cluster_store, d->cfg.node_name, (unsigned long long)k->lease, k->ttl,
-		 (long long)k->rev);
+	if (k->synced)
+		log_info("cluster store %s: node %s registered (lease %llx, TTL %d s), revision %lld",
+			 d->cfg.cluster_store, d->cfg.node_name, (unsigned long long)k->lease, k->ttl,
+			 (long long)k->rev);
 	return 0;
 fail:
 	k->active = false;

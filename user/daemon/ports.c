@@ -132,12 +132,12 @@ static bool taken_in_batch(const struct port_binding *b, size_t i)
 	return false;
 }
 
-static int host_bind(uint32_t ip, uint16_t port, uint8_t proto, int *fd_out);
+static int host_bind(uint32_t ip, uint16_t port, uint8_t proto, bool reuse, int *fd_out);
 
 /* Could the host bind ip:port? 0, or -errno. */
 static int host_bind_probe(uint32_t ip, uint16_t port, uint8_t proto)
 {
-	int fd, rc = host_bind(ip, port, proto, &fd);
+	int fd, rc = host_bind(ip, port, proto, true, &fd);
 
 	if (rc == 0)
 		close(fd);
@@ -176,8 +176,14 @@ static void hold_drop(const struct shoal_port_key *k)
 	*h = holds[--n_holds];
 }
 
-/* Bind a socket on the binding's host address and port; -errno. */
-static int host_bind(uint32_t ip, uint16_t port, uint8_t proto, int *fd_out)
+/*
+ * Bind a socket on the binding's host address and port; -errno. With
+ * reuse (the probe), TIME_WAIT leftovers are no conflict, a listener
+ * still is. The hold binds without SO_REUSEADDR: Linux lets two sockets
+ * that both set it share a port as long as neither listens, so only a
+ * hold without it keeps a later SO_REUSEADDR listener out.
+ */
+static int host_bind(uint32_t ip, uint16_t port, uint8_t proto, bool reuse, int *fd_out)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	int one = 1, fd;
@@ -186,8 +192,7 @@ static int host_bind(uint32_t ip, uint16_t port, uint8_t proto, int *fd_out)
 	fd = socket(AF_INET, (proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	/* TIME_WAIT leftovers are no conflict; a listener still is. */
-	if (proto == IPPROTO_TCP)
+	if (reuse && proto == IPPROTO_TCP)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int rc = -errno;
@@ -217,7 +222,7 @@ static int hold_acquire(const struct port_binding *b)
 		holds = nh;
 		cap_holds = cap;
 	}
-	rc = host_bind(b->host_ip, b->host_port, b->proto, &fd);
+	rc = host_bind(b->host_ip, b->host_port, b->proto, false, &fd);
 	if (rc < 0)
 		return rc;
 	holds[n_holds].k = k;
@@ -281,6 +286,8 @@ static int check_binding(const struct st_endpoint *e, struct port_binding *b,
 	return 0;
 }
 
+static int ext_scan(struct daemon *d, bool startup, int *n_ifs, struct shoal_err *err);
+
 int ports_publish(struct daemon *d, const char *ctr_id, const struct st_endpoint *e,
 		  struct port_binding *b, size_t n, struct shoal_err *err)
 {
@@ -291,6 +298,13 @@ int ports_publish(struct daemon *d, const char *ctr_id, const struct st_endpoint
 
 	if (!n)
 		return 0;
+	/* Interfaces or addresses added since start are published on too. */
+	{
+		struct shoal_err e2 = { 0 };
+
+		if (ext_scan(d, false, NULL, &e2) < 0)
+			log_warn("ports: rescan of external interfaces: %s", e2.msg);
+	}
 	given = calloc(n, sizeof(*given));
 	if (!given)
 		return err_set(err, ENOMEM, "out of memory");
@@ -495,17 +509,9 @@ static int write_sysctl(const char *path, const char *val)
 	return rc;
 }
 
-int ports_setup_external(struct daemon *d, struct shoal_err *err)
+/* Every interface named in publish-interfaces must exist. */
+static int check_publish_interfaces(const char *only, struct shoal_err *err)
 {
-	const char *only = d->cfg.publish_interfaces;
-	bool masq = d->cfg.ip_masq;
-	struct shoal_node_cfg cfg;
-	struct ifaddrs *ifa = NULL;
-	uint32_t ifs[SHOAL_MAX_EXT_IFACES], addrs[256];
-	size_t nifs = 0, naddrs = 0;
-	int rc, n_ifs = 0;
-
-	/* Every interface named in publish-interfaces must exist. */
 	for (const char *p = only; p && *p;) {
 		char name[IF_NAMESIZE + 1];
 		size_t len = strcspn(p, ",");
@@ -521,12 +527,31 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 		if (*p == ',')
 			p++;
 	}
+	return 0;
+}
+
+/*
+ * Make ext_ifaces/host_addrs match the host's interfaces now, attach
+ * from_external where needed, sweep what went away. At start-up every
+ * filter is (re)attached: the programs were just reloaded. Later scans
+ * (ports_publish) only attach interfaces that are new, so addresses and
+ * interfaces added after start are published on too.
+ */
+static int ext_scan(struct daemon *d, bool startup, int *n_ifs, struct shoal_err *err)
+{
+	const char *only = d->cfg.publish_interfaces;
+	bool masq = d->cfg.ip_masq;
+	struct ifaddrs *ifa = NULL;
+	uint32_t ifs[SHOAL_MAX_EXT_IFACES], addrs[256];
+	size_t nifs = 0, naddrs = 0;
+	int rc;
+
 	if (getifaddrs(&ifa) < 0)
 		return err_set(err, errno, "list interfaces: %s", strerror(errno));
 	for (struct ifaddrs *a = ifa; a; a = a->ifa_next) {
-		struct shoal_ext_val v = { .flags = masq ? SHOAL_EXT_MASQUERADE : 0 };
+		struct shoal_ext_val v = { .flags = masq ? SHOAL_EXT_MASQUERADE : 0 }, cur;
 		unsigned int ifindex;
-		bool underlay;
+		bool underlay, known;
 		char ip[16];
 
 		if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || (a->ifa_flags & IFF_LOOPBACK))
@@ -556,6 +581,9 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 			continue;
 		}
 		ifs[nifs++] = ifindex;
+		known = loader_get_ext(&d->bpf, ifindex, &cur) == 0 && !memcmp(&cur, &v, sizeof(v));
+		if (known && !startup)
+			continue;
 		rc = loader_put_ext_iface(&d->bpf, ifindex, &v, err);
 		if (rc < 0)
 			goto out;
@@ -565,24 +593,40 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 			if (rc < 0)
 				goto out;
 		}
-		n_ifs++;
 		log_info("ports: publishing on %s (ifindex %u, %s)%s", a->ifa_name, ifindex,
 			 util_ipv4_str(v.addr, ip), masq ? ", masquerading to it" : "");
 	}
 	/* Interfaces and addresses that are not external any more. */
 	rc = loader_sweep_ext(&d->bpf, ifs, nifs, addrs, naddrs, err);
+	if (n_ifs)
+		*n_ifs = (int)nifs;
+out:
+	freeifaddrs(ifa);
+	return rc;
+}
+
+int ports_setup_external(struct daemon *d, struct shoal_err *err)
+{
+	bool masq = d->cfg.ip_masq;
+	struct shoal_node_cfg cfg;
+	int rc, n_ifs = 0;
+
+	rc = check_publish_interfaces(d->cfg.publish_interfaces, err);
 	if (rc < 0)
-		goto out;
+		return rc;
+	rc = ext_scan(d, true, &n_ifs, err);
+	if (rc < 0)
+		return rc;
 	rc = loader_get_node_cfg(&d->bpf, &cfg, err);
 	if (rc < 0)
-		goto out;
+		return rc;
 	if (masq)
 		cfg.flags |= SHOAL_CFG_MASQUERADE;
 	else
 		cfg.flags &= (__u16)~SHOAL_CFG_MASQUERADE;
 	rc = loader_set_node_cfg(&d->bpf, &cfg, err);
 	if (rc < 0)
-		goto out;
+		return rc;
 	/* The host's own clients (127.0.0.1:PORT, host IP:PORT). */
 	{
 		struct shoal_err e2 = { 0 };
@@ -595,8 +639,5 @@ int ports_setup_external(struct daemon *d, struct shoal_err *err)
 	if (masq && write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0)
 		log_warn("ports: cannot enable net.ipv4.ip_forward: masquerade needs it");
 	log_info("ports: %d external interface(s)", n_ifs);
-	rc = 0;
-out:
-	freeifaddrs(ifa);
-	return rc;
+	return 0;
 }

@@ -58,7 +58,8 @@ int ports_sync(struct daemon *d, const struct port_binding *all, size_t n, struc
  * shoal's own (shoal0, shl*) and the underlay (its from_underlay does the
  * same), record their addresses (host_addrs) and, with masquerade on,
  * enable IPv4 forwarding as Docker does. d->cfg.publish_interfaces, when
- * set, restricts the list.
+ * set, restricts the list. ports_publish() rescans, so interfaces and
+ * addresses added later are published on from the next publish on.
  */
 int ports_setup_external(struct daemon *d, struct shoal_err *err);
 
