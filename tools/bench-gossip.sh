@@ -139,13 +139,7 @@ bench_cleanup() {
 	set +e
 	log "cleanup"
 	kill_tree "$CHILD"
-	if [ "$KEEP_LOGS" = 1 ] && [ -d "$W" ]; then
-		nl_undefer nl_rm_tree "$W"
-		nl_cleanup_run
-		log "logs kept in $W"
-	else
-		nl_cleanup_run
-	fi
+	bench_cleanup_run
 	log "cleanup done"
 	return "$rc"
 }

@@ -80,14 +80,7 @@ obs_cleanup() {
 	local rc=$?
 	set +e
 	nl_shoald_stop
-	if [ "$KEEP_LOGS" = 1 ] && [ -d "$W" ]; then
-		nl_undefer nl_rm_tree "$W"
-		nl_cleanup_run
-		rm -rf "$SD/data" "$SD/exec"
-		log "logs kept in $W"
-	else
-		nl_cleanup_run
-	fi
+	bench_cleanup_run "$SD/data" "$SD/exec"
 	return "$rc"
 }
 nl_cleanup_install obs_cleanup

@@ -136,14 +136,7 @@ ov_cleanup() {
 	local rc=$?
 	set +e
 	log "cleanup"
-	if [ "$KEEP_LOGS" = 1 ] && [ -d "$W" ]; then
-		nl_undefer nl_rm_tree "$W"
-		nl_cleanup_run
-		rm -rf "$W"/sd*/data "$W"/sd*/exec
-		log "logs kept in $W"
-	else
-		nl_cleanup_run
-	fi
+	bench_cleanup_run "$W"/sd*/data "$W"/sd*/exec
 	log "cleanup done"
 	return "$rc"
 }

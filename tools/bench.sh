@@ -180,14 +180,7 @@ bench_cleanup() {
 		nl_shoal "$SD" network rm "$SHOAL_NET" >/dev/null 2>&1
 	fi
 	nl_shoald_stop
-	if [ "$KEEP_LOGS" = 1 ] && [ -d "$W" ]; then
-		nl_undefer nl_rm_tree "$W"
-		nl_cleanup_run
-		rm -rf "$SD/data" "$SD/exec"
-		log "logs kept in $W"
-	else
-		nl_cleanup_run
-	fi
+	bench_cleanup_run "$SD/data" "$SD/exec"
 	log "cleanup done"
 	return "$rc"
 }

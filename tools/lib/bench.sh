@@ -18,3 +18,17 @@ NL_LOG_FD=3
 . "$HERE/lib/stats.sh"
 log() { nl_log "$@"; }
 die() { nl_die "$@"; }
+
+# bench_cleanup_run PATH...: the deferred cleanups (nl_cleanup_run), for a
+# part's cleanup trap; with KEEP_LOGS=1 the work dir $W is kept for its
+# logs, less PATH... (daemon data), removed after the cleanups ran.
+bench_cleanup_run() {
+	if [ "${KEEP_LOGS:-0}" = 1 ] && [ -d "$W" ]; then
+		nl_undefer nl_rm_tree "$W"
+		nl_cleanup_run
+		rm -rf "$@"
+		log "logs kept in $W"
+	else
+		nl_cleanup_run
+	fi
+}
