@@ -28,19 +28,10 @@
 # Only namespaces, mounts and processes this script creates are touched.
 set -Eeuo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-cd "$ROOT"
-exec 3>&2
-NL_LOG_FD=3
-# shellcheck source=tools/lib/netns.sh
-. "$HERE/lib/netns.sh"
-# shellcheck source=tools/lib/stats.sh
-. "$HERE/lib/stats.sh"
+# shellcheck source=tools/lib/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 # shellcheck source=tools/lib/dockerd.sh
 . "$HERE/lib/dockerd.sh"
-log() { nl_log "$@"; }
-die() { nl_die "$@"; }
 
 REPS=${REPS:-15}
 DOCKER=${DOCKER:-1}

@@ -55,15 +55,8 @@
 # be the recorded ones: see the table), 1 otherwise (table printed anyway).
 set -Eeuo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-cd "$ROOT"
-exec 3>&2
-NL_LOG_FD=3
-# shellcheck source=tools/lib/netns.sh
-. "$HERE/lib/netns.sh"
-log() { nl_log "$@"; }
-die() { nl_die "$@"; }
+# shellcheck source=tools/lib/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 
 GOSSIP_NS=${GOSSIP_NS:-8 32 64}
 GOSSIP_BCAST=${GOSSIP_BCAST:-20}
@@ -146,13 +139,7 @@ bench_cleanup() {
 	set +e
 	log "cleanup"
 	kill_tree "$CHILD"
-	if [ "$KEEP_LOGS" = 1 ] && [ -d "$W" ]; then
-		nl_undefer nl_rm_tree "$W"
-		nl_cleanup_run
-		log "logs kept in $W"
-	else
-		nl_cleanup_run
-	fi
+	bench_cleanup_run
 	log "cleanup done"
 	return "$rc"
 }
@@ -298,6 +285,7 @@ for n in "${NS[@]}"; do
 	fi
 done
 
+# (its own ratio, not stats.sh's: anything but a number is NA)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 == 0) print "NA"; else printf "%.2f", a / b }'; }
 target() {  # description value op limit
 	local desc=$1 val=$2 op=$3 lim=$4 res

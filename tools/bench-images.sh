@@ -54,19 +54,10 @@
 # otherwise (the table is printed anyway).
 set -Eeuo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-cd "$ROOT"
-exec 3>&2
-NL_LOG_FD=3
-# shellcheck source=tools/lib/netns.sh
-. "$HERE/lib/netns.sh"
-# shellcheck source=tools/lib/stats.sh
-. "$HERE/lib/stats.sh"
+# shellcheck source=tools/lib/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 # shellcheck source=tools/lib/dockerd.sh
 . "$HERE/lib/dockerd.sh"
-log() { nl_log "$@"; }
-die() { nl_die "$@"; }
 
 REPS=${REPS:-3}
 IMG_PATHS=${IMG_PATHS:-extract import load}

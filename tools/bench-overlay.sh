@@ -64,17 +64,8 @@
 # requested path was measured, 1 otherwise (the table is printed anyway).
 set -Eeuo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-cd "$ROOT"
-exec 3>&2
-NL_LOG_FD=3
-# shellcheck source=tools/lib/netns.sh
-. "$HERE/lib/netns.sh"
-# shellcheck source=tools/lib/stats.sh
-. "$HERE/lib/stats.sh"
-log() { nl_log "$@"; }
-die() { nl_die "$@"; }
+# shellcheck source=tools/lib/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 
 DUR=${DUR:-8}
 LAT_DUR=${LAT_DUR:-3}
@@ -145,14 +136,7 @@ ov_cleanup() {
 	local rc=$?
 	set +e
 	log "cleanup"
-	if [ "$KEEP_LOGS" = 1 ] && [ -d "$W" ]; then
-		nl_undefer nl_rm_tree "$W"
-		nl_cleanup_run
-		rm -rf "$W"/sd*/data "$W"/sd*/exec
-		log "logs kept in $W"
-	else
-		nl_cleanup_run
-	fi
+	bench_cleanup_run "$W"/sd*/data "$W"/sd*/exec
 	log "cleanup done"
 	return "$rc"
 }

@@ -28,17 +28,8 @@
 # Only namespaces, mounts and processes this script creates are touched.
 set -Eeuo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-cd "$ROOT"
-exec 3>&2
-NL_LOG_FD=3
-# shellcheck source=tools/lib/netns.sh
-. "$HERE/lib/netns.sh"
-# shellcheck source=tools/lib/stats.sh
-. "$HERE/lib/stats.sh"
-log() { nl_log "$@"; }
-die() { nl_die "$@"; }
+# shellcheck source=tools/lib/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 
 DUR=${DUR:-5}
 LAT_DUR=${LAT_DUR:-3}

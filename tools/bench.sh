@@ -82,23 +82,17 @@
 # requested path was measured, 1 otherwise (the table is printed anyway).
 set -Eeuo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-cd "$ROOT"
-exec 3>&2
-NL_LOG_FD=3
-# shellcheck source=tools/lib/netns.sh
-. "$HERE/lib/netns.sh"
-# shellcheck source=tools/lib/stats.sh
-. "$HERE/lib/stats.sh"
-log() { nl_log "$@"; }
-die() { nl_die "$@"; }
+# shellcheck source=tools/lib/bench.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench.sh"
 
 PART=${PART:-1 2 3 4 5 6 7 8}
 for p in $PART; do
 	case $p in 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8) ;; *) die "PART must name parts among 1 to 8 (got '$p')" ;; esac
 done
 [ -n "${PART// /}" ] || die "PART must name parts among 1 to 8"
+# parts 2 to 8: a script each (in tools/)
+declare -A PART_SCRIPT=([2]=bench-overlay.sh [3]=bench-images.sh [4]=bench-gossip.sh
+	[5]=bench-kv.sh [6]=bench-obs.sh [7]=bench-containers.sh [8]=bench-ports.sh)
 case " $PART " in
 *" 1 "*) ;;
 *)  # no part 1: the others in order, each on its own (parts 3 to 6
@@ -111,16 +105,12 @@ case " $PART " in
 	rc=0
 	for p in 2 3 4 5 6 7 8; do
 		[[ " $PART " == *" $p "* ]] || continue
-		case $p in
-		2) ( [ -n "${OV_RESULT_FILE:-}" ] && export RESULT_FILE=$OV_RESULT_FILE
-		     exec "$HERE/bench-overlay.sh" ) || rc=1 ;;
-		3) "$HERE/bench-images.sh" || rc=1 ;;
-		4) "$HERE/bench-gossip.sh" || rc=1 ;;
-		5) "$HERE/bench-kv.sh" || rc=1 ;;
-		6) "$HERE/bench-obs.sh" || rc=1 ;;
-		7) "$HERE/bench-containers.sh" || rc=1 ;;
-		8) "$HERE/bench-ports.sh" || rc=1 ;;
-		esac
+		if [ "$p" = 2 ]; then
+			( [ -n "${OV_RESULT_FILE:-}" ] && export RESULT_FILE=$OV_RESULT_FILE
+			  exec "$HERE/${PART_SCRIPT[2]}" ) || rc=1
+		else
+			"$HERE/${PART_SCRIPT[$p]}" || rc=1
+		fi
 	done
 	exit $rc
 	;;
@@ -190,14 +180,7 @@ bench_cleanup() {
 		nl_shoal "$SD" network rm "$SHOAL_NET" >/dev/null 2>&1
 	fi
 	nl_shoald_stop
-	if [ "$KEEP_LOGS" = 1 ] && [ -d "$W" ]; then
-		nl_undefer nl_rm_tree "$W"
-		nl_cleanup_run
-		rm -rf "$SD/data" "$SD/exec"
-		log "logs kept in $W"
-	else
-		nl_cleanup_run
-	fi
+	bench_cleanup_run "$SD/data" "$SD/exec"
 	log "cleanup done"
 	return "$rc"
 }
@@ -525,31 +508,12 @@ if [[ " $PART " == *" 2 "* || " $PART " == *" 3 "* || " $PART " == *" 4 "* || " 
 	bench_cleanup
 fi
 if [[ " $PART " == *" 2 "* ]]; then
-	log "part 2: tools/bench-overlay.sh"
-	RESULT_FILE=${OV_RESULT_FILE:-/tmp/shoal-bench-overlay.$TS.txt} "$HERE/bench-overlay.sh" || rc=1
+	log "part 2: tools/${PART_SCRIPT[2]}"
+	RESULT_FILE=${OV_RESULT_FILE:-/tmp/shoal-bench-overlay.$TS.txt} "$HERE/${PART_SCRIPT[2]}" || rc=1
 fi
-if [[ " $PART " == *" 3 "* ]]; then
-	log "part 3: tools/bench-images.sh (table appended to $RESULT_FILE)"
-	RESULT_FILE=$RESULT_FILE "$HERE/bench-images.sh" || rc=1
-fi
-if [[ " $PART " == *" 4 "* ]]; then
-	log "part 4: tools/bench-gossip.sh (table appended to $RESULT_FILE)"
-	RESULT_FILE=$RESULT_FILE "$HERE/bench-gossip.sh" || rc=1
-fi
-if [[ " $PART " == *" 5 "* ]]; then
-	log "part 5: tools/bench-kv.sh (table appended to $RESULT_FILE)"
-	RESULT_FILE=$RESULT_FILE "$HERE/bench-kv.sh" || rc=1
-fi
-if [[ " $PART " == *" 6 "* ]]; then
-	log "part 6: tools/bench-obs.sh (table appended to $RESULT_FILE)"
-	RESULT_FILE=$RESULT_FILE "$HERE/bench-obs.sh" || rc=1
-fi
-if [[ " $PART " == *" 7 "* ]]; then
-	log "part 7: tools/bench-containers.sh (table appended to $RESULT_FILE)"
-	RESULT_FILE=$RESULT_FILE "$HERE/bench-containers.sh" || rc=1
-fi
-if [[ " $PART " == *" 8 "* ]]; then
-	log "part 8: tools/bench-ports.sh (table appended to $RESULT_FILE)"
-	RESULT_FILE=$RESULT_FILE "$HERE/bench-ports.sh" || rc=1
-fi
+for p in 3 4 5 6 7 8; do
+	[[ " $PART " == *" $p "* ]] || continue
+	log "part $p: tools/${PART_SCRIPT[$p]} (table appended to $RESULT_FILE)"
+	RESULT_FILE=$RESULT_FILE "$HERE/${PART_SCRIPT[$p]}" || rc=1
+done
 exit $rc

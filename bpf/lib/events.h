@@ -52,6 +52,23 @@ static __always_inline bool ev_allow(struct shoal_obs_stats *o)
 	return true;
 }
 
+/*
+ * This CPU's obs_stats when events of kind cfg_flag (SHOAL_CFG_EV_*) are
+ * on and the rate limiter lets one more through; NULL: send nothing.
+ */
+static __always_inline struct shoal_obs_stats *ev_begin(__u32 cfg_flag)
+{
+	struct shoal_node_cfg *cfg = node_cfg_get();
+	struct shoal_obs_stats *o;
+
+	if (!cfg || !(cfg->flags & cfg_flag))
+		return NULL;
+	o = obs_stats_get();
+	if (!o || !ev_allow(o))
+		return NULL;
+	return o;
+}
+
 static __always_inline void ev_submit(struct shoal_obs_stats *o, struct shoal_event *ev)
 {
 	ev->ts_ns = bpf_ktime_get_ns();
@@ -106,16 +123,13 @@ static __always_inline void ev_fill_tuple(struct __sk_buff *ctx, struct shoal_ev
 static __noinline int ev_drop(struct __sk_buff *ctx, __u32 reason, __u32 file, __u32 line,
 			      __u32 lookup_ep)
 {
-	struct shoal_node_cfg *cfg = node_cfg_get();
 	struct shoal_event ev = {};
 	struct shoal_iface_val *iface;
 	struct shoal_obs_stats *o;
 	__u32 ifindex = ctx->ifindex;
 
-	if (!cfg || !(cfg->flags & SHOAL_CFG_EV_DROP))
-		return 0;
-	o = obs_stats_get();
-	if (!o || !ev_allow(o))
+	o = ev_begin(SHOAL_CFG_EV_DROP);
+	if (!o)
 		return 0;
 	ev.type = SHOAL_EV_DROP;
 	ev.reason = reason;
@@ -137,14 +151,11 @@ static __noinline int ev_drop(struct __sk_buff *ctx, __u32 reason, __u32 file, _
 static __noinline int ev_flow(struct __sk_buff *ctx, const struct shoal_flow_key *k, __u32 type,
 			      __u32 tcp_flags, const struct shoal_flow_val *v)
 {
-	struct shoal_node_cfg *cfg = node_cfg_get();
 	struct shoal_event ev = {};
 	struct shoal_obs_stats *o;
 
-	if (!cfg || !(cfg->flags & SHOAL_CFG_EV_FLOW))
-		return 0;
-	o = obs_stats_get();
-	if (!o || !ev_allow(o))
+	o = ev_begin(SHOAL_CFG_EV_FLOW);
+	if (!o)
 		return 0;
 	ev.type = type;
 	ev.ifindex = ctx->ifindex;

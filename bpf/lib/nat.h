@@ -252,6 +252,36 @@ static __always_inline int nat_ct_put(const struct shoal_ct_key *k, __be32 addr,
 	return bpf_map_update_elem(&nat_ct, k, &v, BPF_ANY);
 }
 
+/* The conntrack key of a tuple as it travels (saddr:sport -> daddr:dport). */
+static __always_inline void nat_ct_key(struct shoal_ct_key *k, const struct nat_tuple *t)
+{
+	k->saddr = t->saddr;
+	k->daddr = t->daddr;
+	k->sport = t->sport;
+	k->dport = t->dport;
+	k->proto = t->proto;
+}
+
+/*
+ * Claim a port of the SNAT range for reply key rk (all set but dport):
+ * a port is free when rk with it is not there yet, and BPF_NOEXIST makes
+ * the claim, writing rv. 16 random tries; the port (NBO), 0 if none was
+ * free.
+ */
+static __always_inline __be16 nat_claim_port(struct shoal_ct_key *rk,
+					     const struct shoal_ct_val *rv)
+{
+	for (int i = 0; i < 16; i++) {
+		__u16 hp = SHOAL_SNAT_PORT_MIN +
+			   bpf_get_prandom_u32() % (SHOAL_SNAT_PORT_MAX - SHOAL_SNAT_PORT_MIN + 1);
+
+		rk->dport = bpf_htons(hp);
+		if (bpf_map_update_elem(&nat_ct, rk, rv, BPF_NOEXIST) == 0)
+			return rk->dport;
+	}
+	return 0;
+}
+
 /*
  * Hand a frame whose destination is now container ifindex's endpoint to
  * it: Ethernet as the container expects it (to its MAC, from its
@@ -319,11 +349,7 @@ static __always_inline int nat_ingress(struct __sk_buff *ctx)
 	if (nat_parse(ctx, &t) < 0)
 		return TC_ACT_OK;
 
-	k.saddr = t.saddr;
-	k.daddr = t.daddr;
-	k.sport = t.sport;
-	k.dport = t.dport;
-	k.proto = t.proto;
+	nat_ct_key(&k, &t);
 	ct = bpf_map_lookup_elem(&nat_ct, &k);
 	if (ct && ct->type == SHOAL_CT_REV_SNAT) {
 		ifindex = ct->ifindex;
@@ -389,8 +415,7 @@ static __always_inline int nat_masquerade(struct __sk_buff *ctx, const struct na
 		return TC_ACT_OK;
 	addr = ext->addr;
 
-	/* Reply key: remote -> addr:port; a port is free when it is not
-	 * there yet for this remote end (BPF_NOEXIST makes the claim). */
+	/* Reply key: remote -> addr:port, a port free for this remote end. */
 	rk.saddr = t->daddr;
 	rk.daddr = addr;
 	rk.sport = t->dport;
@@ -404,25 +429,12 @@ static __always_inline int nat_masquerade(struct __sk_buff *ctx, const struct na
 			.seen_ns = bpf_ktime_get_coarse_ns(),
 		};
 
-		for (int i = 0; i < 16; i++) {
-			__u16 hp = SHOAL_SNAT_PORT_MIN +
-				   bpf_get_prandom_u32() % (SHOAL_SNAT_PORT_MAX - SHOAL_SNAT_PORT_MIN + 1);
-
-			rk.dport = bpf_htons(hp);
-			if (bpf_map_update_elem(&nat_ct, &rk, &rv, BPF_NOEXIST) == 0) {
-				port = rk.dport;
-				break;
-			}
-		}
+		port = nat_claim_port(&rk, &rv);
 	}
 	if (!port)
 		return nat_drop(SHOAL_DROP_NAT_NO_PORT);
 
-	fk.saddr = t->saddr;
-	fk.daddr = t->daddr;
-	fk.sport = t->sport;
-	fk.dport = t->dport;
-	fk.proto = t->proto;
+	nat_ct_key(&fk, t);
 	if (nat_ct_put(&fk, addr, port, SHOAL_CT_SNAT, out)) {
 		bpf_map_delete_elem(&nat_ct, &rk);
 		return nat_drop(SHOAL_DROP_NAT_CT_FULL);
@@ -482,23 +494,10 @@ static __always_inline int nat_hairpin(struct __sk_buff *ctx, const struct nat_t
 	rv.type = SHOAL_CT_REV_HAIRPIN;
 	rv.ifindex = ctx->ifindex;
 	rv.seen_ns = bpf_ktime_get_coarse_ns();
-	for (int i = 0; i < 16; i++) {
-		__u16 hp = SHOAL_SNAT_PORT_MIN +
-			   bpf_get_prandom_u32() % (SHOAL_SNAT_PORT_MAX - SHOAL_SNAT_PORT_MIN + 1);
-
-		rk.dport = bpf_htons(hp);
-		if (bpf_map_update_elem(&nat_ct, &rk, &rv, BPF_NOEXIST) == 0) {
-			port = rk.dport;
-			break;
-		}
-	}
+	port = nat_claim_port(&rk, &rv);
 	if (!port)
 		return nat_drop(SHOAL_DROP_NAT_NO_PORT);
-	fk.saddr = t->saddr;
-	fk.daddr = t->daddr;
-	fk.sport = t->sport;
-	fk.dport = t->dport;
-	fk.proto = t->proto;
+	nat_ct_key(&fk, t);
 	fv.nat_addr = t->daddr;
 	fv.nat_port = port;
 	fv.alt_addr = pv->ctr_ip;
@@ -529,11 +528,7 @@ static __always_inline int nat_from_container(struct __sk_buff *ctx,
 
 	if (nat_parse(ctx, &t) < 0)
 		return TC_ACT_OK;
-	k.saddr = t.saddr;
-	k.daddr = t.daddr;
-	k.sport = t.sport;
-	k.dport = t.dport;
-	k.proto = t.proto;
+	nat_ct_key(&k, &t);
 	ct = bpf_map_lookup_elem(&nat_ct, &k);
 	if (ct && (ct->type == SHOAL_CT_REV_DNAT || ct->type == SHOAL_CT_SNAT)) {
 		int type = ct->type;

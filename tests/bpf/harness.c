@@ -141,18 +141,35 @@ struct hx_run hx_run_n(const struct bpf_program *prog, const void *in, uint32_t 
 	return r;
 }
 
+/*
+ * Key k of per-CPU map m: hx_ncpu values of vsz bytes each (calloc'd, the
+ * caller frees them); NULL with *err set (-ENOMEM, -errno of the lookup).
+ */
+static void *percpu_get(const struct bpf_map *m, const void *k, size_t vsz, int *err)
+{
+	void *v = calloc(hx_ncpu, vsz);
+
+	if (!v) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (bpf_map_lookup_elem(bpf_map__fd(m), k, v)) {
+		*err = -errno;
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
 int hx_flow(const struct shoal_flow_key *k, struct shoal_flow_val *sum)
 {
-	struct shoal_flow_val *v = calloc(hx_ncpu, sizeof(*v));
-	int err = 0;
+	struct shoal_flow_val *v;
+	int err;
 
 	memset(sum, 0, sizeof(*sum));
+	v = percpu_get(hx_skel->maps.flows, k, sizeof(*v), &err);
 	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(hx_skel->maps.flows), k, v)) {
-		err = -errno;
-		goto out;
-	}
+		return err;
 	for (int c = 0; c < hx_ncpu; c++) {
 		if (!v[c].first_ns)
 			continue;
@@ -164,9 +181,8 @@ int hx_flow(const struct shoal_flow_key *k, struct shoal_flow_val *sum)
 			sum->last_ns = v[c].last_ns;
 		sum->tcp_flags |= v[c].tcp_flags;
 	}
-out:
 	free(v);
-	return err;
+	return 0;
 }
 
 size_t hx_flow_count(void)
@@ -185,17 +201,14 @@ size_t hx_flow_count(void)
 
 int hx_obs_stats(struct shoal_obs_stats *sum)
 {
-	struct shoal_obs_stats *v = calloc(hx_ncpu, sizeof(*v));
+	struct shoal_obs_stats *v;
 	__u32 k = 0;
-	int err = 0;
+	int err;
 
 	memset(sum, 0, sizeof(*sum));
+	v = percpu_get(hx_skel->maps.obs_stats, &k, sizeof(*v), &err);
 	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(hx_skel->maps.obs_stats), &k, v)) {
-		err = -errno;
-		goto out;
-	}
+		return err;
 	for (int c = 0; c < hx_ncpu; c++) {
 		sum->flows_created += v[c].flows_created;
 		sum->flows_failed += v[c].flows_failed;
@@ -203,9 +216,8 @@ int hx_obs_stats(struct shoal_obs_stats *sum)
 		sum->ev_lost += v[c].ev_lost;
 		sum->ev_ratelimited += v[c].ev_ratelimited;
 	}
-out:
 	free(v);
-	return err;
+	return 0;
 }
 
 struct ev_sink {
@@ -282,16 +294,13 @@ int hx_ep_stats(uint32_t ep_id, struct shoal_ep_stats *sum)
 {
 	/* sizeof is a multiple of 8, so per-CPU values are packed without
 	 * the round-up libbpf would otherwise require. */
-	struct shoal_ep_stats *v = calloc(hx_ncpu, sizeof(*v));
-	int err = 0;
+	struct shoal_ep_stats *v;
+	int err;
 
 	memset(sum, 0, sizeof(*sum));
+	v = percpu_get(hx_skel->maps.ep_stats, &ep_id, sizeof(*v), &err);
 	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(hx_skel->maps.ep_stats), &ep_id, v)) {
-		err = -errno;
-		goto out;
-	}
+		return err;
 	for (int c = 0; c < hx_ncpu; c++) {
 		sum->rx_packets += v[c].rx_packets;
 		sum->rx_bytes += v[c].rx_bytes;
@@ -300,24 +309,20 @@ int hx_ep_stats(uint32_t ep_id, struct shoal_ep_stats *sum)
 		for (int d = 0; d < SHOAL_DROP_MAX; d++)
 			sum->drops[d] += v[c].drops[d];
 	}
-out:
 	free(v);
-	return err;
+	return 0;
 }
 
 int hx_node_stats(struct shoal_node_stats *sum)
 {
-	struct shoal_node_stats *v = calloc(hx_ncpu, sizeof(*v));
+	struct shoal_node_stats *v;
 	__u32 k = 0;
-	int err = 0;
+	int err;
 
 	memset(sum, 0, sizeof(*sum));
+	v = percpu_get(hx_skel->maps.node_stats, &k, sizeof(*v), &err);
 	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(hx_skel->maps.node_stats), &k, v)) {
-		err = -errno;
-		goto out;
-	}
+		return err;
 	for (int c = 0; c < hx_ncpu; c++) {
 		for (int d = 0; d < SHOAL_DROP_MAX; d++)
 			sum->drops[d] += v[c].drops[d];
@@ -331,9 +336,8 @@ int hx_node_stats(struct shoal_node_stats *sum)
 		sum->nat_revsnat_packets += v[c].nat_revsnat_packets;
 		sum->nat_hairpin_packets += v[c].nat_hairpin_packets;
 	}
-out:
 	free(v);
-	return err;
+	return 0;
 }
 
 _Static_assert(sizeof(struct shoal_ep_stats) % 8 == 0, "per-CPU value size");

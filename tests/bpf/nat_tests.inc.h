@@ -118,6 +118,21 @@ static int ct_put(const char *saddr, uint16_t sport, const char *daddr, uint16_t
 	return bpf_map_update_elem(bpf_map__fd(hx_skel->maps.nat_ct), &k, &v, BPF_ANY) ? -errno : 0;
 }
 
+/*
+ * The entry pair nat_masquerade() records for a new flow (its FIB lookup
+ * depends on the machine's routes, so the e2e test covers that part):
+ * container ctr:cport -> remote rem:rport leaves out of the underlay as
+ * HOSTIP:hport, and the reply to that goes back into the container (IFX).
+ */
+static void masq_put(const char *ctr, uint16_t cport, const char *rem, uint16_t rport,
+		     uint8_t proto, uint16_t hport)
+{
+	CHECK_EQ(ct_put(ctr, cport, rem, rport, proto, HOSTIP, hport, SHOAL_CT_SNAT, IFX_UNDERLAY),
+		 0, "SNAT entry");
+	CHECK_EQ(ct_put(rem, rport, HOSTIP, hport, proto, ctr, cport, SHOAL_CT_REV_SNAT, IFX), 0,
+		 "REV_SNAT entry");
+}
+
 /* setup(false) + 0.0.0.0:8080/tcp and :5353/udp -> A (10.1.0.2) port 80/53. */
 static bool nat_setup(void)
 {
@@ -332,12 +347,7 @@ TEST(masquerade_established_flow_both_ways)
 
 	if (!nat_setup())
 		return;
-	/* What nat_masquerade() records for a new flow (its FIB lookup
-	 * depends on the machine's routes, so the e2e test covers it). */
-	CHECK_EQ(ct_put("10.1.0.2", 5000, "203.0.113.9", 53, 17, HOSTIP, 61234, SHOAL_CT_SNAT,
-			IFX_UNDERLAY), 0, "SNAT entry");
-	CHECK_EQ(ct_put("203.0.113.9", 53, HOSTIP, 61234, 17, "10.1.0.2", 5000, SHOAL_CT_REV_SNAT,
-			IFX), 0, "REV_SNAT entry");
+	masq_put("10.1.0.2", 5000, "203.0.113.9", 53, 17, 61234);
 	n = frame_udp_csum(in, HOST_MAC, MAC_A, "10.1.0.2", "203.0.113.9", 5000, 53);
 	frame_udp_csum(exp, HOST_MAC, MAC_A, HOSTIP, "203.0.113.9", 61234, 53);
 	r = run_fc(in, n, out, sizeof(out));
@@ -458,10 +468,7 @@ TEST(masquerade_ping_uses_the_echo_identifier)
 	if (!nat_setup())
 		return;
 	/* id 0x1234 of 10.1.0.2 became 61500 on 192.168.1.1. */
-	CHECK_EQ(ct_put("10.1.0.2", 0x1234, "203.0.113.9", 0, 1, HOSTIP, 61500, SHOAL_CT_SNAT,
-			IFX_UNDERLAY), 0, "SNAT entry");
-	CHECK_EQ(ct_put("203.0.113.9", 0, HOSTIP, 61500, 1, "10.1.0.2", 0x1234, SHOAL_CT_REV_SNAT,
-			IFX), 0, "REV_SNAT entry");
+	masq_put("10.1.0.2", 0x1234, "203.0.113.9", 0, 1, 61500);
 	n = frame_icmp(in, HOST_MAC, MAC_A, "10.1.0.2", "203.0.113.9", 8, 0x1234);
 	frame_icmp(exp, HOST_MAC, MAC_A, HOSTIP, "203.0.113.9", 8, 61500);
 	r = run_fc(in, n, out, sizeof(out));

@@ -193,7 +193,8 @@ teardown() {
 	check 400 "invalid restart policy 'sometimes'" '{"Image": "shoal/busybox", "HostConfig": {"RestartPolicy": {"Name": "sometimes"}}}'
 	check 400 "maximum retry count cannot be used with restart policy 'always'" '{"Image": "shoal/busybox", "HostConfig": {"RestartPolicy": {"Name": "always", "MaximumRetryCount": 2}}}'
 	check 400 "conflicting options: AutoRemove and restart policy" '{"Image": "shoal/busybox", "HostConfig": {"AutoRemove": true, "RestartPolicy": {"Name": "always"}}}'
-	check 400 "named volumes are not supported" '{"Image": "shoal/busybox", "HostConfig": {"Binds": ["vol:/data"]}}'
+	check 400 "includes invalid characters for a local volume name" '{"Image": "shoal/busybox", "HostConfig": {"Binds": ["bad/vol:/data"]}}'
+	check 400 "Duplicate mount point: /data" '{"Image": "shoal/busybox", "HostConfig": {"Binds": ["v1:/data", "/tmp:/data"]}}'
 	check 400 "Entrypoint must be" '{"Image": "shoal/busybox", "Entrypoint": 7}'
 	run api POST /containers/create '{"Image": '
 	[ "${lines[-1]}" = "HTTP 400" ]

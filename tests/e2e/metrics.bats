@@ -8,6 +8,7 @@
 # lives there), with a temporary data dir; killed by pid in teardown.
 
 load helpers
+load obs_helpers
 
 setup() {
 	e2e_setup
@@ -19,21 +20,12 @@ teardown() {
 
 world() {
 	start_shoald "$@"
-	shoal network create --subnet 10.88.0.0/24 net1 >/dev/null
-	for c in c1 c2; do
-		endpoint_ns "$P-$c"
-		shoal network connect net1 --netns "$P-$c"
-		steady_neigh "$P-$c"
-	done
+	obs_endpoints c1 c2
 	IP2=$(ip_of net1 "$P-c2")
 	ip netns exec "$P-c1" ping -c 1 -W 2 "$IP2" >/dev/null   # ARP settled before counting
 	ip netns exec "$P-c2" nc -ulk 5000 >/dev/null 2>&1 &
 	echo $! >> "$W/pids"
 	sleep 0.3
-}
-
-udp_send() {  # NS IP PORT COUNT SIZE
-	ip netns exec "$1" bash -c 'exec 3>/dev/udp/$0/$1; for ((i = 0; i < $2; i++)); do printf "%*s" "$3" "" >&3; done' "$2" "$3" "$4" "$5"
 }
 
 metrics() { curl -sf --unix-socket "$W/shoal.sock" http://localhost/metrics; }

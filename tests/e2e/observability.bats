@@ -7,6 +7,7 @@
 # same data path containers use.
 
 load helpers
+load obs_helpers
 
 setup() {
 	e2e_setup
@@ -19,12 +20,7 @@ teardown() {
 # Three endpoints c1 c2 c3 on net1 (10.88.0.0/24); daemon args pass through.
 world() {
 	start_shoald "$@"
-	shoal network create --subnet 10.88.0.0/24 net1 >/dev/null
-	for c in c1 c2 c3; do
-		endpoint_ns "$P-$c"
-		shoal network connect net1 --netns "$P-$c"
-		steady_neigh "$P-$c"
-	done
+	obs_endpoints c1 c2 c3
 	IP2=$(ip_of net1 "$P-c2")
 	IP1=$(ip_of net1 "$P-c1")
 }
@@ -34,12 +30,6 @@ bg() {
 	local ns=$1; shift
 	ip netns exec "$ns" "$@" >/dev/null 2>&1 &
 	echo $! >> "$W/pids"
-}
-
-# udp_send NS IP PORT COUNT SIZE: COUNT datagrams of SIZE payload bytes,
-# one write each (bash's /dev/udp: one connected socket, one source port).
-udp_send() {
-	ip netns exec "$1" bash -c 'exec 3>/dev/udp/$0/$1; for ((i = 0; i < $2; i++)); do printf "%*s" "$3" "" >&3; done' "$2" "$3" "$4" "$5"
 }
 
 # monitor_bg FILE ARGS...: `shoal monitor ARGS` into FILE until teardown;

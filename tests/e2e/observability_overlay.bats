@@ -7,13 +7,10 @@
 # from_underlay (decapsulated), exactly, with the remote peer named.
 
 load hosts_helpers
+load obs_helpers
 
 teardown() {
 	hosts_teardown
-}
-
-udp_send() {  # NS IP PORT COUNT SIZE
-	ip netns exec "$1" bash -c 'exec 3>/dev/udp/$0/$1; for ((i = 0; i < $2; i++)); do printf "%*s" "$3" "" >&3; done' "$2" "$3" "$4" "$5"
 }
 
 flow_of() {  # HOST ENDPOINT DIR FIELD: the UDP flow to port 6000

@@ -52,6 +52,19 @@ serve_in() {
 	echo $! >> "$W/pids"
 }
 
+# tcp_ping ADDR RUNNER...: a one-shot server on port 80 in $P-c1 answers
+# "pong"; RUNNER... (ip netns exec NS, in_host) sends "ping" to ADDR:8080;
+# both ends checked.
+tcp_ping() {
+	local addr=$1; shift
+	serve_in "$P-c1" sh -c "echo pong | exec nc -N -l 80 > '$W/srv.out'"
+	sleep 0.3
+	run "$@" sh -c "echo ping | nc -N -w 5 $addr 8080"
+	[ "$status" -eq 0 ]
+	[ "$output" = pong ]
+	[ "$(cat "$W/srv.out")" = ping ]
+}
+
 node_stat() {
 	bpftool -j map dump pinned "$W/bpffs/shoal/$NODE/node_stats" |
 		jq --arg f "$1" '[.[0].formatted.values[].value[$f]] | add'
@@ -92,12 +105,7 @@ node_stat() {
 
 @test "published TCP port: the client reaches the endpoint through 192.168.77.1:8080" {
 	publish 0.0.0.0 8080 6 "$CIP" 80 "$VETH_IFX"
-	serve_in "$P-c1" sh -c "echo pong | exec nc -N -l 80 > '$W/srv.out'"
-	sleep 0.3
-	run ip netns exec "$CLIENT" sh -c 'echo ping | nc -N -w 5 192.168.77.1 8080'
-	[ "$status" -eq 0 ]
-	[ "$output" = pong ]
-	[ "$(cat "$W/srv.out")" = ping ]
+	tcp_ping 192.168.77.1 ip netns exec "$CLIENT"
 	# A restarted shoald keeps the data path (pinned maps, filters).
 	stop_shoald
 	start_shoald
@@ -154,12 +162,7 @@ node_stat() {
 	publish 0.0.0.0 5353 17 "$CIP" 53 "$VETH_IFX"
 	[ -e "$W/bpffs/shoal/$NODE/link_sock_connect4" ]
 	for addr in 127.0.0.1 192.168.77.1; do
-		serve_in "$P-c1" sh -c "echo pong | exec nc -N -l 80 > '$W/srv.out'"
-		sleep 0.3
-		run in_host sh -c "echo ping | nc -N -w 5 $addr 8080"
-		[ "$status" -eq 0 ]
-		[ "$output" = pong ]
-		[ "$(cat "$W/srv.out")" = ping ]
+		tcp_ping "$addr" in_host
 	done
 	# UDP: nc -u connect()s, so connect4 points the socket at the container.
 	serve_in "$P-c1" sh -c "(sleep 1; echo pong) | exec nc -u -l 53 > '$W/srv.out'"
@@ -178,12 +181,7 @@ node_stat() {
 	shoal network connect net1 --netns "$P-c2"
 	# another container, then the published container itself
 	for ns in "$P-c2" "$P-c1"; do
-		serve_in "$P-c1" sh -c "echo pong | exec nc -N -l 80 > '$W/srv.out'"
-		sleep 0.3
-		run ip netns exec "$ns" sh -c 'echo ping | nc -N -w 5 192.168.77.1 8080'
-		[ "$status" -eq 0 ]
-		[ "$output" = pong ]
-		[ "$(cat "$W/srv.out")" = ping ]
+		tcp_ping 192.168.77.1 ip netns exec "$ns"
 	done
 	[ "$(node_stat nat_dnat_packets)" -eq 0 ]
 	[ "$(node_stat nat_hairpin_packets)" -ge 6 ]

@@ -13,7 +13,7 @@
 #include "../../user/state/state_containers.h"
 
 #define IP(s) unit_ip(s)
-#define SCHEMA_LATEST 4
+#define SCHEMA_LATEST 5
 
 /* The version-1 schema exactly as released; never edit (it is what old
  * databases on disk look like). */

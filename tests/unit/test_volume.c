@@ -168,6 +168,15 @@ TEST(state)
 	CHECK_EQ(st_volumes_open(st, &sv, &err), 0, "reopen");
 	CHECK_EQ(st_volume_get(sv, "anon0", &got, &err), 0, "kept");
 	st_volume_free(&got);
+
+	/* Rows whose container is not in the containers table go. */
+	snprintf(m.container_id, sizeof(m.container_id), "ghost");
+	CHECK_EQ(st_mount_insert(sv, &m, &err), 0, "orphan row");
+	CHECK_EQ(st_mount_delete_orphans(sv, &n, &err), 0, err.msg);
+	CHECK_EQ(n, 1, "one orphan dropped");
+	CHECK_EQ(st_mount_list(sv, NULL, &ml, &n, &err), 0, "list all");
+	CHECK_EQ(n, 0, "none left");
+	st_mount_list_free(ml, n);
 out:
 	st_volumes_close(sv);
 	state_close(st);

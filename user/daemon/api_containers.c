@@ -110,7 +110,7 @@ static void prune(const struct api_req *q, struct reply *r)
 
 		if (strcmp(st, "running") == 0)
 			continue;
-		if (ctr_remove(q->d, id, false, NULL) == 0)
+		if (ctr_remove(q->d, id, false, false, NULL) == 0)
 			json_array_append_new(deleted, json_string(id));
 	}
 	json_decref(all);
@@ -166,7 +166,8 @@ static void one(const struct api_req *q, const char *ref, const char *tail, stru
 	if (*tail == '\0') {
 		if (!method_is(q, "DELETE", r))
 			return;
-		ret = ctr_remove(q->d, ref, api_query_bool(q, "force", false), &err);
+		ret = ctr_remove(q->d, ref, api_query_bool(q, "force", false),
+				 api_query_bool(q, "v", false), &err);
 		return reply_204(r, ret, &err);
 	}
 	if (strcmp(tail, "/json") == 0) {

@@ -29,6 +29,7 @@
 #include "../storage/storage.h"
 #include "container.h"
 #include "daemon.h"
+#include "mounts.h"
 
 #define DEFAULT_NET "shoal0"
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -460,43 +461,6 @@ fail:
 	return ret;
 }
 
-/* Binds "src:dst[:opts]" with an absolute host path; named volumes are
- * not supported (yet). */
-static int check_binds(json_t *hc, struct shoal_err *err)
-{
-	json_t *binds = json_object_get(hc, "Binds"), *b;
-	size_t i;
-
-	if (!binds || json_is_null(binds))
-		return 0;
-	if (!json_is_array(binds))
-		return err_set(err, EINVAL, "HostConfig.Binds must be an array of strings");
-	json_array_foreach(binds, i, b) {
-		const char *s = json_string_value(b);
-		char src[4096], dst[4096], opts[64] = "";
-		const char *c1, *c2;
-
-		if (!s || !(c1 = strchr(s, ':')))
-			return err_set(err, EINVAL, "invalid volume specification: '%s'", s ? s : "");
-		c2 = strchr(c1 + 1, ':');
-		snprintf(src, sizeof(src), "%.*s", (int)(c1 - s), s);
-		snprintf(dst, sizeof(dst), "%.*s", (int)(c2 ? c2 - c1 - 1 : (long)strlen(c1 + 1)), c1 + 1);
-		if (c2)
-			snprintf(opts, sizeof(opts), "%s", c2 + 1);
-		if (src[0] != '/')
-			return err_set(err, EINVAL,
-				       "invalid volume specification: '%s': named volumes are not supported, use an absolute host path",
-				       s);
-		if (dst[0] != '/' || strcmp(dst, "/") == 0)
-			return err_set(err, EINVAL,
-				       "invalid volume specification: '%s': mount path must be absolute and not /",
-				       s);
-		if (opts[0] && strcmp(opts, "ro") && strcmp(opts, "rw"))
-			return err_set(err, EINVAL, "invalid mode: %s", opts);
-	}
-	return 0;
-}
-
 /* LogConfig: json-file (the only driver) and its max-size / max-file. */
 static int check_log_config(json_t *hc, struct shoal_err *err)
 {
@@ -554,9 +518,6 @@ static int check_host_config(json_t *hc, struct shoal_err *err)
 	if (max > 0 && (!rname || strcmp(rname, "on-failure") != 0))
 		return err_set(err, EINVAL, "maximum retry count cannot be used with restart policy '%s'",
 			       rname && *rname ? rname : "no");
-	ret = check_binds(hc, err);
-	if (ret < 0)
-		return ret;
 	ret = check_log_config(hc, err);
 	if (ret < 0)
 		return ret;
@@ -667,7 +628,7 @@ static json_t *merge_config(json_t *body, json_t *img_cfg, const char *image, co
 						json_object_get(body, "Env")));
 	json_object_set_new(c, "Cmd", cmd ? json_incref(cmd) : json_null());
 	json_object_set_new(c, "Image", json_string(image));
-	json_object_set_new(c, "Volumes", json_null());
+	json_object_set_new(c, "Volumes", mounts_config_volumes(img_cfg, body));
 	json_object_set_new(c, "WorkingDir", json_string(str_or(body, "WorkingDir", str_or(ic, "WorkingDir", ""))));
 	json_object_set_new(c, "Entrypoint", ep ? json_incref(ep) : json_null());
 	json_object_set_new(c, "OnBuild", json_null());
@@ -865,6 +826,9 @@ static int plan_create(struct daemon *d, json_t *body, struct create_req *req,
 			if ((ret = ctr_parse_port_key(k, &port, &proto, err)) < 0)
 				return ret;
 	}
+	ret = mounts_check(d, body, req->hc, err);
+	if (ret < 0)
+		return ret;
 	req->ns = json_object();
 	return plan_network(d, req->hc, netcfg, req, err);
 }
@@ -876,7 +840,7 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char id_out[65]
 	struct st_container c = { 0 };
 	json_t *img_cfg = NULL, *cmd = NULL, *ep = NULL, *pb;
 	char top[65] = "", dir[4200], net_id[65];
-	bool layer = false, files = false;
+	bool layer = false, files = false, mounts = false;
 	size_t np;
 	int ret;
 
@@ -978,6 +942,10 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char id_out[65]
 		ret = err_set(err, ENOMEM, "out of memory");
 		goto unlock;
 	}
+	ret = mounts_create(d, c.id, req.config, req.hc, err);
+	if (ret < 0)
+		goto unlock;
+	mounts = true;
 	ret = st_container_insert(d->ctr->sc, &c, err);
 	if (ret < 0)
 		goto unlock;
@@ -986,6 +954,8 @@ int ctr_create(struct daemon *d, const char *name, json_t *body, char id_out[65]
 	memcpy(id_out, c.id, 65);
 unlock:
 	if (ret < 0) {
+		if (mounts)
+			mounts_release(d, c.id, true);
 		if (layer)
 			d->storage->ops->remove(d->storage, c.id, NULL);
 		if (files) {
@@ -1007,7 +977,8 @@ out:
 
 /* ---- remove, rename ----------------------------------------------------------- */
 
-int ctr_remove_locked(struct daemon *d, struct st_container *c, struct shoal_err *err)
+int ctr_remove_locked(struct daemon *d, struct st_container *c, bool volumes,
+		      struct shoal_err *err)
 {
 	char dir[4200];
 	int ret;
@@ -1018,6 +989,7 @@ int ctr_remove_locked(struct daemon *d, struct st_container *c, struct shoal_err
 	ret = st_container_delete(d->ctr->sc, c->id, err);
 	if (ret < 0)
 		return ret;
+	mounts_release(d, c->id, volumes);
 	ctr_data_dir(d, c->id, dir, sizeof(dir));
 	fsutil_rm_rf(dir);
 	ctr_bundle_dir(d, c->id, dir, sizeof(dir));
@@ -1033,7 +1005,8 @@ int ctr_remove_locked(struct daemon *d, struct st_container *c, struct shoal_err
 	return 0;
 }
 
-int ctr_remove(struct daemon *d, const char *ref, bool force, struct shoal_err *err)
+int ctr_remove(struct daemon *d, const char *ref, bool force, bool volumes,
+	       struct shoal_err *err)
 {
 	struct st_container c = { 0 };
 	int ret;
@@ -1079,7 +1052,7 @@ int ctr_remove(struct daemon *d, const char *ref, bool force, struct shoal_err *
 			}
 		}
 	}
-	ret = ctr_remove_locked(d, &c, err);
+	ret = ctr_remove_locked(d, &c, volumes, err);
 out:
 	pthread_mutex_unlock(&d->lock);
 	st_container_free(&c);
@@ -1135,30 +1108,6 @@ static json_t *ctr_args(json_t *cfg)
 	if (json_is_array(cmd))
 		json_array_extend(a, cmd);
 	return a;
-}
-
-static json_t *mounts_json(json_t *hc)
-{
-	json_t *out = json_array(), *b;
-	size_t i;
-
-	json_array_foreach(json_object_get(hc, "Binds"), i, b) {
-		const char *s = json_string_value(b), *c1 = strchr(s, ':'), *c2;
-		char src[4096], dst[4096];
-		bool ro;
-
-		if (!c1)
-			continue;
-		c2 = strchr(c1 + 1, ':');
-		snprintf(src, sizeof(src), "%.*s", (int)(c1 - s), s);
-		snprintf(dst, sizeof(dst), "%.*s", (int)(c2 ? c2 - c1 - 1 : (long)strlen(c1 + 1)), c1 + 1);
-		ro = c2 && strcmp(c2 + 1, "ro") == 0;
-		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind",
-						     "Source", src, "Destination", dst, "Mode",
-						     c2 ? c2 + 1 : "", "RW", !ro, "Propagation",
-						     "rprivate"));
-	}
-	return out;
 }
 
 static json_t *net_settings_json(struct daemon *d, const struct st_container *c, json_t *cfg,
@@ -1270,7 +1219,7 @@ json_t *ctr_to_json(struct daemon *d, const struct st_container *c)
 	json_object_set_new(j, "AppArmorProfile", json_string(""));
 	json_object_set_new(j, "ExecIDs", json_null());
 	json_object_set_new(j, "GraphDriver", graph_driver_json(d, c->id));
-	json_object_set_new(j, "Mounts", mounts_json(hc));
+	json_object_set_new(j, "Mounts", mounts_inspect_json(d, c->id));
 	json_object_set_new(j, "NetworkSettings", net_settings_json(d, c, cfg, hc));
 	json_object_set_new(j, "HostConfig", hc);
 	json_object_set_new(j, "Config", cfg);
@@ -1384,7 +1333,7 @@ static json_t *ports_summary(json_t *cfg, json_t *ns)
 	return out;
 }
 
-static json_t *summary_json(const struct st_container *c)
+static json_t *summary_json(struct daemon *d, const struct st_container *c)
 {
 	json_t *cfg = load_obj(c->config), *hc = load_obj(c->host_config),
 	       *ns = load_obj(c->net_settings), *args = ctr_args(cfg), *a, *nets, *v;
@@ -1418,7 +1367,7 @@ static json_t *summary_json(const struct st_container *c)
 		      "State", ctr_is_paused(c) ? "paused" : c->status, "Status", status,
 		      "HostConfig", "NetworkMode",
 		      str_or(hc, "NetworkMode", "default"), "NetworkSettings", "Networks", nets,
-		      "Mounts", mounts_json(hc));
+		      "Mounts", mounts_inspect_json(d, c->id));
 	json_decref(args);
 	json_decref(cfg);
 	json_decref(hc);
@@ -1661,7 +1610,7 @@ int ctr_list_json(struct daemon *d, bool all, int limit, json_t *filters, json_t
 		json_decref(f.ns);
 		if (!ok)
 			continue;
-		json_array_append_new(arr, summary_json(&v[i]));
+		json_array_append_new(arr, summary_json(d, &v[i]));
 		if (limit > 0 && ++count >= limit)
 			break;
 	}

@@ -83,9 +83,11 @@ void ctr_rt_forget(struct daemon *d, const char *id);
 void ctr_changed(struct daemon *d);
 int ctr_create(struct daemon *d, const char *name, json_t *body, char id_out[65],
 	       json_t **warnings, struct shoal_err *err);
-int ctr_remove(struct daemon *d, const char *ref, bool force, struct shoal_err *err);
+int ctr_remove(struct daemon *d, const char *ref, bool force, bool volumes,
+	       struct shoal_err *err);
 /* The removal itself, for a container that is not running (d->lock held). */
-int ctr_remove_locked(struct daemon *d, struct st_container *c, struct shoal_err *err);
+int ctr_remove_locked(struct daemon *d, struct st_container *c, bool volumes,
+		      struct shoal_err *err);
 int ctr_rename(struct daemon *d, const char *ref, const char *name, struct shoal_err *err);
 int ctr_inspect_json(struct daemon *d, const char *ref, json_t **out, struct shoal_err *err);
 int ctr_list_json(struct daemon *d, bool all, int limit, json_t *filters, json_t **out,

@@ -43,6 +43,7 @@
 #include "../storage/storage.h"
 #include "container.h"
 #include "daemon.h"
+#include "mounts.h"
 
 #if __has_include("ports.h")
 #include "ports.h"
@@ -673,7 +674,7 @@ static void handle_exit(struct daemon *d, const char *id, int code, const char *
 	hc = load_obj(c.host_config);
 	if (json_is_true(json_object_get(hc, "AutoRemove"))) {
 		memset(&err, 0, sizeof(err));
-		if (ctr_remove_locked(d, &c, &err) < 0)
+		if (ctr_remove_locked(d, &c, true, &err) < 0)
 			log_error("container %.12s: --rm: %s", id, err.msg);
 	} else if (!d->ctr->closing && restart_wanted(hc, &c, code)) {
 		schedule_restart(d, &c);
@@ -852,10 +853,10 @@ static void ensure_target(const char *rootfs, const char *rel, bool dir)
 	close(open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
 }
 
-static json_t *bundle_mounts(struct daemon *d, const char *id, const char *rootfs, json_t *hc)
+static json_t *bundle_mounts(struct daemon *d, const char *id, const char *rootfs)
 {
 	static const char *const files[] = { "hostname", "hosts", "resolv.conf" };
-	json_t *m = json_array(), *b;
+	json_t *m = json_array();
 	char dir[4200], src[4400], dst[64];
 	size_t i;
 
@@ -866,26 +867,6 @@ static json_t *bundle_mounts(struct daemon *d, const char *id, const char *rootf
 		ensure_target(rootfs, dst, false);
 		json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:[s]}", "type", "bind", "source",
 						   src, "destination", dst, "options", "rbind"));
-	}
-	json_array_foreach(json_object_get(hc, "Binds"), i, b) {
-		const char *s = json_string_value(b), *c1 = strchr(s, ':'), *c2;
-		char hsrc[4096], cdst[4096];
-		struct stat st;
-		json_t *opts;
-
-		if (!c1)
-			continue;
-		c2 = strchr(c1 + 1, ':');
-		snprintf(hsrc, sizeof(hsrc), "%.*s", (int)(c1 - s), s);
-		snprintf(cdst, sizeof(cdst), "%.*s", (int)(c2 ? c2 - c1 - 1 : (long)strlen(c1 + 1)), c1 + 1);
-		if (stat(hsrc, &st) < 0)
-			util_mkdir_p(hsrc, 0755); /* Docker creates a missing bind source */
-		ensure_target(rootfs, cdst, stat(hsrc, &st) < 0 || S_ISDIR(st.st_mode));
-		opts = json_pack("[s]", "rbind");
-		if (c2 && strcmp(c2 + 1, "ro") == 0)
-			json_array_append_new(opts, json_string("ro"));
-		json_array_append_new(m, json_pack("{s:s, s:s, s:s, s:o}", "type", "bind", "source",
-						   hsrc, "destination", cdst, "options", opts));
 	}
 	return m;
 }
@@ -993,7 +974,7 @@ static int write_bundle_config(struct daemon *d, const char *id, const char *roo
 			       struct shoal_err *err)
 {
 	json_t *args = json_array(), *j, *ep = json_object_get(cfg, "Entrypoint"),
-	       *cmd = json_object_get(cfg, "Cmd");
+	       *cmd = json_object_get(cfg, "Cmd"), *mounts;
 	char p[4300], logp[4300], cg[128];
 	int ret = 0;
 
@@ -1003,13 +984,20 @@ static int write_bundle_config(struct daemon *d, const char *id, const char *roo
 	if (json_is_array(cmd))
 		json_array_extend(args, cmd);
 	ctr_log_path(d, id, logp, sizeof(logp));
+	mounts = bundle_mounts(d, id, rootfs);
+	ret = mounts_bundle(d, id, rootfs, hc, mounts, err);
+	if (ret < 0) {
+		json_decref(mounts);
+		json_decref(args);
+		return ret;
+	}
 	j = json_pack("{s:s, s:s, s:o, s:O, s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:o, s:s, s:s}", "id",
 		      id, "rootfs", rootfs, "args", args, "env", json_object_get(cfg, "Env"), "cwd",
 		      str_or(cfg, "WorkingDir", "/"), "user", str_or(cfg, "User", ""), "hostname",
 		      str_or(cfg, "Hostname", ""), "tty", json_is_true(json_object_get(cfg, "Tty")),
 		      "open_stdin", json_is_true(json_object_get(cfg, "OpenStdin")), "stdin_once",
 		      json_is_true(json_object_get(cfg, "StdinOnce")), "netns", netns, "mounts",
-		      bundle_mounts(d, id, rootfs, hc), "log_path", logp, "cgroup", cg);
+		      mounts, "log_path", logp, "cgroup", cg);
 	if (!j)
 		return err_set(err, ENOMEM, "container %.12s: cannot build config.json", id);
 	if (hold)
@@ -1331,7 +1319,7 @@ int ctr_start(struct daemon *d, const char *ref, struct shoal_err *err)
 			json_t *hc = load_obj(c.host_config);
 
 			if (json_is_true(json_object_get(hc, "AutoRemove")))
-				ctr_remove_locked(d, &c, NULL);
+				ctr_remove_locked(d, &c, true, NULL);
 			json_decref(hc);
 		}
 	}

@@ -24,7 +24,17 @@
 
 int volumes_open(struct daemon *d, struct shoal_err *err)
 {
-	return st_volumes_open(d->st, &d->vols, err);
+	size_t n = 0;
+	int ret = st_volumes_open(d->st, &d->vols, err);
+
+	if (ret < 0)
+		return ret;
+	/* A crash between recording a container's mounts and the container
+	 * leaves rows that would keep their volumes "in use" forever. */
+	ret = st_mount_delete_orphans(d->vols, &n, err);
+	if (ret == 0 && n)
+		log_info("dropped %zu mount records of containers that do not exist", n);
+	return ret;
 }
 
 void volumes_close(struct daemon *d)
@@ -367,14 +377,22 @@ int volume_remove_locked(struct daemon *d, const char *name, struct shoal_err *e
 	if (ret < 0)
 		return ret;
 	if (n > 0) {
-		char list[1024] = "";
-		size_t used = 0;
+		char list[1024] = "", names[1024] = "", cname[256];
+		size_t used = 0, nused = 0;
 
-		for (size_t i = 0; i < n && used < sizeof(list) - 80; i++)
+		/* Docker's wording with the ids, then the names people know. */
+		for (size_t i = 0; i < n && used < sizeof(list) - 80; i++) {
 			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
 						 i ? ", " : "", ids[i]);
+			if (ctr_name_of(d, ids[i], cname, sizeof(cname)) &&
+			    nused < sizeof(names) - sizeof(cname) - 4)
+				nused += (size_t)snprintf(names + nused, sizeof(names) - nused,
+							  "%s%s", nused ? ", " : "", cname);
+		}
 		free(ids);
-		return err_set(err, EBUSY, "remove %s: volume is in use - [%s]", name, list);
+		return err_set(err, EBUSY, "remove %s: volume is in use - [%s]%s%s%s", name, list,
+			       nused ? (n > 1 ? " (containers " : " (container ") : "", names,
+			       nused ? ")" : "");
 	}
 	free(ids);
 	ret = vol_dir_remove(d->cfg.data_root, name, err);

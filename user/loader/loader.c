@@ -408,6 +408,45 @@ static void percpu_sum(const void *buf, int ncpus, size_t vsz, void *sum)
 	}
 }
 
+/*
+ * Key k of per-CPU map `name`, its CPUs' slots summed into sum (vsz bytes
+ * of __u64 counters); errors name the key as "<what> <k>".
+ */
+static int percpu_read_sum(struct loader *l, const struct bpf_map *map, const char *name,
+			   const char *what, __u32 k, void *sum, size_t vsz, struct shoal_err *err)
+{
+	_cleanup_free_ void *buf = NULL;
+	size_t total;
+	int rc;
+
+	buf = percpu_alloc(l, vsz, &total);
+	if (!buf)
+		return err_set(err, ENOMEM, "%s: %s", name, strerror(ENOMEM));
+	rc = bpf_map__lookup_elem(map, &k, sizeof(k), buf, total, 0);
+	if (rc < 0)
+		return map_fail(err, rc, "read", name, "%s %u", what, k);
+	percpu_sum(buf, l->ncpus, vsz, sum);
+	return 0;
+}
+
+/* A flow's per-CPU slots (ncpus of them) summed; CPUs that never saw it
+ * (first_ns 0) left out. */
+static void flow_sum(const struct shoal_flow_val *v, int ncpus, struct shoal_flow_val *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (int c = 0; c < ncpus; c++) {
+		if (!v[c].first_ns)
+			continue;
+		sum->packets += v[c].packets;
+		sum->bytes += v[c].bytes;
+		if (!sum->first_ns || v[c].first_ns < sum->first_ns)
+			sum->first_ns = v[c].first_ns;
+		if (v[c].last_ns > sum->last_ns)
+			sum->last_ns = v[c].last_ns;
+		sum->tcp_flags |= v[c].tcp_flags;
+	}
+}
+
 int loader_stats_init(struct loader *l, uint32_t ep_id, struct shoal_err *err)
 {
 	_cleanup_free_ void *buf = NULL;
@@ -428,20 +467,9 @@ int loader_stats_init(struct loader *l, uint32_t ep_id, struct shoal_err *err)
 int loader_stats_read(struct loader *l, uint32_t ep_id, struct shoal_ep_stats *sum,
 		      struct shoal_err *err)
 {
-	_cleanup_free_ void *buf = NULL;
-	__u32 k = ep_id;
-	size_t total;
-	int rc;
-
 	NEED_SKEL(l, err);
-	buf = percpu_alloc(l, sizeof(*sum), &total);
-	if (!buf)
-		return err_set(err, ENOMEM, "ep_stats: %s", strerror(ENOMEM));
-	rc = bpf_map__lookup_elem(l->skel->maps.ep_stats, &k, sizeof(k), buf, total, 0);
-	if (rc < 0)
-		return map_fail(err, rc, "read", "ep_stats", "endpoint %u", ep_id);
-	percpu_sum(buf, l->ncpus, sizeof(*sum), sum);
-	return 0;
+	return percpu_read_sum(l, l->skel->maps.ep_stats, "ep_stats", "endpoint", ep_id, sum,
+			       sizeof(*sum), err);
 }
 
 int loader_stats_del(struct loader *l, uint32_t ep_id, struct shoal_err *err)
@@ -456,20 +484,9 @@ int loader_stats_del(struct loader *l, uint32_t ep_id, struct shoal_err *err)
 
 int loader_node_stats_read(struct loader *l, struct shoal_node_stats *sum, struct shoal_err *err)
 {
-	_cleanup_free_ void *buf = NULL;
-	__u32 k = 0;
-	size_t total;
-	int rc;
-
 	NEED_SKEL(l, err);
-	buf = percpu_alloc(l, sizeof(*sum), &total);
-	if (!buf)
-		return err_set(err, ENOMEM, "node_stats: %s", strerror(ENOMEM));
-	rc = bpf_map__lookup_elem(l->skel->maps.node_stats, &k, sizeof(k), buf, total, 0);
-	if (rc < 0)
-		return map_fail(err, rc, "read", "node_stats", "key %u", k);
-	percpu_sum(buf, l->ncpus, sizeof(*sum), sum);
-	return 0;
+	return percpu_read_sum(l, l->skel->maps.node_stats, "node_stats", "key", 0, sum,
+			       sizeof(*sum), err);
 }
 
 int loader_flow_read(struct loader *l, const struct shoal_flow_key *k, struct shoal_flow_val *sum,
@@ -487,17 +504,7 @@ int loader_flow_read(struct loader *l, const struct shoal_flow_key *k, struct sh
 				  sizeof(*v) * (size_t)l->ncpus, 0);
 	if (rc < 0)
 		return map_fail(err, rc, "read", "flows", "flow of endpoint %u", k->ep_id);
-	for (int c = 0; c < l->ncpus; c++) {
-		if (!v[c].first_ns)
-			continue; /* this CPU never saw the flow */
-		sum->packets += v[c].packets;
-		sum->bytes += v[c].bytes;
-		if (!sum->first_ns || v[c].first_ns < sum->first_ns)
-			sum->first_ns = v[c].first_ns;
-		if (v[c].last_ns > sum->last_ns)
-			sum->last_ns = v[c].last_ns;
-		sum->tcp_flags |= v[c].tcp_flags;
-	}
+	flow_sum(v, l->ncpus, sum);
 	return 0;
 }
 
@@ -539,20 +546,9 @@ int loader_flows_foreach(struct loader *l,
 		first = false;
 		in_batch = out_batch;
 		for (__u32 i = 0; i < n; i++) {
-			struct shoal_flow_val sum = { 0 };
-			const struct shoal_flow_val *v = &vals[(size_t)i * (size_t)l->ncpus];
+			struct shoal_flow_val sum;
 
-			for (int c = 0; c < l->ncpus; c++) {
-				if (!v[c].first_ns)
-					continue;
-				sum.packets += v[c].packets;
-				sum.bytes += v[c].bytes;
-				if (!sum.first_ns || v[c].first_ns < sum.first_ns)
-					sum.first_ns = v[c].first_ns;
-				if (v[c].last_ns > sum.last_ns)
-					sum.last_ns = v[c].last_ns;
-				sum.tcp_flags |= v[c].tcp_flags;
-			}
+			flow_sum(&vals[(size_t)i * (size_t)l->ncpus], l->ncpus, &sum);
 			rc = fn(&keys[i], &sum, arg);
 			if (rc < 0)
 				return rc;
@@ -568,19 +564,13 @@ uint32_t loader_flows_capacity(struct loader *l)
 
 int loader_obs_stats_read(struct loader *l, struct shoal_obs_stats *sum, struct shoal_err *err)
 {
-	_cleanup_free_ void *buf = NULL;
-	__u32 k = 0;
-	size_t total;
 	int rc;
 
 	NEED_SKEL(l, err);
-	buf = percpu_alloc(l, sizeof(*sum), &total);
-	if (!buf)
-		return err_set(err, ENOMEM, "obs_stats: %s", strerror(ENOMEM));
-	rc = bpf_map__lookup_elem(l->skel->maps.obs_stats, &k, sizeof(k), buf, total, 0);
+	rc = percpu_read_sum(l, l->skel->maps.obs_stats, "obs_stats", "key", 0, sum, sizeof(*sum),
+			     err);
 	if (rc < 0)
-		return map_fail(err, rc, "read", "obs_stats", "key %u", k);
-	percpu_sum(buf, l->ncpus, sizeof(*sum), sum);
+		return rc;
 	/* The rate limiter's window fields are per-CPU state, not counters. */
 	sum->ev_win_ns = 0;
 	sum->ev_win_count = 0;

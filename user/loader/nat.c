@@ -32,19 +32,25 @@ static const char *proto_name(uint8_t p)
 	return p == 6 ? "tcp" : p == 17 ? "udp" : "?";
 }
 
+/* "<op> port IP:PORT/PROTO in map ports: <error>" */
+static int port_fail(struct shoal_err *err, int rc, const char *op,
+		     const struct shoal_port_key *k)
+{
+	char ip[16];
+
+	return err_set(err, rc, "%s port %s:%u/%s in map ports: %s", op,
+		       util_ipv4_str(k->host_ip, ip), ntohs(k->host_port), proto_name(k->proto),
+		       strerror(-rc));
+}
+
 int loader_put_port(struct loader *l, const struct shoal_port_key *k,
 		    const struct shoal_port_val *v, struct shoal_err *err)
 {
-	char ip[16];
 	int rc;
 
 	NEED_SKEL(l, err);
 	rc = bpf_map__update_elem(l->skel->maps.ports, k, sizeof(*k), v, sizeof(*v), BPF_ANY);
-	if (rc < 0)
-		return err_set(err, rc, "update port %s:%u/%s in map ports: %s",
-			       util_ipv4_str(k->host_ip, ip), ntohs(k->host_port),
-			       proto_name(k->proto), strerror(-rc));
-	return 0;
+	return rc < 0 ? port_fail(err, rc, "update", k) : 0;
 }
 
 int loader_get_port(struct loader *l, const struct shoal_port_key *k, struct shoal_port_val *v)
@@ -56,16 +62,11 @@ int loader_get_port(struct loader *l, const struct shoal_port_key *k, struct sho
 
 int loader_del_port(struct loader *l, const struct shoal_port_key *k, struct shoal_err *err)
 {
-	char ip[16];
 	int rc;
 
 	NEED_SKEL(l, err);
 	rc = bpf_map__delete_elem(l->skel->maps.ports, k, sizeof(*k), 0);
-	if (rc < 0 && rc != -ENOENT)
-		return err_set(err, rc, "delete port %s:%u/%s in map ports: %s",
-			       util_ipv4_str(k->host_ip, ip), ntohs(k->host_port),
-			       proto_name(k->proto), strerror(-rc));
-	return 0;
+	return rc < 0 && rc != -ENOENT ? port_fail(err, rc, "delete", k) : 0;
 }
 
 int loader_foreach_port(struct loader *l,

@@ -108,23 +108,34 @@ static int prog_is(__u32 id, const char *name)
 	return strncmp(info.name, name, sizeof(info.name) - 1) == 0;
 }
 
-int loader_detach_underlay(struct loader *l, int ifindex, struct shoal_err *err)
+/*
+ * Detach the ingress filter at shoal's handle/prio of ifindex if it runs
+ * program prog: handle 1/prio 1 is also where an endpoint's
+ * from_container sits. Not there (or no clsact at all): 0; else the error.
+ */
+static int tc_detach_ingress(int ifindex, const char *prog)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, q, .handle = SHOAL_TC_HANDLE, .priority = SHOAL_TC_PRIO);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SHOAL_TC_HANDLE, .priority = SHOAL_TC_PRIO);
+	int rc;
+
+	rc = bpf_tc_query(&hook, &q);
+	if (rc == -ENOENT || rc == -EINVAL || (rc == 0 && !prog_is(q.prog_id, prog)))
+		return 0;
+	rc = bpf_tc_detach(&hook, &opts);
+	/* Already gone (or no clsact at all): nothing to do. */
+	return rc == -ENOENT || rc == -EINVAL ? 0 : rc;
+}
+
+int loader_detach_underlay(struct loader *l, int ifindex, struct shoal_err *err)
+{
 	char name[IF_NAMESIZE] = "?";
 	int rc;
 
 	(void)l;
-	/* Handle 1/prio 1 is also where an endpoint's from_container sits:
-	 * only remove the filter if it runs from_underlay. */
-	rc = bpf_tc_query(&hook, &q);
-	if (rc == -ENOENT || rc == -EINVAL || (rc == 0 && !prog_is(q.prog_id, "from_underlay")))
-		return 0;
-	rc = bpf_tc_detach(&hook, &opts);
-	/* Already gone (or no clsact at all): nothing to do. */
-	if (rc == 0 || rc == -ENOENT || rc == -EINVAL)
+	rc = tc_detach_ingress(ifindex, "from_underlay");
+	if (rc == 0)
 		return 0;
 	if_indextoname((unsigned int)ifindex, name);
 	return err_set(err, rc, "detach from_underlay from ingress of %s (ifindex %d): %s", name,
@@ -140,17 +151,11 @@ int loader_attach_external(struct loader *l, int ifindex, struct shoal_err *err)
 
 int loader_detach_external(struct loader *l, int ifindex, struct shoal_err *err)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, q, .handle = SHOAL_TC_HANDLE, .priority = SHOAL_TC_PRIO);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SHOAL_TC_HANDLE, .priority = SHOAL_TC_PRIO);
 	int rc;
 
 	(void)l;
-	rc = bpf_tc_query(&hook, &q);
-	if (rc == -ENOENT || rc == -EINVAL || (rc == 0 && !prog_is(q.prog_id, "from_external")))
-		return 0;
-	rc = bpf_tc_detach(&hook, &opts);
-	if (rc == 0 || rc == -ENOENT || rc == -EINVAL)
+	rc = tc_detach_ingress(ifindex, "from_external");
+	if (rc == 0)
 		return 0;
 	return err_set(err, rc, "detach from_external from ingress of ifindex %d: %s", ifindex,
 		       strerror(-rc));

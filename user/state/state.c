@@ -22,6 +22,7 @@
 #include "state.h"
 #include "state_containers.h"
 #include "state_images.h"
+#include "state_volumes.h"
 #include "../../include/shoal_maps.h"
 #include "../common/util.h"
 
@@ -70,6 +71,8 @@ static const char *const migrations[] = {
 	STATE_IMAGES_MIGRATION_V3,
 	/* 3 -> 4: containers (user/state/state_containers.c). */
 	STATE_CONTAINERS_MIGRATION_V4,
+	/* 4 -> 5: volumes and container mounts (user/state/state_volumes.c). */
+	STATE_VOLUMES_SCHEMA,
 };
 
 #define SCHEMA_LATEST ((int)ARRAY_SIZE(migrations))

@@ -29,6 +29,7 @@ enum sv_stmt {
 	M_LIST,
 	M_LIST_ALL,
 	M_DELETE,
+	M_ORPHANS,
 	V_MAX,
 };
 
@@ -44,6 +45,8 @@ static const char *const sv_sql[V_MAX] = {
 	[M_LIST] = "SELECT " MNT_COLS " FROM container_mounts WHERE container_id = ?1 ORDER BY seq",
 	[M_LIST_ALL] = "SELECT " MNT_COLS " FROM container_mounts ORDER BY container_id, seq",
 	[M_DELETE] = "DELETE FROM container_mounts WHERE container_id = ?1",
+	[M_ORPHANS] = "DELETE FROM container_mounts "
+		      "WHERE container_id NOT IN (SELECT id FROM containers)",
 };
 
 struct st_volumes {
@@ -369,4 +372,20 @@ int st_mount_delete_container(struct st_volumes *sv, const char *container_id,
 	sql_bind_text(s, 1, container_id);
 	rc = sqlite3_step(s);
 	return rc == SQLITE_DONE ? 0 : sv_err(sv, err, rc, "delete container mounts");
+}
+
+int st_mount_delete_orphans(struct st_volumes *sv, size_t *n, struct shoal_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int ret, rc;
+
+	*n = 0;
+	ret = stmt_get(sv, M_ORPHANS, &s, err);
+	if (ret)
+		return ret;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		return sv_err(sv, err, rc, "delete orphaned container mounts");
+	*n = (size_t)sqlite3_changes(sv->db);
+	return 0;
 }

@@ -31,8 +31,9 @@
 struct state;
 struct st_volumes;
 
-/* The schema; IF NOT EXISTS so that it can run as a migration and on
- * databases that got the tables before the migration was numbered. */
+/* Migration 4 -> 5, listed in state.c. Never edit once released. IF NOT
+ * EXISTS: databases of the first volume build got the tables from
+ * st_volumes_open() before the migration was numbered. */
 #define STATE_VOLUMES_SCHEMA                                                              \
 	"CREATE TABLE IF NOT EXISTS volumes ("                                            \
 	"  name TEXT PRIMARY KEY,"                                                        \
@@ -110,5 +111,8 @@ int st_mount_list(struct st_volumes *sv, const char *container_id, struct st_mou
 		  size_t *n, struct shoal_err *err);
 int st_mount_delete_container(struct st_volumes *sv, const char *container_id,
 			      struct shoal_err *err);
+/* Rows of containers the containers table no longer has (a crash between
+ * recording the mounts and the container); *n gets how many went. */
+int st_mount_delete_orphans(struct st_volumes *sv, size_t *n, struct shoal_err *err);
 
 #endif
