@@ -554,6 +554,28 @@ static bool wait_start(struct daemon *d, const char *id, uint64_t starts, off_t 
 	return ok;
 }
 
+/*
+ * Sleep up to ms, or until a container changes state (ctr_changed): the
+ * end of a run wakes an attached client at once rather than at the next
+ * tick, and `shoal run` waits for the end of its attach stream.
+ */
+static void wait_changed(struct daemon *d, int ms)
+{
+	struct timespec ts;
+	uint64_t gen;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&d->lock);
+	gen = d->ctr->gen;
+	while (d->ctr->gen == gen)
+		if (pthread_cond_timedwait(&d->ctr->changed, &d->lock, &ts) != 0)
+			break;
+	pthread_mutex_unlock(&d->lock);
+}
+
 /* Whether the run that began with start_exits exits has ended. */
 static bool run_over(struct daemon *d, const char *id, uint64_t start_exits)
 {
@@ -635,7 +657,8 @@ static void attach_run(void *arg, int cfd, const char *extra, size_t n)
 			}
 			continue;
 		}
-		usleep(50 * 1000);
+		if (sfd < 0)
+			wait_changed(a->d, 50);
 	}
 	if (sfd >= 0)
 		close(sfd);

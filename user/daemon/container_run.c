@@ -467,7 +467,7 @@ static void disconnect_all(struct daemon *d, const char *id)
 
 		if (eps[i].remote || strcmp(eps[i].container_id, id) != 0)
 			continue;
-		if (ep_disconnect_netns(d, eps[i].network_id, eps[i].netns, &e2) < 0)
+		if (ep_disconnect_netns_ex(d, eps[i].network_id, eps[i].netns, true, &e2) < 0)
 			log_warn("container %.12s: disconnect %.12s: %s", id, eps[i].id, e2.msg);
 	}
 	free(eps);

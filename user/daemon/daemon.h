@@ -78,6 +78,10 @@ int ep_connect_container(struct daemon *d, const char *net_ref, const char *netn
 			 struct shoal_err *err);
 int ep_disconnect_netns(struct daemon *d, const char *net_ref, const char *netns,
 			struct shoal_err *err);
+/* The same when the namespace is destroyed right after (a container's):
+ * its veth goes with it, asynchronously, instead of a synchronous delete. */
+int ep_disconnect_netns_ex(struct daemon *d, const char *net_ref, const char *netns,
+			   bool netns_dying, struct shoal_err *err);
 /* A new endpoint row for network n: the requested address (checked) or
  * the next free one, a fresh id and ep_id. The caller fills the rest. */
 int ep_prepare(struct daemon *d, const struct st_network *n, const char *ip_str,

@@ -111,7 +111,15 @@ fail:
 	return ret;
 }
 
-void ep_unapply_local(struct daemon *d, const struct st_network *n, const struct st_endpoint *e)
+/*
+ * del_link false: the endpoint's namespace is about to be destroyed (a
+ * container's, after its run): the kernel then deletes the veth pair, its
+ * filters and route by itself, asynchronously, while RTM_DELLINK here
+ * would wait ~25 ms for an RCU grace period in the middle of every
+ * `run --rm`. The maps are cleaned either way.
+ */
+static void ep_unapply(struct daemon *d, const struct st_network *n, const struct st_endpoint *e,
+		       bool del_link)
 {
 	struct shoal_ep_key k = { .net_id = n->net_id, .ip = e->ip };
 	int ifindex = 0;
@@ -120,8 +128,14 @@ void ep_unapply_local(struct daemon *d, const struct st_network *n, const struct
 		loader_del_iface(&d->bpf, (uint32_t)ifindex, NULL);
 	loader_del_endpoint(&d->bpf, &k, NULL);
 	/* Deleting the host end deletes the pair, its filters and its route. */
-	netlink_link_del(e->host_ifname, NULL);
+	if (del_link)
+		netlink_link_del(e->host_ifname, NULL);
 	loader_stats_del(&d->bpf, e->ep_id, NULL);
+}
+
+void ep_unapply_local(struct daemon *d, const struct st_network *n, const struct st_endpoint *e)
+{
+	ep_unapply(d, n, e, true);
 }
 
 int ep_prepare(struct daemon *d, const struct st_network *n, const char *ip_str,
@@ -249,6 +263,12 @@ int ep_connect_netns(struct daemon *d, const char *net_ref, const char *netns,
 int ep_disconnect_netns(struct daemon *d, const char *net_ref, const char *netns,
 			struct shoal_err *err)
 {
+	return ep_disconnect_netns_ex(d, net_ref, netns, false, err);
+}
+
+int ep_disconnect_netns_ex(struct daemon *d, const char *net_ref, const char *netns,
+			   bool netns_dying, struct shoal_err *err)
+{
 	struct st_network n = { 0 };
 	struct st_endpoint e = { 0 };
 	int ret;
@@ -271,7 +291,7 @@ int ep_disconnect_netns(struct daemon *d, const char *net_ref, const char *netns
 	ret = state_commit(d->st, err);
 	if (ret < 0)
 		goto fail;
-	ep_unapply_local(d, &n, &e);
+	ep_unapply(d, &n, &e, !netns_dying);
 	log_info("endpoint %.12s: %s disconnected from %s", e.id, netns, n.name);
 	swarm_endpoint_disconnected(d, &n, &e);
 	kvdisc_endpoint_disconnected(d, &n, &e);

@@ -447,6 +447,12 @@ static void *upg_thread(void *p)
 	__atomic_add_fetch(&upg_active, 1, __ATOMIC_SEQ_CST);
 	u->fn(u->arg, u->fd, u->extra, u->n_extra);
 	__atomic_sub_fetch(&upg_active, 1, __ATOMIC_SEQ_CST);
+	/*
+	 * The client sees the end now: MHD releases an upgraded socket only
+	 * when the connection's thread next wakes up (tens of ms later), and
+	 * `shoal run` waits for the end of its attach stream before exiting.
+	 */
+	shutdown(u->fd, SHUT_RDWR);
 	if (u->urh)
 		MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
 	else
