@@ -277,6 +277,21 @@ char *client_escape(struct client *c, const char *s)
 	return out;
 }
 
+char *client_filters_path(struct client *c, const char *base, json_t *filters)
+{
+	char *fs, *esc, *path = NULL;
+
+	if (!json_object_size(filters))
+		return strdup(base);
+	fs = json_dumps(filters, JSON_COMPACT);
+	esc = fs ? client_escape(c, fs) : NULL;
+	if (!esc || asprintf(&path, "%s?filters=%s", base, esc) < 0)
+		path = NULL;
+	free(esc);
+	free(fs);
+	return path;
+}
+
 int client_call(struct client *c, const char *method, const char *path,
 		json_t *body, unsigned int flags, json_t **out, long *status)
 {

@@ -51,6 +51,9 @@ const char *client_resp_message(const struct client_resp *r, char *buf,
 
 /* Percent-encode one path segment or query value; free() the result. */
 char *client_escape(struct client *c, const char *s);
+/* base ("/volumes") with Docker's "?filters=<escaped JSON>" when filters
+ * holds any: malloc'd; NULL when out of memory. */
+char *client_filters_path(struct client *c, const char *base, json_t *filters);
 
 /* Print "Error response from daemon: <message>" to stderr. */
 void client_print_daemon_error(const struct client_resp *r);

@@ -276,7 +276,7 @@ static int net_ls(struct cli_ctx *ctx, int argc, char **argv)
 	bool quiet = false, notrunc = false;
 	json_t *filters = json_object(), *list = NULL, *rows = NULL, *hdr = NULL;
 	json_t **sorted = NULL;
-	char *fs = NULL, *path = NULL, *esc = NULL;
+	char *path = NULL;
 	struct shoal_err err;
 	struct cli_parse p;
 	struct client cl = { 0 };
@@ -317,16 +317,10 @@ static int net_ls(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (client_open_or_report(&cl, ctx->host))
 		goto out;
-	if (json_object_size(filters)) {
-		fs = json_dumps(filters, JSON_COMPACT);
-		esc = fs ? client_escape(&cl, fs) : NULL;
-		if (!esc || asprintf(&path, "/networks?filters=%s", esc) < 0) {
-			path = NULL;
-			goto out;
-		}
-	}
-	if (client_call(&cl, "GET", path ? path : "/networks", NULL, 0, &list,
-			NULL) != CLIENT_OK)
+	path = client_filters_path(&cl, "/networks", filters);
+	if (!path)
+		goto out;
+	if (client_call(&cl, "GET", path, NULL, 0, &list, NULL) != CLIENT_OK)
 		goto out;
 	n = json_array_size(list);
 	sorted = calloc(n ? n : 1, sizeof(*sorted));
@@ -352,8 +346,6 @@ out:
 	client_close(&cl);
 	free(sorted);
 	free(path);
-	free(esc);
-	free(fs);
 	json_decref(hdr);
 	json_decref(rows);
 	json_decref(list);

@@ -215,7 +215,7 @@ static int vol_ls(struct cli_ctx *ctx, int argc, char **argv)
 	const char *format = NULL, *val;
 	json_t *filters = json_object(), *resp = NULL, *rows = NULL, *hdr = NULL, *list;
 	json_t **sorted = NULL;
-	char *fs = NULL, *path = NULL, *esc = NULL;
+	char *path = NULL;
 	struct client cl = { 0 };
 	struct shoal_err err;
 	struct cli_parse p;
@@ -254,15 +254,10 @@ static int vol_ls(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (client_open_or_report(&cl, ctx->host))
 		goto out;
-	if (json_object_size(filters)) {
-		fs = json_dumps(filters, JSON_COMPACT);
-		esc = fs ? client_escape(&cl, fs) : NULL;
-		if (!esc || asprintf(&path, "/volumes?filters=%s", esc) < 0) {
-			path = NULL;
-			goto out;
-		}
-	}
-	if (client_call(&cl, "GET", path ? path : "/volumes", NULL, 0, &resp, NULL) != CLIENT_OK)
+	path = client_filters_path(&cl, "/volumes", filters);
+	if (!path)
+		goto out;
+	if (client_call(&cl, "GET", path, NULL, 0, &resp, NULL) != CLIENT_OK)
 		goto out;
 	list = jarr(resp, "Volumes");
 	n = json_array_size(list);
@@ -289,8 +284,6 @@ out:
 	client_close(&cl);
 	free(sorted);
 	free(path);
-	free(esc);
-	free(fs);
 	json_decref(hdr);
 	json_decref(rows);
 	json_decref(resp);
@@ -410,7 +403,7 @@ static bool confirm(const char *warning)
 static int vol_prune(struct cli_ctx *ctx, int argc, char **argv)
 {
 	json_t *filters = json_object(), *resp = NULL, *del, *x;
-	char *fs = NULL, *esc = NULL, *path = NULL, size[32];
+	char *path = NULL, size[32];
 	bool all = false, force = false;
 	struct client cl = { 0 };
 	struct cli_parse p;
@@ -444,16 +437,10 @@ static int vol_prune(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (client_open_or_report(&cl, ctx->host))
 		goto out;
-	if (json_object_size(filters)) {
-		fs = json_dumps(filters, JSON_COMPACT);
-		esc = fs ? client_escape(&cl, fs) : NULL;
-		if (!esc || asprintf(&path, "/volumes/prune?filters=%s", esc) < 0) {
-			path = NULL;
-			goto out;
-		}
-	}
-	if (client_call(&cl, "POST", path ? path : "/volumes/prune", NULL, 0, &resp, NULL) !=
-	    CLIENT_OK)
+	path = client_filters_path(&cl, "/volumes/prune", filters);
+	if (!path)
+		goto out;
+	if (client_call(&cl, "POST", path, NULL, 0, &resp, NULL) != CLIENT_OK)
 		goto out;
 	del = jarr(resp, "VolumesDeleted");
 	if (json_array_size(del)) {
@@ -469,8 +456,6 @@ static int vol_prune(struct cli_ctx *ctx, int argc, char **argv)
 out:
 	client_close(&cl);
 	free(path);
-	free(esc);
-	free(fs);
 	json_decref(resp);
 	json_decref(filters);
 	return rc;
