@@ -462,3 +462,21 @@ ovl_swarm() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"which node $NODE_2 allocates from"* ]]
 }
+
+@test "address blocks: the next block is claimed while the current one has room, so a connect does not wait for it to settle" {
+	swarm_up 2
+	hs 1 network create -d overlay --subnet "$OV_SUBNET" ov >/dev/null
+	wait_for 5 net_on 2 ov
+	# a /24 is handed out in /28 blocks: 14 addresses in h2's first block
+	for i in $(seq 1 11); do ep_connect 2 "$P-a$i"; done
+	wait_for 5 bash -c "[ \$(grep -c 'claimed address block .* of network ov' '$HW/h2/shoald.log') -ge 2 ]"
+	sleep 3.5   # the second block settles (claim_settled_ms)
+	for i in $(seq 12 20); do
+		t0=$(now_ms)
+		ep_connect 2 "$P-a$i"
+		dt=$(($(now_ms) - t0))
+		[ "$dt" -lt 1500 ] || { echo "connect $i waited $dt ms"; false; }
+	done
+	# 20 distinct addresses across two blocks
+	for i in $(seq 1 20); do ep_ip "$P-a$i"; done | sort -u | wc -l | grep -qx 20
+}

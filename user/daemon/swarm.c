@@ -103,6 +103,8 @@
 #define JOIN_SKEW_MS 60000
 #define KEYOP_TIMEOUT_MS 3000
 #define SWEEP_EVERY_S 10
+/* Free addresses below which the next address block is claimed ahead. */
+#define SW_BLOCK_SPARE 4
 #define PEER_TAG "node:"
 
 /* ------------------------------------------------------------ helpers */
@@ -1007,12 +1009,13 @@ int swarm_alloc_ip(struct daemon *d, const struct st_network *n, const uint32_t 
 {
 	struct swarm *sw = d->sw;
 	uint32_t smask = ipam_mask(n->prefix), bcast = ntohl(n->subnet | ~smask);
-	bool pending = false;
+	bool pending = false, found = false;
+	unsigned int spare = 0; /* free addresses left besides the one picked */
 	int ret;
 
 	if (!swarm_active(d) || strcmp(n->driver, "overlay") != 0 || !net_in_swarm(d, n))
 		return 0;
-	for (size_t i = 0; i < sw->n_blocks; i++) {
+	for (size_t i = 0; i < sw->n_blocks && spare < SW_BLOCK_SPARE; i++) {
 		const struct sw_block *b = &sw->blocks[i];
 		uint32_t base, size;
 
@@ -1024,7 +1027,7 @@ int swarm_alloc_ip(struct daemon *d, const struct st_network *n, const uint32_t 
 		}
 		base = ntohl(b->block);
 		size = b->prefix >= 32 ? 1 : 1u << (32 - b->prefix);
-		for (uint32_t k = 0; k < size; k++) {
+		for (uint32_t k = 0; k < size && spare < SW_BLOCK_SPARE; k++) {
 			uint32_t h = base + k, cand = htonl(h);
 			bool taken = false;
 
@@ -1034,11 +1037,28 @@ int swarm_alloc_ip(struct daemon *d, const struct st_network *n, const uint32_t 
 				continue;
 			for (size_t u = 0; u < n_used && !taken; u++)
 				taken = used[u] == cand;
-			if (!taken) {
+			if (taken)
+				continue;
+			if (found) {
+				spare++;
+			} else {
 				*ip = cand;
-				return 1;
+				found = true;
 			}
 		}
+	}
+	/*
+	 * Claim the next block while this one still has room, so that it has
+	 * settled (claim_settled_ms) before it is needed: a connect then never
+	 * waits for a claim, unless many arrive faster than a block settles.
+	 */
+	if (found) {
+		if (spare < SW_BLOCK_SPARE && !pending) {
+			struct shoal_err e2 = { 0 };
+			if (claim_block(d, n, &e2) < 0)
+				log_debug("swarm: network %s: next address block: %s", n->name, e2.msg);
+		}
+		return 1;
 	}
 	if (!pending) {
 		ret = claim_block(d, n, err);
