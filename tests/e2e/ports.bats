@@ -378,6 +378,8 @@ ctr_cleanup() {
 	run shoal run --rm "$IMAGE" sh -c 'echo from-ctr | nc 192.168.77.2 7000'
 	[ "$status" -eq 0 ]
 	[ "$output" = from-client ]
+	# the client's nc may still be writing what it received when the run ends
+	for _ in $(seq 1 20); do [ "$(cat "$W/cl.out")" = from-ctr ] && break; sleep 0.1; done
 	[ "$(cat "$W/cl.out")" = from-ctr ]
 	run shoal run --rm "$IMAGE" ping -c 2 -W 2 192.168.77.2
 	[ "$status" -eq 0 ]
