@@ -52,6 +52,15 @@ serve_in() {
 	echo $! >> "$W/pids"
 }
 
+# file_is FILE TEXT: FILE holds TEXT, within 2 s (a server's nc may still be
+# writing what it received when the client side returns).
+file_is() {
+	local _
+	for _ in $(seq 1 20); do [ "$(cat "$1")" = "$2" ] && return 0; sleep 0.1; done
+	echo "$1 holds '$(cat "$1")', want '$2'"
+	return 1
+}
+
 # tcp_ping ADDR RUNNER...: a one-shot server on port 80 in $P-c1 answers
 # "pong"; RUNNER... (ip netns exec NS, in_host) sends "ping" to ADDR:8080;
 # both ends checked.
@@ -62,7 +71,7 @@ tcp_ping() {
 	run "$@" sh -c "echo ping | nc -N -w 5 $addr 8080"
 	[ "$status" -eq 0 ]
 	[ "$output" = pong ]
-	[ "$(cat "$W/srv.out")" = ping ]
+	file_is "$W/srv.out" ping
 }
 
 node_stat() {
@@ -152,7 +161,7 @@ node_stat() {
 	sleep 0.3
 	run ip netns exec "$CLIENT" sh -c '(echo ping; sleep 2) | nc -u -w 3 192.168.77.1 5353'
 	[ "$output" = pong ]
-	[ "$(cat "$W/srv.out")" = ping ]
+	file_is "$W/srv.out" ping
 	[ "$(node_stat nat_dnat_packets)" -ge 1 ]
 	[ "$(node_stat nat_revdnat_packets)" -ge 1 ]
 }
@@ -207,7 +216,7 @@ node_stat() {
 	run ip netns exec "$P-c1" sh -c 'echo ping | nc -N -w 5 192.168.77.2 7000'
 	[ "$status" -eq 0 ]
 	[ "$output" = pong ]
-	[ "$(cat "$W/cl.out")" = ping ]
+	file_is "$W/cl.out" ping
 	[ "$(node_stat nat_snat_packets)" -ge 3 ]
 	[ "$(node_stat nat_revsnat_packets)" -ge 2 ]
 	# ping too (ICMP echo, the identifier as the port)
@@ -378,9 +387,7 @@ ctr_cleanup() {
 	run shoal run --rm "$IMAGE" sh -c 'echo from-ctr | nc 192.168.77.2 7000'
 	[ "$status" -eq 0 ]
 	[ "$output" = from-client ]
-	# the client's nc may still be writing what it received when the run ends
-	for _ in $(seq 1 20); do [ "$(cat "$W/cl.out")" = from-ctr ] && break; sleep 0.1; done
-	[ "$(cat "$W/cl.out")" = from-ctr ]
+	file_is "$W/cl.out" from-ctr
 	run shoal run --rm "$IMAGE" ping -c 2 -W 2 192.168.77.2
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"2 packets received"* ]]
