@@ -238,11 +238,8 @@ node_stat() {
 
 IMAGE=shoal/busybox
 
-# Skip unless this shoald runs containers; load the test image.
+# Load the test image (busybox-static comes with make deps).
 need_containers() {
-	[[ "$(api GET /v1.41/containers/json | tail -n 1)" == "HTTP 200" ]] ||
-		skip "this shoald has no containers API yet"
-	[ -x /bin/busybox ] || skip "busybox-static not installed (make deps)"
 	"$ROOT/tools/mkimage.sh" -o "$W/img.tar" >/dev/null
 	shoal load -i "$W/img.tar" >/dev/null
 }
