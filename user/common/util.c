@@ -2,6 +2,7 @@
 /* util.c - IDs, address formatting, mkdir -p, timestamps. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -86,4 +87,22 @@ void util_time_rfc3339(int64_t unix_secs, char buf[32])
 
 	gmtime_r(&t, &tm);
 	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int util_iface_ipv4(const char *ifname, uint32_t *first, int *count)
+{
+	struct ifaddrs *ifa, *i;
+
+	*count = 0;
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (strcmp(i->ifa_name, ifname) != 0 || !i->ifa_addr ||
+		    i->ifa_addr->sa_family != AF_INET)
+			continue;
+		if ((*count)++ == 0)
+			*first = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+	}
+	freeifaddrs(ifa);
+	return 0;
 }

@@ -29,6 +29,9 @@ int util_random_id(char out[65]);
 
 /* "a.b.c.d" <-> uint32 in network byte order. */
 int util_parse_ipv4(const char *s, uint32_t *ip_nbo);
+/* The IPv4 addresses of interface ifname in this network namespace:
+ * *count of them, the first in *first (NBO). 0, or -errno of getifaddrs. */
+int util_iface_ipv4(const char *ifname, uint32_t *first, int *count);
 const char *util_ipv4_str(uint32_t ip_nbo, char buf[16]);
 const char *util_mac_str(const uint8_t mac[6], char buf[18]);
 int util_parse_mac(const char *s, uint8_t mac[6]);

@@ -41,7 +41,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -851,18 +850,12 @@ static int resolve_advertise(struct daemon *d, struct shoal_err *err)
 	if (util_parse_ipv4(host, &k->adv_ip) == 0)
 		return 0;
 	{
-		struct ifaddrs *ifs = NULL, *i;
+		int n, ret = util_iface_ipv4(host, &k->adv_ip, &n);
 
-		if (getifaddrs(&ifs) < 0)
-			return err_set(err, errno, "cluster-advertise: getifaddrs: %s", strerror(errno));
-		k->adv_ip = 0;
-		for (i = ifs; i; i = i->ifa_next)
-			if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-			    strcmp(i->ifa_name, host) == 0) {
-				k->adv_ip = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
-				break;
-			}
-		freeifaddrs(ifs);
+		if (ret < 0)
+			return err_set(err, -ret, "cluster-advertise: getifaddrs: %s", strerror(-ret));
+		if (n == 0)
+			k->adv_ip = 0;
 	}
 	if (!k->adv_ip)
 		return err_set(err, ENODEV, "invalid \"cluster-advertise\" \"%s\": no interface %s with "

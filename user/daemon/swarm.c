@@ -80,7 +80,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -160,20 +159,11 @@ void swarm_token(const struct swarm *sw, bool manager, char out[80])
 static int iface_ipv4(const char *name, uint32_t *ip, struct shoal_err *err, const char *what,
 		      const char *s)
 {
-	struct ifaddrs *ifa, *i;
 	int n = 0;
 
-	if (strlen(name) >= IFNAMSIZ || getifaddrs(&ifa) < 0)
+	if (strlen(name) >= IFNAMSIZ || util_iface_ipv4(name, ip, &n) < 0)
 		return err_set(err, EINVAL, "invalid %s \"%s\": expected IPv4[:PORT] or "
 			       "INTERFACE[:PORT]", what, s);
-	for (i = ifa; i; i = i->ifa_next) {
-		if (strcmp(i->ifa_name, name) != 0 || !i->ifa_addr ||
-		    i->ifa_addr->sa_family != AF_INET)
-			continue;
-		if (n++ == 0)
-			*ip = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
-	}
-	freeifaddrs(ifa);
 	if (n == 0)
 		return err_set(err, EINVAL, "invalid %s \"%s\": not an IPv4 address, and no "
 			       "interface \"%s\" with an IPv4 address", what, s, name);
