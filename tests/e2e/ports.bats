@@ -380,11 +380,12 @@ ctr_cleanup() {
 @test "container: reaches the client outside its network through masquerade (TCP and ping)" {
 	need_containers
 	# busybox nc ends at the first EOF, of its stdin or of the connection:
-	# its stdin stays open until the client (answering after a moment) has
-	# its line, so both lines always cross
-	serve_in "$CLIENT" sh -c "(sleep 0.3; echo from-client) | exec nc -N -l 7000 > '$W/cl.out'"
+	# the client answers (and closes) only once the container's line has
+	# arrived, and the container's stdin stays open until then, so both
+	# lines always cross whatever the scheduling
+	serve_in "$CLIENT" sh -c "(for i in \$(seq 100); do [ -s '$W/cl.out' ] && break; sleep 0.05; done; echo from-client) | exec nc -N -l 7000 > '$W/cl.out'"
 	sleep 0.3
-	run shoal run --rm "$IMAGE" sh -c '(echo from-ctr; sleep 1) | nc 192.168.77.2 7000'
+	run shoal run --rm "$IMAGE" sh -c '(echo from-ctr; sleep 2) | nc 192.168.77.2 7000'
 	[ "$status" -eq 0 ]
 	[ "$output" = from-client ]
 	file_is "$W/cl.out" from-ctr
