@@ -451,7 +451,9 @@ wait_for() {
 	# and a TCP exchange, server in one container, client in another
 	shoal exec -d srv sh -c 'echo from-srv | nc -l -p 7000'
 	sleep 0.3
-	run shoal run --rm --network appnet "$IMAGE" sh -c 'nc 10.89.0.10 7000 </dev/null'
+	# busybox nc leaves at its first EOF: stdin stays open until the
+	# server's line and close have come in
+	run shoal run --rm --network appnet "$IMAGE" sh -c 'sleep 3 | nc 10.89.0.10 7000'
 	[ "$output" = from-srv ]
 	# the network lists the container
 	run shoal network inspect appnet
