@@ -46,13 +46,18 @@ service() {
 	nsenter --net="/run/netns/$HOSTNS" "$INITD" "$@"
 }
 
+# make in the repo, not bound to the jobserver of a make this runs under
+mk() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$ROOT" "$@"
+}
+
 answers() {
 	curl -sf --max-time 2 --unix-socket "$W/shoal.sock" http://localhost/_ping >/dev/null 2>&1
 }
 
 @test "make install DESTDIR= places programs, unit, init script, defaults; they run; uninstall removes them, not the config" {
 	local d=$W/root b=$W/root/usr/local/bin
-	run make -s -C "$ROOT" install DESTDIR="$d"
+	run mk install DESTDIR="$d"
 	[ "$status" -eq 0 ]
 	for f in shoald shoal shoal-shim; do
 		[ -x "$b/$f" ]
@@ -85,12 +90,12 @@ answers() {
 
 	# a changed defaults file survives a second install
 	echo '# mine' >> "$d/etc/default/shoal"
-	run make -s -C "$ROOT" install DESTDIR="$d"
+	run mk install DESTDIR="$d"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"keeping $d/etc/default/shoal"* ]]
 	grep -qx '# mine' "$d/etc/default/shoal"
 
-	run make -s -C "$ROOT" uninstall DESTDIR="$d"
+	run mk uninstall DESTDIR="$d"
 	[ "$status" -eq 0 ]
 	[ ! -e "$b/shoald" ] && [ ! -e "$b/shoal" ] && [ ! -e "$b/shoal-shim" ]
 	[ ! -e "$d/etc/init.d/shoal" ]
@@ -264,7 +269,7 @@ answers() {
 	command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed"
 	local u=$W/unit/shoal.service
 	mkdir -p "$W/unit"
-	make -s -C "$ROOT" install DESTDIR="$W/root" >/dev/null
+	mk install DESTDIR="$W/root" >/dev/null
 	# verify checks that ExecStart exists: point it at the DESTDIR copy
 	sed "s|^ExecStart=/usr/local/bin/shoald|ExecStart=$W/root/usr/local/bin/shoald|" \
 		"$W/root/usr/local/lib/systemd/system/shoal.service" > "$u"
@@ -282,4 +287,42 @@ answers() {
 	sed 's|^ExecStart=.*|ExecStart=/nonexistent/shoald|' "$u" > "$W/unit/bad.service"
 	run systemd-analyze verify "$W/unit/bad.service"
 	[ "$status" -ne 0 ]
+}
+
+@test "the literal commands: service shoal start / service shoal stop (/usr/sbin/service, private /etc/init.d)" {
+	command -v service >/dev/null || skip "service (init-system-helpers) not installed"
+	[ -d /run/systemd/system ] && skip "systemd runs here: service would call systemctl, not the script"
+	# `service` clears the environment and runs /etc/init.d/shoal, which
+	# reads /etc/default/shoal: both are the test's, bind-mounted in a
+	# private mount namespace, so the machine's /etc is never touched.
+	mkdir -p "$W/initd" "$W/default"
+	cp "$INITD" "$W/initd/shoal"
+	cat > "$W/default/shoal" <<-EOF
+	SHOALD=$SHOALD
+	SHOAL_PIDFILE=$SHOAL_PIDFILE
+	SHOAL_LOGFILE=$SHOAL_LOGFILE
+	SHOALD_OPTS="--data-root $W/data --exec-root $W/exec -H unix://$W/shoal.sock --bpffs-root $W/bpffs --node-name $NODE --config-file $CONF"
+	EOF
+	svc() {
+		unshare --mount --propagation private sh -c '
+			mount --bind "$1/initd" /etc/init.d && mount --bind "$1/default" /etc/default &&
+			exec nsenter --net="/run/netns/$2" service shoal "$3"' - "$W" "$HOSTNS" "$1"
+	}
+	run svc start
+	[ "$status" -eq 0 ]
+	[ "$(shoal info --format '{{.Driver}}')" = overlay2 ]
+	pid=$(cat "$SHOAL_PIDFILE")
+	run svc stop
+	[ "$status" -eq 0 ]
+	! kill -0 "$pid" 2>/dev/null || false
+	echo '{"storage-driver": "vfs"}' > "$CONF"
+	run svc start
+	[ "$status" -eq 0 ]
+	[ "$(shoal info --format '{{.Driver}}')" = vfs ]
+	run svc status
+	[ "$status" -eq 0 ]
+	run svc stop
+	[ "$status" -eq 0 ]
+	run svc status
+	[ "$status" -eq 3 ]
 }
