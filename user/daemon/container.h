@@ -156,6 +156,10 @@ void ctr_api_exec_create(const struct api_req *q, const char *ref, struct reply 
 void ctr_api_exec(const struct api_req *q, struct reply *r);
 void ctr_exec_forget(struct daemon *d, const char *ctr_id);
 
+/* container_fs.c: GET/HEAD/PUT {id}/archive (docker cp), GET {id}/export */
+void ctr_api_archive(const struct api_req *q, const char *ref, struct reply *r);
+void ctr_api_export(const struct api_req *q, const char *ref, struct reply *r);
+
 /* container_stats.c */
 int ctr_top_json(struct daemon *d, const char *ref, const char *ps_args, json_t **out,
 		 struct shoal_err *err);

@@ -165,6 +165,12 @@ bool api_query_bool(const struct api_req *q, const char *key, bool dflt)
 /* Routes whose request bodies are spooled to a file (no size limit). */
 bool api_spool_route(const char *method, const char *path)
 {
+	size_t n = strlen(path);
+
+	/* docker cp into a container: PUT /containers/{id}/archive */
+	if (strcmp(method, "PUT") == 0)
+		return strncmp(path, "/containers/", 12) == 0 && n > 20 &&
+		       strcmp(path + n - 8, "/archive") == 0;
 	if (strcmp(method, "POST") != 0)
 		return false;
 	return strcmp(path, "/images/load") == 0 || strcmp(path, "/images/create") == 0;
@@ -661,6 +667,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	} else {
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	}
+	if (resp && r.extra_header && r.extra_value)
+		MHD_add_response_header(resp, r.extra_header, r.extra_value);
+	free(r.extra_value);
 	if (!resp)
 		return MHD_NO;
 	add_std_headers(resp);
