@@ -36,6 +36,9 @@
 
 struct daemon;
 
+/* The network a container gets when it names none (Docker's "bridge"). */
+#define DEFAULT_NET "shoal0"
+
 /* What the daemon remembers about a container beyond state. */
 struct ctr_rt {
 	char id[65];
