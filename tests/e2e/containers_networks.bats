@@ -199,6 +199,17 @@ net_field() {
 	[ "$(ep_state)" = "rows=2 veths=2 eps=2 ifaces=2 stats=2" ]
 	run shoal exec sx ip link show dev eth1
 	[ "$status" -ne 0 ]
+	# a recorded network removed meanwhile: only -f drops the record
+	shoal stop -t 1 sx >/dev/null
+	shoal network create --subnet 10.63.0.0/24 netc >/dev/null
+	shoal network connect netc sx
+	shoal network rm netc >/dev/null
+	run shoal network disconnect netc sx
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"network netc not found"* ]]
+	[ "$(nets sx)" = "neta netc" ]
+	shoal network disconnect -f netc sx
+	[ "$(nets sx)" = neta ]
 }
 
 @test "errors: unknown container or network, already connected, not connected, host and none mode: Docker's words, nothing changed" {
@@ -283,6 +294,30 @@ net_field() {
 	[ "$(ep_state)" = "rows=0 veths=0 eps=0 ifaces=0 stats=0" ]
 	wait_for bash -c "[ \"\$(find '$W/exec/netns' -mindepth 1 | wc -l)\" -eq 0 ]"
 	[ "$(leftovers)" = "rows=0 eps=0 dirs=0 bundles=0 netns=0 mounts=0 veths=0 maps=0" ]
+}
+
+@test "published ports stay on the first network; disconnecting that network releases them" {
+	two_nets
+	shoal run -d --name pp --network neta -p 18080:80 "$IMAGE" sleep 300 >/dev/null
+	[ "$(map_count ports)" -ge 1 ]
+	ports=$(map_count ports)
+	shoal network connect netb pp
+	[ "$(map_count ports)" -eq "$ports" ]
+	[ "$(shoal port pp 80)" = "0.0.0.0:18080" ]
+	shoal network disconnect netb pp
+	[ "$(map_count ports)" -eq "$ports" ]
+	shoal network connect netb pp
+	shoal network disconnect neta pp
+	[ "$(map_count ports)" -eq 0 ]
+	run shoal port pp 80
+	[ "$output" != "0.0.0.0:18080" ]
+	[ "$(nets pp)" = netb ]
+	run shoal exec pp ip link show dev eth0
+	[ "$status" -ne 0 ]
+	run shoal exec pp ping -c 1 -W 2 10.62.0.10
+	[ "$status" -eq 0 ]
+	shoal rm -f pp >/dev/null
+	[ "$(ep_state)" = "rows=3 veths=3 eps=3 ifaces=3 stats=3" ]
 }
 
 @test "the docker CLI: network connect / disconnect of a container, inspect" {

@@ -1436,11 +1436,28 @@ int ctr_net_connect(struct daemon *d, const char *net_ref, const char *ref, cons
 		      ip && *ip ? json_pack("{s:s}", "IPv4Address", ip) : json_null(), "Aliases");
 	if (running) {
 		struct st_endpoint e = { 0 };
+		char id[65];
 
 		ctr_netns_path(d, c.id, netns, sizeof(netns));
 		ret = connect_one(d, c.id, netns, n.name, v, &e, err);
 		if (ret < 0)
 			goto out;
+		/* connect_one may have let go of the lock (swarm): the row anew */
+		snprintf(id, sizeof(id), "%s", c.id);
+		st_container_free(&c);
+		json_decref(ns);
+		ns = NULL;
+		ret = st_container_find(d->ctr->sc, id, &c, err);
+		if (ret < 0) {
+			ep_disconnect_netns(d, n.id, netns, NULL);
+			goto out;
+		}
+		ns = load_obj(c.net_settings);
+		nets = json_object_get(ns, "Networks");
+		if (!json_is_object(nets)) {
+			nets = json_object();
+			json_object_set_new(ns, "Networks", nets);
+		}
 	}
 	json_object_set(nets, n.name, v);
 	ret = save_net_settings(d, &c, ns, err);
@@ -1463,15 +1480,19 @@ out_unlock:
 	return ret;
 }
 
-/* Release the published ports when they are bound to the address ip. */
+/* Release the published ports when they are bound to the address ip
+ * (Ports keeps the exposed ports, without host bindings). */
 static void ports_release_on(struct daemon *d, json_t *ns, uint32_t ip)
 {
+	const char *k;
 	json_t *b;
 	size_t i;
 
 	json_array_foreach(json_object_get(ns, "_bindings"), i, b)
 		if ((uint32_t)json_integer_value(json_object_get(b, "ctr_ip")) == ip) {
 			ports_release(d, ns);
+			json_object_foreach(json_object_get(ns, "Ports"), k, b)
+				json_object_set(json_object_get(ns, "Ports"), k, json_null());
 			return;
 		}
 }
