@@ -56,7 +56,7 @@ BINS := $(O)/shoald $(O)/shoal $(O)/shoal-test-unit $(O)/shoal-test-bpf $(O)/sho
 BENCH_SRC  := $(COMMON_SRC) user/archive/archive.c user/archive/fsutil.c tools/bench/extract.c
 BENCH_BINS := $(O)/shoal-bench-extract $(O)/shoal-bench-mapwatch
 
-.PHONY: all deps check test demo bench clean help format
+.PHONY: all deps check test demo bench clean help format install uninstall
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -68,6 +68,9 @@ help:
 	@echo "make check  deps + build + every test (ends with 'N passed, N failed')"
 	@echo "make demo   deps + build + the single-host demo"
 	@echo "make bench  deps + build + benchmarks against veth / bridge"
+	@echo "make install [DESTDIR=] [PREFIX=/usr/local]   shoald, shoal, shoal-shim, the"
+	@echo "            systemd unit, /etc/init.d/shoal, /etc/default/shoal (kept if present)"
+	@echo "make uninstall  remove them again (never /etc/default/shoal, config or data)"
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -144,6 +147,40 @@ bench: deps
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v vmlinux)
+
+# Install as a service. All three programs go in one directory: shoald
+# runs the shoal-shim next to its own executable (/proc/self/exe), and the
+# BPF objects are compiled into shoald (bpftool skeletons), so nothing
+# else is needed at run time, from any cwd. The unit and the init script
+# name the installed shoald. /etc/default/shoal is config: never
+# overwritten, and left by uninstall like /etc/shoal and the data.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL_BINS := shoald shoal shoal-shim
+
+install: $(addprefix $(O)/,$(INSTALL_BINS))
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(SYSCONFDIR)/default
+	install -m 755 $^ $(DESTDIR)$(BINDIR)/
+	sed 's|/usr/local/bin/shoald|$(BINDIR)/shoald|; s|/etc/default/shoal|$(SYSCONFDIR)/default/shoal|' \
+		contrib/systemd/shoal.service \
+		> $(DESTDIR)$(UNITDIR)/shoal.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/shoal.service
+	sed 's|/usr/local/bin/shoald|$(BINDIR)/shoald|; s|/etc/default/shoal|$(SYSCONFDIR)/default/shoal|' \
+		contrib/init.d/shoal > $(DESTDIR)$(SYSCONFDIR)/init.d/shoal
+	chmod 755 $(DESTDIR)$(SYSCONFDIR)/init.d/shoal
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/default/shoal ]; then \
+		echo "keeping $(DESTDIR)$(SYSCONFDIR)/default/shoal"; \
+	else \
+		echo "install -m 644 contrib/default/shoal $(DESTDIR)$(SYSCONFDIR)/default/shoal"; \
+		install -m 644 contrib/default/shoal $(DESTDIR)$(SYSCONFDIR)/default/shoal; \
+	fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(INSTALL_BINS)) \
+		$(DESTDIR)$(UNITDIR)/shoal.service $(DESTDIR)$(SYSCONFDIR)/init.d/shoal
 
 clean:
 	rm -rf $(O)

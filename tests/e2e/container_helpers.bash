@@ -122,3 +122,20 @@ leftovers() {
 all_layers() {
 	layer_dirs
 }
+
+# ctr_kill_all DIR: what containers of the daemon whose work dir is DIR
+# left (shims and their containers, by the pids their bundles recorded;
+# mounts under DIR except the bpffs), so teardown works after a failure.
+ctr_kill_all() {
+	local d=$1 f m
+	[ -n "$d" ] && [ -d "$d" ] || return 0
+	for f in "$d"/exec/containers/*/shim.pid "$d"/exec/containers/*/init.pid \
+		"$d"/*/exec/containers/*/shim.pid "$d"/*/exec/containers/*/init.pid; do
+		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+	done
+	awk -v w="$d/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo |
+		grep -v '/bpffs$' | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null || true
+	done
+	return 0
+}

@@ -11,6 +11,7 @@
 bats_require_minimum_version 1.5.0
 load helpers
 load image_helpers
+load container_helpers
 
 setup_file() {
 	export CTR_IMG="$BATS_FILE_TMPDIR/img.tar"
@@ -39,23 +40,6 @@ IMAGE=shoal/busybox
 
 # Note in the TAP output.
 note() { echo "# $*" >&3; }
-
-# ctr_kill_all DIR: what containers of the daemon whose work dir is DIR
-# left (shims and their containers, by the pids their bundles recorded;
-# mounts under DIR except the bpffs), so teardown works after a failure.
-ctr_kill_all() {
-	local d=$1 f m
-	[ -n "$d" ] && [ -d "$d" ] || return 0
-	for f in "$d"/exec/containers/*/shim.pid "$d"/exec/containers/*/init.pid \
-		"$d"/*/exec/containers/*/shim.pid "$d"/*/exec/containers/*/init.pid; do
-		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
-	done
-	awk -v w="$d/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo |
-		grep -v '/bpffs$' | sort -r | while read -r m; do
-		umount -l "$m" 2>/dev/null || true
-	done
-	return 0
-}
 
 # One line that changes when a container leaves anything behind: layer
 # dirs of the driver, mounts under $W (the bpffs aside), container netns

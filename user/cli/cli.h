@@ -114,10 +114,18 @@ long long jval_int(const json_t *v);
  */
 int cli_filter_add(json_t *filters, const char *val);
 
+/* Docker's prompt: "WARNING...\nAre you sure you want to continue? [y/N] ";
+ * true only for an answer starting with y or Y. */
+bool cli_confirm(const char *warning);
+
 /* Commands (one file per verb or verb group). */
 int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_info(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_network(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_network_prune(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_container_prune(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_image_prune(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_system(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_network_peer(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_stats(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_volume(struct cli_ctx *ctx, int argc, char **argv);

@@ -30,6 +30,7 @@ static const struct cli_cmd container_cmds[] = {
 	{ "ls", cmd_ps, "List containers", "list" },
 	{ "port", cmd_port, "List port mappings or a specific mapping for the container", NULL },
 	{ "ps", cmd_ps, "List containers", NULL },
+	{ "prune", cmd_container_prune, "Remove all stopped containers", NULL },
 	{ "rename", cmd_rename, "Rename a container", NULL },
 	{ "restart", cmd_restart, "Restart one or more containers", NULL },
 	{ "rm", cmd_rm, "Remove one or more containers", "remove" },

@@ -360,6 +360,7 @@ static const struct cli_cmd image_cmds[] = {
 	{ "inspect", img_inspect, "Display detailed information on one or more images", NULL },
 	{ "load", img_load, "Load an image from a tar archive or STDIN", NULL },
 	{ "ls", img_ls, "List images", "list" },
+	{ "prune", cmd_image_prune, "Remove unused images", NULL },
 	{ "pull", img_pull, "Download an image from a registry", NULL },
 	{ "rm", img_rm, "Remove one or more images", "remove" },
 	{ "save", img_save, "Save one or more images to a tar archive (streamed to STDOUT by default)", NULL },

@@ -50,6 +50,7 @@ static const struct cli_cmd commands[] = {
 	{ "stats", cmd_stats, "Display a live stream of container(s) resource usage statistics", NULL },
 	{ "stop", cmd_stop, "Stop one or more running containers", NULL },
 	{ "swarm", cmd_swarm, "Manage Swarm", NULL },
+	{ "system", cmd_system, "Manage shoal", NULL },
 	{ "tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", NULL },
 	{ "top", cmd_top, "Display the processes of a container, or network rates of all (no CONTAINER)", NULL },
 	{ "version", cmd_version, "Show the shoal version information", NULL },

@@ -33,6 +33,7 @@ static const struct cli_cmd network_cmds[] = {
 	{ "inspect", net_inspect, "Display detailed information on one or more networks", NULL },
 	{ "ls", net_ls, "List networks", "list" },
 	{ "peer", cmd_network_peer, "Manage the remote endpoints (peers) of an overlay network", NULL },
+	{ "prune", cmd_network_prune, "Remove all unused networks", NULL },
 	{ "rm", net_rm, "Remove one or more networks", "remove" },
 	{ NULL, NULL, NULL, NULL },
 };

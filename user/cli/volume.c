@@ -388,18 +388,6 @@ static const struct cli_usage prune_usage = {
 	.opts = prune_opts,
 };
 
-/* Docker's prompt: true only for an answer starting with y or Y. */
-static bool confirm(const char *warning)
-{
-	char line[64];
-
-	printf("%s\nAre you sure you want to continue? [y/N] ", warning);
-	fflush(stdout);
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	return line[0] == 'y' || line[0] == 'Y';
-}
-
 static int vol_prune(struct cli_ctx *ctx, int argc, char **argv)
 {
 	json_t *filters = json_object(), *resp = NULL, *del, *x;
@@ -430,7 +418,7 @@ static int vol_prune(struct cli_ctx *ctx, int argc, char **argv)
 		goto out;
 	if (all)
 		json_object_set_new(filters, "all", json_pack("[s]", "true"));
-	if (!force && !confirm(all ? "WARNING! This will remove all local volumes not used by at least one container." :
+	if (!force && !cli_confirm(all ? "WARNING! This will remove all local volumes not used by at least one container." :
 				   "WARNING! This will remove anonymous local volumes not used by at least one container.")) {
 		rc = 0;
 		goto out;

@@ -77,6 +77,13 @@ bool api_match_prefix(const char *path, const char *prefix, char *buf, size_t le
 const char *api_query(const struct api_req *q, const char *key);
 /* Docker's boolean query values: 1/true/True; absent = dflt. */
 bool api_query_bool(const struct api_req *q, const char *key, bool dflt);
+/* ?filters= as a JSON object in *out (NULL when absent); false after
+ * filling r with a 400 for anything else. */
+bool api_query_filters(const struct api_req *q, json_t **out, struct reply *r);
+/* POST /{containers,networks,images}/prune: ?filters= into fn, its
+ * answer as the 200 body. */
+void api_prune(const struct api_req *q, struct reply *r,
+	       int (*fn)(struct daemon *d, json_t *filters, json_t **out, struct shoal_err *err));
 
 /* Resource handlers (http.c's route table). */
 void api_images(const struct api_req *q, struct reply *r);

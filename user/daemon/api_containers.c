@@ -14,6 +14,7 @@
 #include "api.h"
 #include "container.h"
 #include "daemon.h"
+#include "prune.h"
 
 static bool method_is(const struct api_req *q, const char *m, struct reply *r)
 {
@@ -90,32 +91,6 @@ static void create(const struct api_req *q, struct reply *r)
 	}
 	r->status = MHD_HTTP_CREATED;
 	r->json = json_pack("{s:s, s:o}", "Id", id, "Warnings", warnings);
-}
-
-static void prune(const struct api_req *q, struct reply *r)
-{
-	struct shoal_err err = { 0 };
-	json_t *all = NULL, *deleted = json_array(), *c;
-	size_t i;
-	int ret;
-
-	ret = ctr_list_json(q->d, true, -1, NULL, &all, &err);
-	if (ret < 0) {
-		json_decref(deleted);
-		return api_reply_err(r, ret, &err);
-	}
-	json_array_foreach(all, i, c) {
-		const char *id = json_string_value(json_object_get(c, "Id"));
-		const char *st = json_string_value(json_object_get(c, "State"));
-
-		if (strcmp(st, "running") == 0)
-			continue;
-		if (ctr_remove(q->d, id, false, false, NULL) == 0)
-			json_array_append_new(deleted, json_string(id));
-	}
-	json_decref(all);
-	r->status = MHD_HTTP_OK;
-	r->json = json_pack("{s:o, s:i}", "ContainersDeleted", deleted, "SpaceReclaimed", 0);
 }
 
 static void resize(const struct api_req *q, const char *id, int pid, struct reply *r)
@@ -248,7 +223,7 @@ void api_containers(const struct api_req *q, struct reply *r)
 	if (strcmp(q->path, "/containers/create") == 0)
 		return method_is(q, "POST", r) ? create(q, r) : (void)0;
 	if (strcmp(q->path, "/containers/prune") == 0)
-		return method_is(q, "POST", r) ? prune(q, r) : (void)0;
+		return api_prune(q, r, prune_containers);
 	if (!api_match_prefix(q->path, "/containers/", ref, sizeof(ref), &tail))
 		return api_reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
 	if (strchr(tail + (*tail == '/'), '/')) {

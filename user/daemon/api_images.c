@@ -24,6 +24,7 @@
 #include "api.h"
 #include "container.h"
 #include "daemon.h"
+#include "prune.h"
 
 enum job_kind { JOB_LOAD, JOB_PULL, JOB_IMPORT, JOB_SAVE };
 
@@ -375,6 +376,8 @@ void api_images(const struct api_req *q, struct reply *r)
 	}
 	if (strcmp(p, "/create") == 0 && strcmp(q->method, "POST") == 0)
 		return images_create(q, r);
+	if (strcmp(p, "/prune") == 0)
+		return api_prune(q, r, prune_images);
 	if ((strcmp(p, "/json") == 0 || *p == '\0') && strcmp(q->method, "GET") == 0) {
 		const char *fs = api_query(q, "filters");
 		json_t *filters = NULL;

@@ -11,31 +11,13 @@
 #include "daemon.h"
 #include "volumes.h"
 
-/* ?filters= as JSON, or NULL when absent; false after a 400 reply. */
-static bool query_filters(const struct api_req *q, json_t **out, struct reply *r)
-{
-	const char *fs = api_query(q, "filters");
-
-	*out = NULL;
-	if (!fs || !*fs)
-		return true;
-	*out = json_loads(fs, 0, NULL);
-	if (!json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		api_reply_msg(r, MHD_HTTP_BAD_REQUEST, "invalid filters: not a JSON object");
-		return false;
-	}
-	return true;
-}
-
 static void list_or_prune(const struct api_req *q, struct reply *r, bool prune)
 {
 	struct shoal_err err = { 0 };
 	json_t *filters, *out = NULL;
 	int ret;
 
-	if (!query_filters(q, &filters, r))
+	if (!api_query_filters(q, &filters, r))
 		return;
 	pthread_mutex_lock(&q->d->lock);
 	ret = prune ? volume_prune_json(q->d, filters, &out, &err) :

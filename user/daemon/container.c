@@ -31,7 +31,6 @@
 #include "daemon.h"
 #include "mounts.h"
 
-#define DEFAULT_NET CTR_DEFAULT_NET
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ---- runtime records, times, paths ------------------------------------------ */

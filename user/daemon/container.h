@@ -36,8 +36,8 @@
 
 struct daemon;
 
-/* The default network (Docker's "bridge"). */
-#define CTR_DEFAULT_NET "shoal0"
+/* The network a container gets when it names none (Docker's "bridge"). */
+#define DEFAULT_NET "shoal0"
 
 /* What the daemon remembers about a container beyond state. */
 struct ctr_rt {

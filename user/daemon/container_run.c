@@ -1379,7 +1379,7 @@ static int mode_check(json_t *hc, const char *net_ref, struct shoal_err *err)
 
 static const char *net_ref_of(const char *ref)
 {
-	return strcmp(ref, "bridge") == 0 || strcmp(ref, "default") == 0 ? CTR_DEFAULT_NET : ref;
+	return strcmp(ref, "bridge") == 0 || strcmp(ref, "default") == 0 ? DEFAULT_NET : ref;
 }
 
 /* Record ns as c's network settings (d->lock held). */

@@ -28,6 +28,7 @@
 #include "../image/image.h"
 #include "api.h"
 #include "container.h"
+#include "prune.h"
 #include "daemon.h"
 #include "obs.h"
 
@@ -164,6 +165,39 @@ bool api_query_bool(const struct api_req *q, const char *key, bool dflt)
 	return strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0;
 }
 
+bool api_query_filters(const struct api_req *q, json_t **out, struct reply *r)
+{
+	const char *fs = api_query(q, "filters");
+
+	*out = NULL;
+	if (!fs || !*fs)
+		return true;
+	*out = json_loads(fs, 0, NULL);
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		api_reply_msg(r, MHD_HTTP_BAD_REQUEST, "invalid filters: not a JSON object");
+		return false;
+	}
+	return true;
+}
+
+void api_prune(const struct api_req *q, struct reply *r,
+	       int (*fn)(struct daemon *d, json_t *filters, json_t **out, struct shoal_err *err))
+{
+	struct shoal_err err = { 0 };
+	json_t *filters, *out = NULL;
+	int ret;
+
+	if (strcmp(q->method, "POST") != 0)
+		return api_reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+	if (!api_query_filters(q, &filters, r))
+		return;
+	ret = fn(q->d, filters, &out, &err);
+	json_decref(filters);
+	api_reply_done(r, ret, &err, MHD_HTTP_OK, out);
+}
+
 /* Routes whose request bodies are spooled to a file (no size limit). */
 bool api_spool_route(const char *method, const char *path)
 {
@@ -217,8 +251,11 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 		r->json = json_pack("{s:s, s:s}", "Id", id, "Warning", "");
 		return;
 	}
-	if (strcmp(path, "/networks/prune") == 0)
-		return api_reply_msg(r, MHD_HTTP_NOT_IMPLEMENTED, "network prune is not implemented");
+	if (strcmp(path, "/networks/prune") == 0) {
+		struct api_req q = { .d = d, .c = c, .method = method, .path = path, .rc = rc };
+
+		return api_prune(&q, r, prune_networks);
+	}
 	if (!api_match_prefix(path, "/networks/", ref, sizeof(ref), &tail))
 		return api_reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
 
@@ -320,6 +357,19 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 	api_reply_msg(r, MHD_HTTP_NOT_FOUND, "page not found");
 }
 
+/* /build: shoal builds no images and so holds no build cache; the docker
+ * CLI's `system prune` asks to prune it all the same. */
+static void api_build(const struct api_req *q, struct reply *r)
+{
+	if (strcmp(q->path, "/build/prune") != 0)
+		return api_reply_msg(r, MHD_HTTP_NOT_IMPLEMENTED,
+				     "shoal does not build images (no /build endpoint)");
+	if (strcmp(q->method, "POST") != 0)
+		return api_reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+	r->status = MHD_HTTP_OK;
+	r->json = json_pack("{s:[], s:i}", "CachesDeleted", "SpaceReclaimed", 0);
+}
+
 /*
  * Resource handlers in their own files (api_*.c), by path prefix: a
  * handler gets every request whose path is the prefix or starts with
@@ -335,6 +385,7 @@ static const struct {
 	{ "/containers", api_containers },
 	{ "/exec", api_exec },
 	{ "/volumes", api_volumes },
+	{ "/build", api_build },
 	{ "/metrics", api_metrics },       /* obs.h: Prometheus */
 	{ "/shoal/monitor", api_monitor }, /* obs.h: event stream */
 	{ "/shoal/flows", api_flows },     /* obs.h: flow table */

@@ -20,6 +20,7 @@
 #include "../common/util.h"
 #include "../volume/volume.h"
 #include "daemon.h"
+#include "filters.h"
 #include "volumes.h"
 
 int volumes_open(struct daemon *d, struct shoal_err *err)
@@ -196,82 +197,6 @@ int volume_inspect_json(struct daemon *d, const char *name, json_t **out, struct
 
 /* ---- filters ----------------------------------------------------------------- */
 
-/* Docker's filters come as {"k": ["v", ...]} or the older {"k": {"v": true}}:
- * normalise to arrays, refuse unknown keys with Docker's wording. */
-static int normalise_filters(json_t *filters, const char *const *known, size_t n_known,
-			     struct shoal_err *err)
-{
-	const char *key;
-	json_t *vals;
-
-	if (!filters)
-		return 0;
-	if (!json_is_object(filters))
-		return err_set(err, EINVAL, "filters must be a JSON object of string arrays");
-	json_object_foreach(filters, key, vals) {
-		bool ok = false;
-
-		for (size_t i = 0; i < n_known; i++)
-			ok = ok || strcmp(key, known[i]) == 0;
-		if (!ok)
-			return err_set(err, EINVAL, "Invalid filter '%s'", key);
-		if (json_is_object(vals)) {
-			json_t *arr = json_array(), *b;
-			const char *k;
-
-			json_object_foreach(vals, k, b)
-				if (json_is_true(b))
-					json_array_append_new(arr, json_string(k));
-			json_object_set_new(filters, key, arr);
-		} else if (!json_is_array(vals)) {
-			return err_set(err, EINVAL, "filter '%s' must be an array of strings", key);
-		}
-	}
-	return 0;
-}
-
-/* "true"/"1" -> 1, "false"/"0" -> 0, else -1. */
-static int bool_value(const char *s)
-{
-	if (!strcmp(s, "true") || !strcmp(s, "1"))
-		return 1;
-	if (!strcmp(s, "false") || !strcmp(s, "0"))
-		return 0;
-	return -1;
-}
-
-/* One boolean filter (dangling, all): -1 absent, 0/1, or -EINVAL. */
-static int bool_filter(json_t *filters, const char *key, struct shoal_err *err)
-{
-	json_t *vals = json_object_get(filters, key), *v;
-	int want = -1;
-	size_t i;
-
-	json_array_foreach(vals, i, v) {
-		const char *s = json_string_value(v);
-		int b = s ? bool_value(s) : -1;
-
-		if (b < 0)
-			return err_set(err, EINVAL, "Invalid filter '%s=[%s]'", key, s ? s : "");
-		want = b;
-	}
-	return want;
-}
-
-/* label filter value "k" or "k=v" against labels. */
-static bool label_match(json_t *labels, const char *f)
-{
-	const char *eq = strchr(f, '=');
-	char k[512];
-	json_t *lv;
-
-	if (!eq)
-		return json_object_get(labels, f) != NULL;
-	snprintf(k, sizeof(k), "%.*s", (int)(eq - f), f);
-	lv = json_object_get(labels, k);
-	return lv && json_is_string(lv) && strcmp(json_string_value(lv), eq + 1) == 0;
-}
-
 /* Docker matches names as regular expressions; a bad one as a substring. */
 static bool name_match(const char *name, const char *pat)
 {
@@ -315,7 +240,7 @@ static bool list_match(struct daemon *d, const struct st_volume *v, json_t *filt
 		if (!strcmp(key, "label")) {
 			any = true;
 			json_array_foreach(vals, i, x)
-				any = any && label_match(labels, json_string_value(x) ? json_string_value(x) : "");
+				any = any && filters_label_match(labels, json_string_value(x) ? json_string_value(x) : "");
 		} else {
 			json_array_foreach(vals, i, x) {
 				const char *s = json_string_value(x);
@@ -342,10 +267,10 @@ int volume_list_json(struct daemon *d, json_t *filters, json_t **out, struct sho
 	json_t *arr;
 	int ret, dangling;
 
-	ret = normalise_filters(filters, known, ARRAY_SIZE(known), err);
+	ret = filters_normalise(filters, known, ARRAY_SIZE(known), err);
 	if (ret < 0)
 		return ret;
-	dangling = bool_filter(filters, "dangling", err);
+	dangling = filters_bool(filters, "dangling", err);
 	if (dangling < -1)
 		return dangling;
 	ret = st_volume_list(d->vols, &v, &n, err);
@@ -424,15 +349,15 @@ int volume_prune_json(struct daemon *d, json_t *filters, json_t **out, struct sh
 {
 	static const char *const known[] = { "label", "label!", "all" };
 	struct st_volume *v = NULL;
-	json_t *deleted = json_array(), *labels, *vals, *x;
+	json_t *deleted = json_array(), *labels;
 	uint64_t reclaimed = 0;
-	size_t n = 0, k;
+	size_t n = 0;
 	int ret, all;
 
-	ret = normalise_filters(filters, known, ARRAY_SIZE(known), err);
+	ret = filters_normalise(filters, known, ARRAY_SIZE(known), err);
 	if (ret < 0)
 		goto fail;
-	all = bool_filter(filters, "all", err);
+	all = filters_bool(filters, "all", err);
 	if (all < -1) {
 		ret = all;
 		goto fail;
@@ -446,10 +371,7 @@ int volume_prune_json(struct daemon *d, json_t *filters, json_t **out, struct sh
 		bool ok = all == 1 || v[i].anonymous;
 
 		labels = json_loads(v[i].labels_json, 0, NULL);
-		json_array_foreach((vals = json_object_get(filters, "label")), k, x)
-			ok = ok && label_match(labels, json_string_value(x) ? json_string_value(x) : "");
-		json_array_foreach((vals = json_object_get(filters, "label!")), k, x)
-			ok = ok && !label_match(labels, json_string_value(x) ? json_string_value(x) : "");
+		ok = ok && filters_labels_ok(filters, labels);
 		json_decref(labels);
 		if (!ok || volume_in_use(d, v[i].name))
 			continue;

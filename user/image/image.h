@@ -92,6 +92,11 @@ int image_inspect_json(struct image_store *s, const char *ref, json_t **out, str
 int image_remove(struct image_store *s, const char *ref, bool force,
 		 bool (*in_use)(void *arg, const char *image_id), void *arg, json_t **out,
 		 struct shoal_err *err);
+/* The same, adding the bytes of the layers it deleted to *reclaimed
+ * (may be NULL): what image prune reports as SpaceReclaimed. */
+int image_remove_ex(struct image_store *s, const char *ref, bool force,
+		    bool (*in_use)(void *arg, const char *image_id), void *arg, json_t **out,
+		    uint64_t *reclaimed, struct shoal_err *err);
 int image_tag(struct image_store *s, const char *ref, const char *repo, const char *tag,
 	      struct shoal_err *err);
 /* docker save format (manifest.json, repositories, <id>.json, layer

@@ -483,6 +483,14 @@ int image_remove(struct image_store *s, const char *ref, bool force,
 		 bool (*in_use)(void *arg, const char *image_id), void *arg, json_t **out,
 		 struct shoal_err *err)
 {
+	return image_remove_ex(s, ref, force, in_use, arg, out, NULL, err);
+}
+
+int image_remove_ex(struct image_store *s, const char *ref, bool force,
+		    bool (*in_use)(void *arg, const char *image_id), void *arg, json_t **out,
+		    uint64_t *reclaimed, struct shoal_err *err)
+{
+	uint64_t freed = 0;
 	char id[IMAGE_ID_LEN], sid[13], chain[DIGEST_LEN], repo[ST_REPO_LEN];
 	struct st_image_ref *refs = NULL;
 	struct st_image im = { 0 };
@@ -632,6 +640,7 @@ int image_remove(struct image_store *s, const char *ref, bool force,
 		if (ret)
 			goto out;
 		record(res, "Deleted", chain);
+		freed += l.size;
 		strlist_add(&storage, l.storage_id);
 		strlist_add(&blobs, l.diff_id);
 		strlist_add(&blobs, l.blob_digest);
@@ -659,6 +668,8 @@ out:
 		json_decref(res);
 		return ret;
 	}
+	if (reclaimed)
+		*reclaimed += freed;
 	*out = res;
 	return 0;
 }
