@@ -27,6 +27,7 @@
 #include "../common/util.h"
 #include "../image/image.h"
 #include "api.h"
+#include "container.h"
 #include "prune.h"
 #include "daemon.h"
 #include "obs.h"
@@ -47,6 +48,7 @@ int daemon_http_status(int neg_errno)
 	case EBUSY:
 	case ENOSPC:
 	case EADDRINUSE:
+	case ENOTCONN:
 		return MHD_HTTP_CONFLICT;
 	case EPERM:
 	case EACCES:
@@ -298,18 +300,14 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 		if (ipam)
 			ip = json_string_value(json_object_get(ipam, "IPv4Address"));
 		if ((!netns || !*netns) && container && *container) {
-			char cname[256];
-
-			pthread_mutex_lock(&d->lock);
-			if (!ctr_name_of(d, container, cname, sizeof(cname)))
-				ret = err_set(&err, ENOENT, "No such container: %s", container);
+			if (connect)
+				ret = ctr_net_connect(d, ref, container, ip, &err);
 			else
-				ret = err_set(&err, EOPNOTSUPP,
-					      "%s container %s: a container has the one network it was created with (network connect/disconnect of containers is not supported)",
-					      connect ? "cannot connect" : "cannot disconnect", cname);
-			pthread_mutex_unlock(&d->lock);
+				ret = ctr_net_disconnect(d, ref, container,
+							 json_is_true(json_object_get(body, "Force")),
+							 &err);
 			json_decref(body);
-			return api_reply_err(r, ret, &err);
+			return api_reply_done(r, ret, &err, MHD_HTTP_OK, json_object());
 		}
 		if (!netns || !*netns) {
 			json_decref(body);
