@@ -108,6 +108,11 @@ mk_tree() {
 	mkdir -p "$L/x/y" && echo three >"$L/x/y/c"
 	tar -cf - -C "$L/x" . | shoal cp - c1:/srv/d
 	[ "$(ctr_exec c1 cat /srv/d/y/c)" = three ]
+	# the whole root of a running container: its files, not /proc's or /dev's nodes
+	shoal cp c1:/ "$L/root"
+	[ -x "$L/root/bin/busybox" ] && [ "$(cat "$L/root/srv/d/a")" = one ]
+	[ -d "$L/root/proc" ] && [ -z "$(ls -A "$L/root/proc")" ]
+	[ ! -e "$L/root/dev/null" ]
 	# stdin needs an existing directory
 	run shoal cp - c1:/srv/d/a <"$W/out.tar"
 	[ "$status" -eq 1 ]

@@ -46,7 +46,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "../common/util.h"
@@ -467,6 +469,8 @@ static int apply_entry(struct apply *ap, struct archive *a, struct archive *w,
 				       raw, lpath);
 		archive_entry_set_hardlink(e, lpath);
 	} else if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
+		if (ap->o->skip_special)
+			return 0;
 		if (type == AE_IFCHR || type == AE_IFBLK)
 			return err_set(ap->err, EPERM,
 				       "layer entry \"%s\": %s %u:%u is not allowed (only the whiteout convention may create devices)",
@@ -735,6 +739,30 @@ out:
 	return r;
 }
 
+/* The kernel's own filesystems (a running container's /proc, /sys, /dev/pts,
+ * cgroups) hold no files to copy: their directory is stored, empty. */
+static bool pseudo_fs(const char *path)
+{
+	struct statfs s;
+
+	if (statfs(path, &s) < 0)
+		return false;
+	switch ((unsigned long)s.f_type) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEVPTS_SUPER_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case 0x19800202: /* mqueue */
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case BPF_FS_MAGIC:
+		return true;
+	}
+	return false;
+}
+
 static int tw_tree(struct tree_writer *t, const char *path, const char *name)
 {
 	struct archive_entry *e, *spare = NULL;
@@ -777,7 +805,7 @@ static int tw_tree(struct tree_writer *t, const char *path, const char *name)
 	}
 	if (spare)
 		archive_entry_free(spare);
-	if (r == 0 && S_ISDIR(st.st_mode))
+	if (r == 0 && S_ISDIR(st.st_mode) && !pseudo_fs(path))
 		r = tw_children(t, path, name);
 	return r;
 }
