@@ -34,7 +34,7 @@ LIB_SRC     := $(COMMON_SRC) $(wildcard user/state/*.c user/config/*.c user/ipam
 STORE_SRC   := $(wildcard user/storage/*.c user/archive/*.c user/image/*.c user/volume/*.c)
 DAEMON_SRC  := $(LIB_SRC) $(STORE_SRC) $(wildcard user/netlink/*.c user/loader/*.c user/daemon/*.c user/gossip/*.c) \
 	       $(filter-out user/kv/url.c,$(wildcard user/kv/*.c))
-CLI_SRC     := $(COMMON_SRC) $(wildcard user/cli/*.c)
+CLI_SRC     := $(COMMON_SRC) $(wildcard user/cli/*.c) user/archive/archive.c user/archive/fsutil.c
 UNIT_SRC    := $(LIB_SRC) $(STORE_SRC) $(wildcard tests/unit/*.c user/gossip/*.c)
 BPFTEST_SRC := $(COMMON_SRC) $(wildcard tests/bpf/*.c)
 # The container runtime (namespaces, mounts, exec) and the per-container shim.

@@ -149,6 +149,7 @@ static void ps_clear(struct pathset *ps)
 struct apply {
 	int fd;
 	enum archive_whiteouts mode;
+	const struct archive_extract_opts *o;
 	uint64_t size;
 	struct shoal_err *err;
 	struct pathset done;
@@ -385,6 +386,31 @@ static const char *type_name(mode_t t)
 	}
 }
 
+/* Rebase the cleaned path p in place (opts rebase_from -> rebase_to).
+ * Returns false when the entry is to be skipped (the rebased top itself
+ * going to "": dest keeps its own metadata). */
+static bool rebase(const struct archive_extract_opts *o, char *p, size_t len)
+{
+	char tmp[PATH_MAX];
+	size_t fl;
+
+	if (!o->rebase_from || !*o->rebase_from)
+		return true;
+	fl = strlen(o->rebase_from);
+	if (strncmp(p, o->rebase_from, fl) != 0 || (p[fl] != '\0' && p[fl] != '/'))
+		return true;
+	if (!*o->rebase_to) {
+		if (!p[fl])
+			return false;
+		memmove(p, p + fl + 1, strlen(p + fl + 1) + 1);
+		return true;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s%s", o->rebase_to, p + fl) >= len)
+		return true;
+	memcpy(p, tmp, strlen(tmp) + 1);
+	return true;
+}
+
 static int apply_entry(struct apply *ap, struct archive *a, struct archive *w,
 		       struct archive_entry *e)
 {
@@ -400,6 +426,8 @@ static int apply_entry(struct apply *ap, struct archive *a, struct archive *w,
 		return err_set(ap->err, EPERM, "layer entry \"%.300s\": %s", raw ? raw : "", why);
 	if (!*path)
 		return 0; /* the layer root itself: keep the driver's */
+	if (!rebase(ap->o, path, sizeof(path)) || !*path)
+		return 0;
 	base = strrchr(path, '/');
 	if (base) {
 		memcpy(dir, path, (size_t)(base - path));
@@ -409,7 +437,7 @@ static int apply_entry(struct apply *ap, struct archive *a, struct archive *w,
 		dir[0] = '\0';
 		base = path;
 	}
-	if (!strncmp(base, WH_PREFIX, strlen(WH_PREFIX)))
+	if (ap->mode != ARCHIVE_WHITEOUT_NONE && !strncmp(base, WH_PREFIX, strlen(WH_PREFIX)))
 		return do_whiteout(ap, e, raw, dir, base);
 
 	if (hl) {
@@ -417,7 +445,7 @@ static int apply_entry(struct apply *ap, struct archive *a, struct archive *w,
 		if (why)
 			return err_set(ap->err, EPERM, "layer entry \"%s\": hard link target \"%.300s\": %s",
 				       raw, hl, why);
-		if (!*lpath)
+		if (!*lpath || !rebase(ap->o, lpath, sizeof(lpath)) || !*lpath)
 			return err_set(ap->err, EPERM, "layer entry \"%s\": hard link to the layer root", raw);
 		char *slash = strrchr(lpath, '/');
 		if (slash) {
@@ -453,6 +481,12 @@ static int apply_entry(struct apply *ap, struct archive *a, struct archive *w,
 		return r;
 	/* Replace what is there, unless a directory meets a directory
 	 * (then only its metadata changes). */
+	if (ap->o->no_overwrite_dir_nondir && lstat(path, &st) == 0 &&
+	    S_ISDIR(st.st_mode) != (type == AE_IFDIR && !hl))
+		return err_set(ap->err, EEXIST, S_ISDIR(st.st_mode) ?
+			       "layer entry \"%s\": cannot overwrite directory \"%s\" with non-directory" :
+			       "layer entry \"%s\": cannot overwrite non-directory \"%s\" with directory",
+			       raw, path);
 	if (lstat(path, &st) == 0 && !(S_ISDIR(st.st_mode) && type == AE_IFDIR && !hl)) {
 		r = fsutil_rm_rf(path);
 		forget_dirs(ap);
@@ -462,6 +496,10 @@ static int apply_entry(struct apply *ap, struct archive *a, struct archive *w,
 	}
 	strip_overlay_xattrs(e);
 	archive_entry_set_pathname(e, path);
+	if (!ap->o->keep_owner) {
+		archive_entry_set_uid(e, ap->o->uid);
+		archive_entry_set_gid(e, ap->o->gid);
+	}
 
 	r = archive_write_header(w, e);
 	if (r < ARCHIVE_WARN)
@@ -567,7 +605,15 @@ out:
 int archive_apply_layer(int fd, const char *dest, enum archive_whiteouts mode, uint64_t *size,
 			struct shoal_err *err)
 {
-	struct apply ap = { .fd = fd, .mode = mode, .err = err };
+	struct archive_extract_opts o = { .mode = mode, .keep_owner = true };
+
+	return archive_extract(fd, dest, &o, size, err);
+}
+
+int archive_extract(int fd, const char *dest, const struct archive_extract_opts *o, uint64_t *size,
+		    struct shoal_err *err)
+{
+	struct apply ap = { .fd = fd, .mode = o->mode, .o = o, .err = err };
 	struct stat st;
 	int r;
 
@@ -583,7 +629,188 @@ int archive_apply_layer(int fd, const char *dest, enum archive_whiteouts mode, u
 	ps_free(&ap.dirs);
 	if (r < 0 && err && !err->msg[0])
 		err_set(err, r, "extract layer into %s: %s", dest, strerror(-r));
+	/* "layer entry ..." -> "<what> entry ..." for other callers. */
+	if (r < 0 && err && o->what && !strncmp(err->msg, "layer ", 6)) {
+		char m[sizeof(err->msg)];
+
+		snprintf(m, sizeof(m), "%s %s", o->what, err->msg + 6);
+		snprintf(err->msg, sizeof(err->msg), "%s", m);
+	}
 	if (size)
 		*size = ap.size;
+	return r;
+}
+
+/* ---- writing a tree as tar (docker cp, docker export) ---- */
+
+struct tree_writer {
+	struct archive *w;
+	struct archive_entry_linkresolver *lr;
+	struct shoal_err *err;
+	char buf[64 * 1024];
+};
+
+static int tw_fail(struct tree_writer *t, const char *name)
+{
+	int e = archive_errno(t->w) > 0 ? archive_errno(t->w) : EIO;
+
+	return err_set(t->err, e, "tar %s: %s", *name ? name : ".", archive_error_string(t->w));
+}
+
+static int tw_data(struct tree_writer *t, const char *path, const char *name, int64_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_set(t->err, errno, "open %s: %s", path, strerror(errno));
+	while (size > 0) {
+		ssize_t n = read(fd, t->buf, size < (int64_t)sizeof(t->buf) ? (size_t)size : sizeof(t->buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_set(t->err, errno, "read %s: %s", path, strerror(errno));
+		if (n == 0)
+			break; /* shrank meanwhile: libarchive pads the entry */
+		if (archive_write_data(t->w, t->buf, (size_t)n) < 0)
+			return tw_fail(t, name);
+		size -= n;
+	}
+	return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int tw_tree(struct tree_writer *t, const char *path, const char *name);
+
+static int tw_children(struct tree_writer *t, const char *path, const char *name)
+{
+	char **names = NULL, cpath[PATH_MAX], cname[PATH_MAX];
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int r = 0;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return err_set(t->err, errno, "open directory %s: %s", path, strerror(errno));
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == cap) {
+			char **nv = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*names));
+
+			if (!nv) {
+				r = err_set(t->err, ENOMEM, "out of memory");
+				goto out;
+			}
+			names = nv;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n]) {
+			r = err_set(t->err, ENOMEM, "out of memory");
+			goto out;
+		}
+		n++;
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (snprintf(cpath, sizeof(cpath), "%s/%s", strcmp(path, "/") ? path : "", names[i]) >=
+			    (int)sizeof(cpath) ||
+		    snprintf(cname, sizeof(cname), "%s%s%s", name, *name ? "/" : "", names[i]) >=
+			    (int)sizeof(cname)) {
+			r = err_set(t->err, ENAMETOOLONG, "%s/%s: path too long", path, names[i]);
+			break;
+		}
+		r = tw_tree(t, cpath, cname);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return r;
+}
+
+static int tw_tree(struct tree_writer *t, const char *path, const char *name)
+{
+	struct archive_entry *e, *spare = NULL;
+	char link[PATH_MAX];
+	struct stat st;
+	int r = 0;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT && *name)
+			return 0; /* removed while we walk */
+		return err_set(t->err, errno, "%s: %s", path, strerror(errno));
+	}
+	if (S_ISSOCK(st.st_mode))
+		return 0; /* tar has no sockets (Docker skips them too) */
+	if (!*name)
+		return S_ISDIR(st.st_mode) ? tw_children(t, path, name) : 0;
+	e = archive_entry_new();
+	if (!e)
+		return err_set(t->err, ENOMEM, "out of memory");
+	archive_entry_copy_stat(e, &st);
+	archive_entry_set_pathname(e, name);
+	if (S_ISLNK(st.st_mode)) {
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+
+		if (n < 0) {
+			archive_entry_free(e);
+			return err_set(t->err, errno, "readlink %s: %s", path, strerror(errno));
+		}
+		link[n] = '\0';
+		archive_entry_set_symlink(e, link);
+	}
+	if (!S_ISDIR(st.st_mode))
+		archive_entry_linkify(t->lr, &e, &spare);
+	if (e) {
+		if (archive_write_header(t->w, e) < ARCHIVE_WARN)
+			r = tw_fail(t, name);
+		else if (S_ISREG(st.st_mode) && archive_entry_size(e) > 0)
+			r = tw_data(t, path, name, archive_entry_size(e));
+		archive_entry_free(e);
+	}
+	if (spare)
+		archive_entry_free(spare);
+	if (r == 0 && S_ISDIR(st.st_mode))
+		r = tw_children(t, path, name);
+	return r;
+}
+
+int archive_write_tree(int fd, const char *path, const char *name, struct shoal_err *err)
+{
+	struct tree_writer *t = calloc(1, sizeof(*t));
+	int r;
+
+	if (!t)
+		return err_set(err, ENOMEM, "out of memory");
+	t->err = err;
+	t->w = archive_write_new();
+	t->lr = archive_entry_linkresolver_new();
+	if (!t->w || !t->lr) {
+		r = err_set(err, ENOMEM, "libarchive: out of memory");
+		goto out;
+	}
+	archive_entry_linkresolver_set_strategy(t->lr, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	archive_write_set_format_pax_restricted(t->w);
+	archive_write_set_bytes_in_last_block(t->w, 1);
+	if (archive_write_open_fd(t->w, fd) != ARCHIVE_OK) {
+		r = tw_fail(t, name);
+		goto out;
+	}
+	r = tw_tree(t, path, name);
+	if (archive_write_close(t->w) != ARCHIVE_OK && r == 0)
+		r = tw_fail(t, name);
+out:
+	if (t->lr)
+		archive_entry_linkresolver_free(t->lr);
+	if (t->w)
+		archive_write_free(t->w);
+	free(t);
 	return r;
 }

@@ -155,6 +155,26 @@ void client_curl_prepare(struct client *c, const char *url, const char *method,
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "shoal-cli/" SHOAL_VERSION);
 }
 
+/* Keep the path stat header of /containers/{id}/archive replies. */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	static const char h[] = "x-docker-container-path-stat:";
+	struct client_resp *resp = ud;
+	size_t n = size * nmemb, hl = strlen(h);
+
+	if (n > hl && strncasecmp(ptr, h, hl) == 0 && !resp->path_stat) {
+		const char *v = ptr + hl;
+		size_t vl = n - hl;
+
+		while (vl && (*v == ' ' || *v == '\t'))
+			v++, vl--;
+		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+			vl--;
+		resp->path_stat = strndup(v, vl);
+	}
+	return n;
+}
+
 int client_do(struct client *c, const char *method, const char *path,
 	      json_t *body, struct client_resp *resp, struct shoal_err *err)
 {
@@ -173,6 +193,10 @@ int client_do(struct client *c, const char *method, const char *path,
 		return err_set(err, ENOMEM, "out of memory");
 
 	client_curl_prepare(c, url, method, on_data, &s, errbuf);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, resp);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(c->curl, CURLOPT_NOBODY, 1L);
 	/* Generous: network create does netlink and BPF work server-side. */
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 300L);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
@@ -225,6 +249,7 @@ out:
 void client_resp_free(struct client_resp *r)
 {
 	free(r->body);
+	free(r->path_stat);
 	json_decref(r->json);
 	memset(r, 0, sizeof(*r));
 }

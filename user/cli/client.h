@@ -25,6 +25,7 @@ struct client_resp {
 	char *body;    /* NUL-terminated, may be empty */
 	size_t len;
 	json_t *json;  /* body parsed as JSON, or NULL */
+	char *path_stat; /* X-Docker-Container-Path-Stat header (base64), or NULL */
 };
 
 /*

@@ -22,6 +22,7 @@ enum { OPT_TYPE = 256, OPT_SINCE, OPT_UNTIL, OPT_TAIL, OPT_DETAILS, OPT_PSARGS }
 
 static const struct cli_cmd container_cmds[] = {
 	{ "attach", cmd_attach, "Attach local standard input, output, and error streams to a running container", NULL },
+	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem", NULL },
 	{ "create", cmd_create, "Create a new container", NULL },
 	{ "exec", cmd_exec, "Execute a command in a running container", NULL },
 	{ "inspect", cmd_container_inspect, "Display detailed information on one or more containers", NULL },

@@ -6,6 +6,7 @@
  *
  *   container_run.c   run, create, start, attach, exec (the streaming ones)
  *   container_ls.c    ps / container ls
+ *   cp.c              cp (files in and out of a container)
  *   container.c       the group, stop/kill/restart/rm/wait/rename/top/port/
  *                     logs and the top-level inspect
  */
@@ -32,6 +33,8 @@ int cmd_top_ps(struct cli_ctx *ctx, int argc, char **argv); /* top_net.c: cmd_to
 int cmd_port(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_logs(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv);
+/* cp.c */
+int cmd_cp(struct cli_ctx *ctx, int argc, char **argv);
 /* `container inspect`: containers only. */
 int cmd_container_inspect(struct cli_ctx *ctx, int argc, char **argv);
 

@@ -22,6 +22,7 @@ static int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
 static const struct cli_cmd commands[] = {
 	{ "attach", cmd_attach, "Attach local standard input, output, and error streams to a running container", NULL },
 	{ "container", cmd_container, "Manage containers", NULL },
+	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem", NULL },
 	{ "create", cmd_create, "Create a new container", NULL },
 	{ "exec", cmd_exec, "Execute a command in a running container", NULL },
 	{ "flows", cmd_flows, "Display the top network flows of containers", NULL },

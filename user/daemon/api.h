@@ -41,6 +41,9 @@ struct reply {
 	uint64_t fd_size;
 	int stream_fd;      /* body from a pipe until EOF: stream_fd > 0 */
 	const char *content_type; /* for fd / stream bodies */
+	/* One more response header (value malloc'd, freed by the server). */
+	const char *extra_header;
+	char *extra_value;
 	/*
 	 * A hijacked connection (attach, exec start): the server calls
 	 * upgrade(arg, fd, extra, n) in a thread of its own with the

@@ -161,6 +161,10 @@ static void one(const struct api_req *q, const char *ref, const char *tail, stru
 	}
 	if (strcmp(tail, "/stats") == 0)
 		return method_is(q, "GET", r) ? ctr_api_stats(q, ref, r) : (void)0;
+	if (strcmp(tail, "/archive") == 0)
+		return ctr_api_archive(q, ref, r);
+	if (strcmp(tail, "/export") == 0)
+		return ctr_api_export(q, ref, r);
 	if (!method_is(q, "POST", r))
 		return;
 	if (strcmp(tail, "/start") == 0) {

@@ -31,7 +31,6 @@
 #include "daemon.h"
 #include "mounts.h"
 
-#define DEFAULT_NET "shoal0"
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ---- runtime records, times, paths ------------------------------------------ */
@@ -526,6 +525,46 @@ static int check_host_config(json_t *hc, struct shoal_err *err)
 	return ret;
 }
 
+static int plan_check_ip(const char *ip, struct shoal_err *err)
+{
+	uint32_t a;
+
+	if (ip && *ip && util_parse_ipv4(ip, &a) < 0)
+		return err_set(err, EINVAL, "invalid IPv4 address: %s", ip);
+	return 0;
+}
+
+/* One more network of EndpointsConfig, under its name in nets. */
+static int plan_extra_net(struct daemon *d, json_t *nets, const char *ref, json_t *ipam,
+			  struct shoal_err *err)
+{
+	const char *ip = ipam ? json_string_value(json_object_get(ipam, "IPv4Address")) : NULL;
+	struct st_network n = { 0 };
+	const char *k;
+	json_t *v;
+	int ret;
+
+	ret = plan_check_ip(ip, err);
+	if (ret < 0)
+		return ret;
+	if (strcmp(ref, "host") == 0 || strcmp(ref, "none") == 0)
+		return err_set(err, EINVAL,
+			       "Container cannot be connected to network endpoints: %s and others", ref);
+	ret = state_network_get(d->st, ref, &n, NULL);
+	if (ret < 0)
+		return err_set(err, EINVAL, "network %s not found", ref);
+	json_object_foreach(nets, k, v)
+		if (strcmp(k, n.name) == 0 || strcmp(str_or(v, "NetworkID", ""), n.id) == 0)
+			goto out; /* the same network twice */
+	json_object_set_new(nets, n.name,
+			    json_pack("{s:s, s:o, s:n}", "NetworkID", n.id, "IPAMConfig",
+				      ip && *ip ? json_pack("{s:s}", "IPv4Address", ip) : json_null(),
+				      "Aliases"));
+out:
+	st_network_free(&n);
+	return 0;
+}
+
 /* The network part: NetworkMode and EndpointsConfig into req->ns. */
 static int plan_network(struct daemon *d, json_t *hc, json_t *netcfg, struct create_req *req,
 			struct shoal_err *err)
@@ -552,17 +591,11 @@ static int plan_network(struct daemon *d, json_t *hc, json_t *netcfg, struct cre
 		const char *k = strcmp(key, "bridge") == 0 || strcmp(key, "default") == 0 ? DEFAULT_NET : key;
 		if (strcmp(k, mode) == 0)
 			ipam = json_object_get(v, "IPAMConfig");
-		else if (strcmp(k, req->mode) != 0)
-			return err_set(err, EINVAL,
-				       "Container cannot be connected to network endpoints: %s (only one network at create)",
-				       key);
 	}
 	ip = ipam ? json_string_value(json_object_get(ipam, "IPv4Address")) : NULL;
-	if (ip && *ip) {
-		uint32_t a;
-		if (util_parse_ipv4(ip, &a) < 0)
-			return err_set(err, EINVAL, "invalid IPv4 address: %s", ip);
-	}
+	ret = plan_check_ip(ip, err);
+	if (ret < 0)
+		return ret;
 	if (strcmp(mode, DEFAULT_NET) != 0) {
 		ret = state_network_get(d->st, mode, &n, NULL);
 		if (ret < 0)
@@ -578,6 +611,16 @@ static int plan_network(struct daemon *d, json_t *hc, json_t *netcfg, struct cre
 			    ip && *ip ? json_pack("{s:s}", "IPv4Address", ip) : json_null());
 	json_object_set_new(one, "Aliases", json_null());
 	json_object_set_new(nets, req->net_name, one);
+	/* Further entries (API 1.44): connected too, after the first, at start. */
+	json_object_foreach(epc, key, v) {
+		const char *k = strcmp(key, "bridge") == 0 || strcmp(key, "default") == 0 ? DEFAULT_NET : key;
+
+		if (strcmp(k, mode) == 0 || strcmp(k, req->mode) == 0)
+			continue;
+		ret = plan_extra_net(d, nets, k, json_object_get(v, "IPAMConfig"), err);
+		if (ret < 0)
+			return ret;
+	}
 	return 0;
 }
 

@@ -124,6 +124,14 @@ int ctr_stop(struct daemon *d, const char *ref, int timeout, bool restart,
 	     struct shoal_err *err);
 int ctr_kill(struct daemon *d, const char *ref, const char *signal, struct shoal_err *err);
 int ctr_pause(struct daemon *d, const char *ref, bool pause, struct shoal_err *err);
+/* `network connect/disconnect NET CONTAINER`: a running container gets
+ * (loses) the endpoint at once, a stopped one at its next start. Docker's
+ * errors: 404 no such container/network, 403 already connected, 409 not
+ * connected, 400 host or none mode. */
+int ctr_net_connect(struct daemon *d, const char *net_ref, const char *ref, const char *ip,
+		    struct shoal_err *err);
+int ctr_net_disconnect(struct daemon *d, const char *net_ref, const char *ref, bool force,
+		       struct shoal_err *err);
 /* Running and frozen by pause. */
 bool ctr_is_paused(const struct st_container *c);
 /* Parse "SIGTERM", "TERM", "15": the number, or -EINVAL. */
@@ -158,6 +166,10 @@ void ctr_api_logs(const struct api_req *q, const char *ref, struct reply *r);
 void ctr_api_exec_create(const struct api_req *q, const char *ref, struct reply *r);
 void ctr_api_exec(const struct api_req *q, struct reply *r);
 void ctr_exec_forget(struct daemon *d, const char *ctr_id);
+
+/* container_fs.c: GET/HEAD/PUT {id}/archive (docker cp), GET {id}/export */
+void ctr_api_archive(const struct api_req *q, const char *ref, struct reply *r);
+void ctr_api_export(const struct api_req *q, const char *ref, struct reply *r);
 
 /* container_stats.c */
 int ctr_top_json(struct daemon *d, const char *ref, const char *ps_args, json_t **out,

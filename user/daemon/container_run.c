@@ -1109,8 +1109,44 @@ static int spawn_shim(struct daemon *d, const char *id, int *pid, int *exit_code
 
 /* ---- start ----------------------------------------------------------------------- */
 
-/* Connect the namespace to the container's network (the first entry of
- * Networks); fills the live settings and *e. */
+/* Connect the namespace to network k (settings v) of container id:
+ * fills the live part of v and *e. */
+static int connect_one(struct daemon *d, const char *id, const char *netns, const char *k,
+		       json_t *v, struct st_endpoint *e, struct shoal_err *err)
+{
+	const char *ip = str_or(json_object_get(v, "IPAMConfig"), "IPv4Address", NULL);
+	const char *ref = str_or(v, "NetworkID", k);
+	struct st_network n = { 0 };
+	char a[16], mac[18];
+	int ret;
+
+	for (int tries = 0;; tries++) {
+		ret = ep_connect_container(d, ref, netns, ip, id, e, err);
+		if (ret != -EAGAIN || tries >= 60)
+			break;
+		/* swarm mode: a fresh address block settles within seconds */
+		pthread_mutex_unlock(&d->lock);
+		usleep(200 * 1000);
+		pthread_mutex_lock(&d->lock);
+		memset(err, 0, sizeof(*err));
+	}
+	if (ret < 0)
+		return ret;
+	if (state_network_get(d->st, e->network_id, &n, NULL) == 0) {
+		json_object_set_new(v, "Gateway", json_string(util_ipv4_str(n.gateway, a)));
+		json_object_set_new(v, "IPPrefixLen", json_integer(n.prefix));
+		json_object_set_new(v, "NetworkID", json_string(n.id));
+		st_network_free(&n);
+	}
+	json_object_set_new(v, "EndpointID", json_string(e->id));
+	json_object_set_new(v, "IPAddress", json_string(util_ipv4_str(e->ip, a)));
+	json_object_set_new(v, "MacAddress", json_string(util_mac_str(e->mac, mac)));
+	return 0;
+}
+
+/* Connect the namespace to every network of the container, in the order
+ * of Networks (the first gets eth0, the default route and the published
+ * ports); fills the live settings and *e with the first endpoint. */
 static int connect_networks(struct daemon *d, const char *id, const char *netns, json_t *ns,
 			    struct st_endpoint *e, bool *have, struct shoal_err *err)
 {
@@ -1120,33 +1156,12 @@ static int connect_networks(struct daemon *d, const char *id, const char *netns,
 
 	*have = false;
 	json_object_foreach(nets, k, v) {
-		const char *ip = str_or(json_object_get(v, "IPAMConfig"), "IPv4Address", NULL);
-		const char *ref = str_or(v, "NetworkID", k);
-		struct st_network n = { 0 };
-		char a[16], mac[18];
+		struct st_endpoint other = { 0 };
 
-		for (int tries = 0;; tries++) {
-			ret = ep_connect_container(d, ref, netns, ip, id, e, err);
-			if (ret != -EAGAIN || tries >= 60)
-				break;
-			/* swarm mode: a fresh address block settles within seconds */
-			pthread_mutex_unlock(&d->lock);
-			usleep(200 * 1000);
-			pthread_mutex_lock(&d->lock);
-		}
+		ret = connect_one(d, id, netns, k, v, *have ? &other : e, err);
 		if (ret < 0)
 			return ret;
 		*have = true;
-		if (state_network_get(d->st, e->network_id, &n, NULL) == 0) {
-			json_object_set_new(v, "Gateway", json_string(util_ipv4_str(n.gateway, a)));
-			json_object_set_new(v, "IPPrefixLen", json_integer(n.prefix));
-			json_object_set_new(v, "NetworkID", json_string(n.id));
-			st_network_free(&n);
-		}
-		json_object_set_new(v, "EndpointID", json_string(e->id));
-		json_object_set_new(v, "IPAddress", json_string(util_ipv4_str(e->ip, a)));
-		json_object_set_new(v, "MacAddress", json_string(util_mac_str(e->mac, mac)));
-		break; /* one network per container at start (as created) */
 	}
 	return 0;
 }
@@ -1325,6 +1340,228 @@ int ctr_start(struct daemon *d, const char *ref, struct shoal_err *err)
 	}
 	st_container_free(&c);
 out:
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+/* ---- network connect / disconnect ------------------------------------------------ */
+
+/* The key of network n in the settings' Networks, or NULL. */
+static const char *net_key(json_t *nets, const struct st_network *n)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(nets, k, v)
+		if (strcmp(k, n->name) == 0 || strcmp(str_or(v, "NetworkID", ""), n->id) == 0)
+			return k;
+	return NULL;
+}
+
+#define ERR_HOST_NET "container cannot be disconnected from host network or connected to host network"
+#define ERR_NONE_NET \
+	"container cannot be connected to multiple networks with one of the networks in private (none) mode"
+
+/* Docker's refusals for a container in host or none mode, or a network
+ * reference naming those modes. */
+static int mode_check(json_t *hc, const char *net_ref, struct shoal_err *err)
+{
+	const char *mode = str_or(hc, "NetworkMode", "default");
+
+	if (strcmp(mode, "host") == 0 || strcmp(net_ref, "host") == 0)
+		return err_set(err, EINVAL, ERR_HOST_NET);
+	if (strcmp(mode, "none") == 0 || strcmp(net_ref, "none") == 0)
+		return err_set(err, EINVAL, ERR_NONE_NET);
+	if (strncmp(mode, "container:", 10) == 0)
+		return err_set(err, EINVAL, "network mode \"%s\" is not supported", mode);
+	return 0;
+}
+
+static const char *net_ref_of(const char *ref)
+{
+	return strcmp(ref, "bridge") == 0 || strcmp(ref, "default") == 0 ? DEFAULT_NET : ref;
+}
+
+/* Record ns as c's network settings (d->lock held). */
+static int save_net_settings(struct daemon *d, struct st_container *c, json_t *ns,
+			     struct shoal_err *err)
+{
+	char *txt = json_dumps(ns, JSON_COMPACT);
+
+	if (!txt)
+		return err_set(err, ENOMEM, "out of memory");
+	free(c->net_settings);
+	c->net_settings = txt;
+	return st_container_update(d->ctr->sc, c, err);
+}
+
+int ctr_net_connect(struct daemon *d, const char *net_ref, const char *ref, const char *ip,
+		    struct shoal_err *err)
+{
+	struct st_container c = { 0 };
+	struct st_network n = { 0 };
+	json_t *hc = NULL, *ns = NULL, *nets, *v = NULL;
+	char netns[4200] = "";
+	bool running;
+	uint32_t a;
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	ret = st_container_find(d->ctr->sc, ref, &c, err);
+	if (ret < 0)
+		goto out_unlock;
+	hc = load_obj(c.host_config);
+	ns = load_obj(c.net_settings);
+	running = strcmp(c.status, "running") == 0;
+	ret = state_network_get(d->st, net_ref_of(net_ref), &n, err);
+	if (ret == -ENOENT || ret == 0)
+		ret = mode_check(hc, ret == 0 ? "" : net_ref, err) ?: ret;
+	if (ret < 0)
+		goto out;
+	if (ip && *ip && util_parse_ipv4(ip, &a) < 0) {
+		ret = err_set(err, EINVAL, "invalid IPv4 address: %s", ip);
+		goto out;
+	}
+	nets = json_object_get(ns, "Networks");
+	if (!json_is_object(nets)) {
+		nets = json_object();
+		json_object_set_new(ns, "Networks", nets);
+	}
+	if (net_key(nets, &n)) {
+		ret = err_set(err, EPERM, "endpoint with name %s already exists in network %s",
+			      c.name, n.name);
+		goto out;
+	}
+	v = json_pack("{s:s, s:o, s:n}", "NetworkID", n.id, "IPAMConfig",
+		      ip && *ip ? json_pack("{s:s}", "IPv4Address", ip) : json_null(), "Aliases");
+	if (running) {
+		struct st_endpoint e = { 0 };
+		char id[65];
+
+		ctr_netns_path(d, c.id, netns, sizeof(netns));
+		ret = connect_one(d, c.id, netns, n.name, v, &e, err);
+		if (ret < 0)
+			goto out;
+		/* connect_one may have let go of the lock (swarm): the row anew */
+		snprintf(id, sizeof(id), "%s", c.id);
+		st_container_free(&c);
+		json_decref(ns);
+		ns = NULL;
+		ret = st_container_find(d->ctr->sc, id, &c, err);
+		if (ret < 0) {
+			ep_disconnect_netns(d, n.id, netns, NULL);
+			goto out;
+		}
+		ns = load_obj(c.net_settings);
+		nets = json_object_get(ns, "Networks");
+		if (!json_is_object(nets)) {
+			nets = json_object();
+			json_object_set_new(ns, "Networks", nets);
+		}
+	}
+	json_object_set(nets, n.name, v);
+	ret = save_net_settings(d, &c, ns, err);
+	if (ret < 0) {
+		if (running)
+			ep_disconnect_netns(d, n.id, netns, NULL);
+		goto out;
+	}
+	ctr_changed(d);
+	log_info("container %.12s (%s) connected to network %s%s", c.id, c.name, n.name,
+		 running ? "" : " (at its next start)");
+out:
+	json_decref(v);
+	json_decref(hc);
+	json_decref(ns);
+	st_network_free(&n);
+	st_container_free(&c);
+out_unlock:
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+/* Release the published ports when they are bound to the address ip
+ * (Ports keeps the exposed ports, without host bindings). */
+static void ports_release_on(struct daemon *d, json_t *ns, uint32_t ip)
+{
+	const char *k;
+	json_t *b;
+	size_t i;
+
+	json_array_foreach(json_object_get(ns, "_bindings"), i, b)
+		if ((uint32_t)json_integer_value(json_object_get(b, "ctr_ip")) == ip) {
+			ports_release(d, ns);
+			json_object_foreach(json_object_get(ns, "Ports"), k, b)
+				json_object_set(json_object_get(ns, "Ports"), k, json_null());
+			return;
+		}
+}
+
+int ctr_net_disconnect(struct daemon *d, const char *net_ref, const char *ref, bool force,
+		       struct shoal_err *err)
+{
+	struct st_container c = { 0 };
+	struct st_network n = { 0 };
+	json_t *hc = NULL, *ns = NULL, *nets;
+	char netns[4200], *key = NULL;
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	ret = st_container_find(d->ctr->sc, ref, &c, err);
+	if (ret < 0)
+		goto out_unlock;
+	hc = load_obj(c.host_config);
+	ns = load_obj(c.net_settings);
+	nets = json_object_get(ns, "Networks");
+	if (strcmp(str_or(hc, "NetworkMode", ""), "host") == 0 || strcmp(net_ref, "host") == 0) {
+		ret = err_set(err, EINVAL, ERR_HOST_NET);
+		goto out;
+	}
+	ret = state_network_get(d->st, net_ref_of(net_ref), &n, err);
+	if (ret == -ENOENT && force && json_object_get(nets, net_ref)) {
+		/* Docker's -f: a record of a network that is gone */
+		key = strdup(net_ref);
+		ret = 0;
+	} else if (ret == 0) {
+		const char *k = net_key(nets, &n);
+
+		if (!k) {
+			ret = err_set(err, ENOTCONN, "container %s is not connected to network %s",
+				      c.id, n.name);
+			goto out;
+		}
+		key = strdup(k);
+	}
+	if (ret < 0)
+		goto out;
+	if (!key) {
+		ret = err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (n.id[0] && strcmp(c.status, "running") == 0) {
+		struct st_endpoint e = { 0 };
+
+		ctr_netns_path(d, c.id, netns, sizeof(netns));
+		if (state_endpoint_find_netns(d->st, n.id, netns, &e, NULL) == 0) {
+			ports_release_on(d, ns, e.ip);
+			ret = ep_disconnect_netns(d, n.id, netns, err);
+			if (ret < 0)
+				goto out;
+		}
+	}
+	json_object_del(nets, key);
+	ret = save_net_settings(d, &c, ns, err);
+	if (ret < 0)
+		goto out;
+	ctr_changed(d);
+	log_info("container %.12s (%s) disconnected from network %s", c.id, c.name, key);
+out:
+	free(key);
+	json_decref(hc);
+	json_decref(ns);
+	st_network_free(&n);
+	st_container_free(&c);
+out_unlock:
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }

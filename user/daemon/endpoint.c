@@ -4,7 +4,9 @@
  * container code path uses the same functions) and detach it.
  *
  * An endpoint is: a state row, a veth pair (host end "shl<12 hex>", peer
- * "eth0" in the namespace), TC programs on the host end, entries in the
+ * "eth0" in the namespace, or the first free of eth1, eth2... when the
+ * namespace is on several networks: only eth0 gets the default route, as
+ * Docker's first network), TC programs on the host end, entries in the
  * ifaces, endpoints and ep_stats maps, and a /32 host route so the host
  * (the network's gateway) reaches it. The state row is written first in
  * a transaction; the kernel side is applied, and the transaction commits
@@ -43,6 +45,21 @@ static void ep_map_vals(const struct st_network *n, const struct st_endpoint *e,
 	memcpy(iv->host_mac, host_mac, 6);
 }
 
+/* The first of eth0, eth1... that is free in the namespace at netns. */
+static int ep_peer_name(const char *netns, char name[16], struct shoal_err *err)
+{
+	for (int i = 0; i < 100; i++) {
+		int ret;
+
+		snprintf(name, 16, "eth%d", i);
+		ret = netlink_link_exists_in(netns, name, err);
+		if (ret <= 0)
+			return ret;
+	}
+	return err_set(err, ENOSPC, "network namespace %s has no free interface name (eth0-eth99)",
+		       netns);
+}
+
 int ep_apply_local(struct daemon *d, const struct st_network *n, const struct st_endpoint *e,
 		   bool create_link, struct shoal_err *err)
 {
@@ -54,15 +71,20 @@ int ep_apply_local(struct daemon *d, const struct st_network *n, const struct st
 	bool created = false;
 
 	if (create_link) {
+		char peer[16], key[64];
 		struct netlink_veth_spec spec = {
 			.host_name = e->host_ifname,
 			.netns_path = e->netns,
-			.peer_name = "eth0",
+			.peer_name = peer,
 			.ip = e->ip,
 			.prefix = n->prefix,
-			.gateway = n->gateway,
 			.mtu = (int)n->mtu,
 		};
+
+		ret = ep_peer_name(e->netns, peer, err);
+		if (ret < 0)
+			return ret;
+		spec.gateway = strcmp(peer, "eth0") == 0 ? n->gateway : 0;
 		memcpy(spec.peer_mac, e->mac, 6);
 		ret = netlink_veth_create(&spec, &ifindex, host_mac, err);
 		if (ret < 0)
@@ -73,7 +95,8 @@ int ep_apply_local(struct daemon *d, const struct st_network *n, const struct st
 		 * without --ipv6), and router/neighbour solicitations would
 		 * otherwise show up in the endpoint's counters at random times.
 		 */
-		netns_sysctl_set(e->netns, "net/ipv6/conf/eth0/disable_ipv6", "1", NULL);
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", peer);
+		netns_sysctl_set(e->netns, key, "1", NULL);
 	} else {
 		ret = netlink_link_get(e->host_ifname, &ifindex, host_mac, NULL, err);
 		if (ret < 0)

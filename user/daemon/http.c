@@ -27,6 +27,7 @@
 #include "../common/util.h"
 #include "../image/image.h"
 #include "api.h"
+#include "container.h"
 #include "prune.h"
 #include "daemon.h"
 #include "obs.h"
@@ -47,6 +48,7 @@ int daemon_http_status(int neg_errno)
 	case EBUSY:
 	case ENOSPC:
 	case EADDRINUSE:
+	case ENOTCONN:
 		return MHD_HTTP_CONFLICT;
 	case EPERM:
 	case EACCES:
@@ -199,6 +201,12 @@ void api_prune(const struct api_req *q, struct reply *r,
 /* Routes whose request bodies are spooled to a file (no size limit). */
 bool api_spool_route(const char *method, const char *path)
 {
+	size_t n = strlen(path);
+
+	/* docker cp into a container: PUT /containers/{id}/archive */
+	if (strcmp(method, "PUT") == 0)
+		return strncmp(path, "/containers/", 12) == 0 && n > 20 &&
+		       strcmp(path + n - 8, "/archive") == 0;
 	if (strcmp(method, "POST") != 0)
 		return false;
 	return strcmp(path, "/images/load") == 0 || strcmp(path, "/images/create") == 0;
@@ -292,18 +300,14 @@ static void handle_networks(struct daemon *d, struct MHD_Connection *c, const ch
 		if (ipam)
 			ip = json_string_value(json_object_get(ipam, "IPv4Address"));
 		if ((!netns || !*netns) && container && *container) {
-			char cname[256];
-
-			pthread_mutex_lock(&d->lock);
-			if (!ctr_name_of(d, container, cname, sizeof(cname)))
-				ret = err_set(&err, ENOENT, "No such container: %s", container);
+			if (connect)
+				ret = ctr_net_connect(d, ref, container, ip, &err);
 			else
-				ret = err_set(&err, EOPNOTSUPP,
-					      "%s container %s: a container has the one network it was created with (network connect/disconnect of containers is not supported)",
-					      connect ? "cannot connect" : "cannot disconnect", cname);
-			pthread_mutex_unlock(&d->lock);
+				ret = ctr_net_disconnect(d, ref, container,
+							 json_is_true(json_object_get(body, "Force")),
+							 &err);
 			json_decref(body);
-			return api_reply_err(r, ret, &err);
+			return api_reply_done(r, ret, &err, MHD_HTTP_OK, json_object());
 		}
 		if (!netns || !*netns) {
 			json_decref(body);
@@ -712,6 +716,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	} else {
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	}
+	if (resp && r.extra_header && r.extra_value)
+		MHD_add_response_header(resp, r.extra_header, r.extra_value);
+	free(r.extra_value);
 	if (!resp)
 		return MHD_NO;
 	add_std_headers(resp);

@@ -127,6 +127,15 @@ static int sweep_links(const char *name, int ifindex, void *arg)
 	return 0;
 }
 
+/* Another local endpoint of eps lives in the namespace of eps[i]. */
+static bool netns_shared(const struct st_endpoint *eps, size_t ne, size_t i)
+{
+	for (size_t j = 0; j < ne; j++)
+		if (j != i && !eps[j].remote && strcmp(eps[j].netns, eps[i].netns) == 0)
+			return true;
+	return false;
+}
+
 int daemon_reconcile(struct daemon *d, struct shoal_err *err)
 {
 	struct st_network *nets = NULL;
@@ -208,7 +217,8 @@ int daemon_reconcile(struct daemon *d, struct shoal_err *err)
 			}
 			continue;
 		}
-		if (create && netlink_link_exists_in(e->netns, "eth0", NULL) == 1) {
+		if (create && !netns_shared(eps, ne, i) &&
+		    netlink_link_exists_in(e->netns, "eth0", NULL) == 1) {
 			log_warn("reconcile: endpoint %.12s: %s has an eth0 that is not ours; "
 				 "leaving it alone", e->id, e->netns);
 			continue;
