@@ -266,3 +266,145 @@ mk_tree() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Could not find the file /no/such in container c1"* ]]
 }
+
+@test "export: a tar of the container's filesystem without its volumes; import of it runs with the same files" {
+	body=$(jq -nc '{Image: "shoal/busybox", Cmd: ["sh", "-c", "echo made >/made; mkdir -p /d/e; echo deep >/d/e/f; rm /etc/group; echo in-vol >/vol/x; sleep 1000"], HostConfig: {Binds: ["exvol:/vol"]}}')
+	id=$(ctr_create ex1 "$body")
+	api POST "/containers/$id/start" | tail -1 | grep -q 'HTTP 204'
+	wait_for ctr_exec ex1 test -f /vol/x
+	shoal export -o "$W/ex.tar" ex1
+	run tar -tf "$W/ex.tar"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"made"* ]] && [[ "$output" == *"d/e/f"* ]] && [[ "$output" == *"bin/busybox"* ]]
+	[[ "$output" != *"etc/group"* ]]
+	[[ "$output" != *"vol/x"* ]]
+	# stdout, the same content; a terminal is refused
+	shoal container export ex1 >"$W/ex2.tar"
+	[ "$(tar -tf "$W/ex2.tar" | sort | sha256sum)" = "$(tar -tf "$W/ex.tar" | sort | sha256sum)" ]
+	shoal import "$W/ex.tar" exported:1 >/dev/null
+	run shoal run --rm exported:1 cat /made /d/e/f
+	[ "$status" -eq 0 ]
+	[ "$output" = "made
+deep" ]
+	run shoal run --rm exported:1 test -e /etc/group
+	[ "$status" -eq 1 ]
+	[ "$(shoal run --rm exported:1 sha256sum /bin/busybox | cut -d' ' -f1)" = "$(ctr_exec ex1 sha256sum /bin/busybox | cut -d' ' -f1)" ]
+	# a stopped container exports too; an unknown one is Docker's 404
+	shoal stop -t 1 ex1 >/dev/null
+	shoal export ex1 | tar -tf - | grep -qx made
+	run shoal export -o "$W/none.tar" nosuch
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"No such container: nosuch"* ]]
+	[ ! -e "$W/none.tar" ]
+}
+
+@test "diff: A, C and D for what the container added, changed and deleted (an image file too)" {
+	id=$(ctr_run d1 'echo x >/new; echo y >>/etc/passwd; rm /etc/shoal-release; mkdir -p /a/b; echo z >/a/b/c; sleep 1000')
+	wait_for ctr_exec d1 test -f /a/b/c
+	run shoal diff d1
+	[ "$status" -eq 0 ]
+	echo "$output"
+	grep -qx 'A /new' <<<"$output"
+	grep -qx 'C /etc' <<<"$output"
+	grep -qx 'C /etc/passwd' <<<"$output"
+	grep -qx 'D /etc/shoal-release' <<<"$output"
+	grep -qx 'A /a' <<<"$output"
+	grep -qx 'A /a/b/c' <<<"$output"
+	# nothing about what the container did not touch
+	! grep -q ' /bin' <<<"$output" || false
+	run shoal container diff d1
+	[ "$status" -eq 0 ]
+	run shoal diff nosuch
+	[ "$status" -eq 1 ]
+	[ "$output" = "Error response from daemon: No such container: nosuch" ]
+}
+
+@test "diff on the vfs driver compares the layer with the image's" {
+	stop_shoald
+	start_shoald --storage-driver vfs
+	[ "$(shoal info --format '{{.Driver}}' 2>/dev/null || shoal info | awk '/Storage Driver/ {print $3}')" = vfs ]
+	shoal load -i "$CTR_IMG" >/dev/null
+	id=$(ctr_run v1 'echo x >/new; echo y >>/etc/passwd; rm /etc/shoal-release; sleep 1000')
+	wait_for ctr_exec v1 test -f /new
+	run shoal diff v1
+	[ "$status" -eq 0 ]
+	echo "$output"
+	grep -qx 'A /new' <<<"$output"
+	grep -qx 'C /etc/passwd' <<<"$output"
+	grep -qx 'D /etc/shoal-release' <<<"$output"
+	! grep -q ' /bin' <<<"$output" || false
+}
+
+@test "docker CLI: diff and export" {
+	id=$(ctr_run d1 'echo x >/new; rm /etc/shoal-release; sleep 1000')
+	wait_for ctr_exec d1 test -f /new
+	run dkr diff d1
+	[ "$status" -eq 0 ]
+	grep -qx 'A /new' <<<"$output"
+	grep -qx 'D /etc/shoal-release' <<<"$output"
+	dkr export -o "$W/dk.tar" d1
+	tar -tf "$W/dk.tar" | grep -qx new
+}
+
+# The counter a container writes to /tmp/n, read through cp.
+counter() { shoal cp "$1":/tmp/n - | tar -xO; }
+
+@test "pause: a paused container's processes are frozen (a counter stops), ps shows (Paused), unpause resumes; stop and kill of a paused container" {
+	id=$(ctr_run p1 'trap "exit 3" TERM; i=0; while true; do i=$((i+1)); echo $i >/tmp/n; sleep 0.05; done')
+	wait_for ctr_exec p1 test -s /tmp/n
+	run shoal pause p1
+	[ "$status" -eq 0 ] && [ "$output" = p1 ]
+	a=$(counter p1)
+	sleep 1
+	b=$(counter p1)
+	[ "$a" = "$b" ]
+	[ "$(ctr_field p1 .State.Status)" = paused ]
+	[ "$(ctr_field p1 .State.Paused)" = true ]
+	shoal ps --format '{{.Names}} {{.Status}}' | grep -q '^p1 Up .* (Paused)$'
+	# every process of it is frozen: the v1 freezer (this host) or v2
+	if [ -d /sys/fs/cgroup/freezer/shoal/"$id" ]; then
+		[ "$(cat /sys/fs/cgroup/freezer/shoal/"$id"/freezer.state)" = FROZEN ]
+	fi
+	run shoal pause p1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is already paused"* ]]
+	shoal container unpause p1
+	sleep 0.5
+	c=$(counter p1)
+	[ "$c" -gt "$b" ]
+	[ "$(ctr_field p1 .State.Status)" = running ]
+	run shoal unpause p1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is not paused"* ]]
+	# stop of a paused container: thawed, so its TERM trap runs (exit 3, well before the 10 s)
+	shoal container pause p1 >/dev/null
+	SECONDS=0
+	shoal stop p1 >/dev/null
+	[ "$SECONDS" -lt 8 ]
+	[ "$(ctr_field p1 .State.ExitCode)" = 3 ]
+	[ "$(ctr_field p1 .State.Status)" = exited ]
+	[ ! -d /sys/fs/cgroup/freezer/shoal/"$id" ]
+	# kill of a paused one
+	id2=$(ctr_run p2 'sleep 1000')
+	shoal pause p2 >/dev/null
+	shoal kill p2 >/dev/null
+	ctr_wait_status p2 exited
+	[ "$(ctr_field p2 .State.ExitCode)" = 137 ]
+	# not running: refused
+	run shoal pause p2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is not running"* ]]
+}
+
+@test "docker CLI: pause, ps (Paused), unpause" {
+	id=$(ctr_run p1 'i=0; while true; do i=$((i+1)); echo $i >/tmp/n; sleep 0.05; done')
+	wait_for ctr_exec p1 test -s /tmp/n
+	dkr pause p1
+	dkr ps --format '{{.Names}} {{.Status}}' | grep -q '^p1 Up .* (Paused)$'
+	a=$(counter p1)
+	sleep 0.5
+	[ "$(counter p1)" = "$a" ]
+	dkr unpause p1
+	sleep 0.5
+	[ "$(counter p1)" -gt "$a" ]
+}

@@ -7,6 +7,7 @@
  *   container_run.c   run, create, start, attach, exec (the streaming ones)
  *   container_ls.c    ps / container ls
  *   cp.c              cp (files in and out of a container)
+ *   export.c          export, diff
  *   container.c       the group, stop/kill/restart/rm/wait/rename/top/port/
  *                     logs and the top-level inspect
  */
@@ -29,12 +30,17 @@ int cmd_restart(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_rm(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_wait(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_rename(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_pause(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_unpause(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_top_ps(struct cli_ctx *ctx, int argc, char **argv); /* top_net.c: cmd_top */
 int cmd_port(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_logs(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv);
 /* cp.c */
 int cmd_cp(struct cli_ctx *ctx, int argc, char **argv);
+/* export.c */
+int cmd_export(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_diff(struct cli_ctx *ctx, int argc, char **argv);
 /* `container inspect`: containers only. */
 int cmd_container_inspect(struct cli_ctx *ctx, int argc, char **argv);
 

@@ -165,6 +165,8 @@ static void one(const struct api_req *q, const char *ref, const char *tail, stru
 		return ctr_api_archive(q, ref, r);
 	if (strcmp(tail, "/export") == 0)
 		return ctr_api_export(q, ref, r);
+	if (strcmp(tail, "/changes") == 0)
+		return ctr_api_changes(q, ref, r);
 	if (!method_is(q, "POST", r))
 		return;
 	if (strcmp(tail, "/start") == 0) {

@@ -170,6 +170,8 @@ void ctr_exec_forget(struct daemon *d, const char *ctr_id);
 /* container_fs.c: GET/HEAD/PUT {id}/archive (docker cp), GET {id}/export */
 void ctr_api_archive(const struct api_req *q, const char *ref, struct reply *r);
 void ctr_api_export(const struct api_req *q, const char *ref, struct reply *r);
+/* GET {id}/changes (docker diff) */
+void ctr_api_changes(const struct api_req *q, const char *ref, struct reply *r);
 
 /* container_stats.c */
 int ctr_top_json(struct daemon *d, const char *ref, const char *ps_args, json_t **out,

@@ -29,6 +29,10 @@
  *                      merged layers, no volumes, as Docker), the child
  *                      chrooted there.
  *
+ * GET /containers/{id}/changes (docker diff) asks the storage driver
+ * what the container's layer changed over the image's top layer
+ * (changes.c: overlay2 reads its upper dir, vfs/btrfs compare trees).
+ *
  * The child reports on a pipe: one JSON line ({"stat": {...}} or
  * {"errno": N, "message": "..."}); for GET the tar follows on another
  * pipe whose read end is the reply's stream. A reaper thread waits for
@@ -52,6 +56,7 @@
 #include "../archive/archive.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../image/image.h"
 #include "../storage/storage.h"
 #include "api.h"
 #include "container.h"
@@ -636,4 +641,39 @@ void ctr_api_export(const struct api_req *q, const char *ref, struct reply *r)
 	if (strcmp(q->method, "GET") != 0)
 		return api_reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 	cfs_run(q, ref, &cq, r);
+}
+
+/* GET /containers/{id}/changes: [{"Path","Kind"}] of the container's
+ * layer over its image's top layer, from the driver. */
+void ctr_api_changes(const struct api_req *q, const char *ref, struct reply *r)
+{
+	struct shoal_err err = { 0 };
+	struct st_container sc;
+	char id[65], image[80], img_id[IMAGE_ID_LEN], top[65] = "";
+	struct daemon *d = q->d;
+	json_t *cfg = NULL, *out = NULL;
+	int ret;
+
+	if (strcmp(q->method, "GET") != 0)
+		return api_reply_msg(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+	if (!d->storage->ops->changes)
+		return api_reply_msg(r, MHD_HTTP_NOT_IMPLEMENTED,
+				     "the storage driver cannot list a container's changes");
+	pthread_mutex_lock(&d->lock);
+	ret = st_container_find(d->ctr->sc, ref, &sc, &err);
+	if (ret == 0) {
+		snprintf(id, sizeof(id), "%s", sc.id);
+		snprintf(image, sizeof(image), "%s", sc.image_id);
+		st_container_free(&sc);
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (ret < 0)
+		return api_reply_err(r, ret, &err);
+	/* The image store takes d->lock itself. */
+	ret = image_resolve(d->images, image, img_id, &cfg, top, &err);
+	json_decref(cfg);
+	if (ret < 0)
+		return api_reply_err(r, ret, &err);
+	ret = d->storage->ops->changes(d->storage, id, top[0] ? top : NULL, &out, &err);
+	api_reply_done(r, ret, &err, MHD_HTTP_OK, out);
 }

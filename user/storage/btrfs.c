@@ -157,6 +157,12 @@ static int btrfs_apply_diff(struct storage_driver *drv, const char *id, const ch
 	return storage_dir_apply_diff(drv, "subvolumes", id, fd, size, err);
 }
 
+static int btrfs_changes(struct storage_driver *drv, const char *id, const char *parent,
+		       json_t **out, struct shoal_err *err)
+{
+	return storage_dir_changes(drv, "subvolumes", id, parent, out, err);
+}
+
 static int btrfs_diff_size(struct storage_driver *drv, const char *id, const char *parent,
 			   uint64_t *size, struct shoal_err *err)
 {
@@ -175,4 +181,5 @@ const struct storage_ops storage_btrfs_ops = {
 	.exists = btrfs_exists,
 	.apply_diff = btrfs_apply_diff,
 	.diff_size = btrfs_diff_size,
+	.changes = btrfs_changes,
 };

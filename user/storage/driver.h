@@ -7,6 +7,7 @@
 #ifndef SHOAL_STORAGE_DRIVER_H
 #define SHOAL_STORAGE_DRIVER_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -75,6 +76,14 @@ int storage_dir_apply_diff(struct storage_driver *drv, const char *subdir, const
 /* What the directory holds over its parent's directory (or all of it). */
 int storage_dir_diff_size(struct storage_driver *drv, const char *subdir, const char *id,
 			  const char *parent, uint64_t *size, struct shoal_err *err);
+
+/* changes.c: an overlay upper directory over its lower layers (nearest
+ * first), or a full layer directory against its parent's (NULL: all
+ * added). *out: Docker's [{"Path","Kind"}]. 0 or -errno. */
+int storage_changes_overlay(const char *upper, const char *const *lowers, size_t nl, json_t **out);
+int storage_changes_dirs(const char *layer, const char *parent, json_t **out);
+int storage_dir_changes(struct storage_driver *drv, const char *subdir, const char *id,
+			const char *parent, json_t **out, struct shoal_err *err);
 
 /* The value of option "<drv>.<key>" (last one wins), NULL if absent. An
  * option of this driver with another key is -EINVAL; keys lists the

@@ -699,6 +699,39 @@ static int ovl_diff_size(struct storage_driver *drv, const char *id, const char 
 	return r < 0 ? err_set(err, r, "overlay2: size of layer %s: %s", id, strerror(-r)) : 0;
 }
 
+/* The upper dir against the lowers named in <id>/lower. */
+static int ovl_changes(struct storage_driver *drv, const char *id, const char *parent,
+		       json_t **out, struct shoal_err *err)
+{
+	char p[4400], lower[4096], *save = NULL, *tok;
+	const char *lowers[128];
+	char (*paths)[4400];
+	size_t nl = 0;
+	int r;
+
+	(void)parent;
+	r = layer_path(drv, id, "lower", p, sizeof(p), err);
+	if (r < 0)
+		return r;
+	r = read_small(p, lower, sizeof(lower));
+	if (r < 0 && r != -ENOENT)
+		return err_set(err, -r, "overlay2: layer %s: %s: %s", id, p, strerror(-r));
+	if (r < 0)
+		lower[0] = '\0';
+	paths = calloc(128, sizeof(*paths));
+	if (!paths)
+		return err_set(err, ENOMEM, "out of memory");
+	for (tok = strtok_r(lower, ":", &save); tok && nl < 128; tok = strtok_r(NULL, ":", &save)) {
+		snprintf(paths[nl], sizeof(paths[nl]), "%s/%s", drv->home, tok);
+		lowers[nl] = paths[nl];
+		nl++;
+	}
+	layer_path(drv, id, "diff", p, sizeof(p), NULL);
+	r = storage_changes_overlay(p, lowers, nl, out);
+	free(paths);
+	return r < 0 ? err_set(err, r, "overlay2: changes of layer %s: %s", id, strerror(-r)) : 0;
+}
+
 const struct storage_ops storage_overlay2_ops = {
 	.name = "overlay2",
 	.init = ovl_init,
@@ -711,4 +744,5 @@ const struct storage_ops storage_overlay2_ops = {
 	.exists = ovl_exists,
 	.apply_diff = ovl_apply_diff,
 	.diff_size = ovl_diff_size,
+	.changes = ovl_changes,
 };

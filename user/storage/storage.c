@@ -228,6 +228,25 @@ int storage_dir_diff_size(struct storage_driver *drv, const char *subdir, const 
 			       strerror(-r)) : 0;
 }
 
+int storage_dir_changes(struct storage_driver *drv, const char *subdir, const char *id,
+			const char *parent, json_t **out, struct shoal_err *err)
+{
+	char p[4400], pp[4400];
+	int r;
+
+	r = storage_layer_dir(drv, subdir, id, p, sizeof(p), err);
+	if (r < 0)
+		return r;
+	if (parent && *parent) {
+		r = storage_layer_dir(drv, subdir, parent, pp, sizeof(pp), err);
+		if (r < 0)
+			return r;
+	}
+	r = storage_changes_dirs(p, parent && *parent ? pp : NULL, out);
+	return r < 0 ? err_set(err, r, "%s: changes of layer %s: %s", drv->ops->name, id,
+			       strerror(-r)) : 0;
+}
+
 /* ---- options ---- */
 
 static bool is_driver_name(const char *s, size_t n)

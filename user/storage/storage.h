@@ -61,6 +61,10 @@ struct storage_ops {
 	/* Size in bytes of what layer id holds over its parent. */
 	int (*diff_size)(struct storage_driver *drv, const char *id, const char *parent,
 			 uint64_t *size, struct shoal_err *err);
+	/* What layer id changed over its parent, Docker's changes list
+	 * [{"Path","Kind"}] (changes.c). NULL: the driver cannot say. */
+	int (*changes)(struct storage_driver *drv, const char *id, const char *parent,
+		       json_t **out, struct shoal_err *err);
 };
 
 struct storage_driver {

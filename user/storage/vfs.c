@@ -116,6 +116,12 @@ static int vfs_apply_diff(struct storage_driver *drv, const char *id, const char
 	return storage_dir_apply_diff(drv, "dir", id, fd, size, err);
 }
 
+static int vfs_changes(struct storage_driver *drv, const char *id, const char *parent,
+		       json_t **out, struct shoal_err *err)
+{
+	return storage_dir_changes(drv, "dir", id, parent, out, err);
+}
+
 static int vfs_diff_size(struct storage_driver *drv, const char *id, const char *parent,
 			 uint64_t *size, struct shoal_err *err)
 {
@@ -134,4 +140,5 @@ const struct storage_ops storage_vfs_ops = {
 	.exists = vfs_exists,
 	.apply_diff = vfs_apply_diff,
 	.diff_size = vfs_diff_size,
+	.changes = vfs_changes,
 };
