@@ -319,6 +319,16 @@ deep" ]
 	! grep -q ' /bin' <<<"$output" || false
 	run shoal container diff d1
 	[ "$status" -eq 0 ]
+	# a directory removed and made again (opaque on overlay2): changed,
+	# what the image had in it deleted, the new content added
+	id2=$(ctr_run d2 'mkdir /keep; cp /bin/busybox /keep/; /keep/busybox rm -rf /bin; /keep/busybox mkdir /bin; /keep/busybox touch /bin/new; exec /keep/busybox sleep 1000')
+	wait_for ctr_exec d2 /keep/busybox test -f /bin/new
+	run shoal diff d2
+	[ "$status" -eq 0 ]
+	grep -qx 'C /bin' <<<"$output"
+	grep -qx 'D /bin/sh' <<<"$output"
+	grep -qx 'A /bin/new' <<<"$output"
+	grep -qx 'A /keep/busybox' <<<"$output"
 	run shoal diff nosuch
 	[ "$status" -eq 1 ]
 	[ "$output" = "Error response from daemon: No such container: nosuch" ]
