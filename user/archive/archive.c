@@ -661,12 +661,21 @@ static int tw_fail(struct tree_writer *t, const char *name)
 	return err_set(t->err, e, "tar %s: %s", *name ? name : ".", archive_error_string(t->w));
 }
 
-static int tw_data(struct tree_writer *t, const char *path, const char *name, int64_t size)
+static int tw_data(struct tree_writer *t, const char *path, const char *name, int64_t size,
+		   const struct stat *seen)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* Non-blocking and checked against what lstat saw: a file swapped
+	 * for a FIFO or a device node meanwhile (a running container can do
+	 * that) is neither waited on nor read. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
 
 	if (fd < 0)
 		return err_set(t->err, errno, "open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != seen->st_dev ||
+	    st.st_ino != seen->st_ino)
+		return err_set(t->err, EAGAIN, "%s changed while it was archived", path);
+	fcntl(fd, F_SETFL, 0);
 	while (size > 0) {
 		ssize_t n = read(fd, t->buf, size < (int64_t)sizeof(t->buf) ? (size_t)size : sizeof(t->buf));
 
@@ -800,7 +809,7 @@ static int tw_tree(struct tree_writer *t, const char *path, const char *name)
 		if (archive_write_header(t->w, e) < ARCHIVE_WARN)
 			r = tw_fail(t, name);
 		else if (S_ISREG(st.st_mode) && archive_entry_size(e) > 0)
-			r = tw_data(t, path, name, archive_entry_size(e));
+			r = tw_data(t, path, name, archive_entry_size(e), &st);
 		archive_entry_free(e);
 	}
 	if (spare)
