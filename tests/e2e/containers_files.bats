@@ -361,11 +361,12 @@ deep" ]
 	tar -tf "$W/dk.tar" | grep -qx new
 }
 
-# The counter a container writes to /tmp/n, read through cp.
+# The counter a container writes to /tmp/n (renamed into place, never
+# seen half-written), read through cp.
 counter() { shoal cp "$1":/tmp/n - | tar -xO; }
 
 @test "pause: a paused container's processes are frozen (a counter stops), ps shows (Paused), unpause resumes; stop and kill of a paused container" {
-	id=$(ctr_run p1 'trap "exit 3" TERM; i=0; while true; do i=$((i+1)); echo $i >/tmp/n; sleep 0.05; done')
+	id=$(ctr_run p1 'trap "exit 3" TERM; i=0; while true; do i=$((i+1)); echo $i >/tmp/n.t; mv /tmp/n.t /tmp/n; sleep 0.05; done')
 	wait_for ctr_exec p1 test -s /tmp/n
 	run shoal pause p1
 	[ "$status" -eq 0 ] && [ "$output" = p1 ]
@@ -412,7 +413,7 @@ counter() { shoal cp "$1":/tmp/n - | tar -xO; }
 }
 
 @test "docker CLI: pause, ps (Paused), unpause" {
-	id=$(ctr_run p1 'i=0; while true; do i=$((i+1)); echo $i >/tmp/n; sleep 0.05; done')
+	id=$(ctr_run p1 'i=0; while true; do i=$((i+1)); echo $i >/tmp/n.t; mv /tmp/n.t /tmp/n; sleep 0.05; done')
 	wait_for ctr_exec p1 test -s /tmp/n
 	dkr pause p1
 	dkr ps --format '{{.Names}} {{.Status}}' | grep -q '^p1 Up .* (Paused)$'
