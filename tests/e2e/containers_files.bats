@@ -108,6 +108,11 @@ mk_tree() {
 	mkdir -p "$L/x/y" && echo three >"$L/x/y/c"
 	tar -cf - -C "$L/x" . | shoal cp - c1:/srv/d
 	[ "$(ctr_exec c1 cat /srv/d/y/c)" = three ]
+	# the whole root of a running container: its files, not /proc's or /dev's nodes
+	shoal cp c1:/ "$L/root"
+	[ -x "$L/root/bin/busybox" ] && [ "$(cat "$L/root/srv/d/a")" = one ]
+	[ -d "$L/root/proc" ] && [ -z "$(ls -A "$L/root/proc")" ]
+	[ ! -e "$L/root/dev/null" ]
 	# stdin needs an existing directory
 	run shoal cp - c1:/srv/d/a <"$W/out.tar"
 	[ "$status" -eq 1 ]
@@ -314,6 +319,16 @@ deep" ]
 	! grep -q ' /bin' <<<"$output" || false
 	run shoal container diff d1
 	[ "$status" -eq 0 ]
+	# a directory removed and made again (opaque on overlay2): changed,
+	# what the image had in it deleted, the new content added
+	id2=$(ctr_run d2 'mkdir /keep; cp /bin/busybox /keep/; /keep/busybox rm -rf /bin; /keep/busybox mkdir /bin; /keep/busybox touch /bin/new; exec /keep/busybox sleep 1000')
+	wait_for ctr_exec d2 /keep/busybox test -f /bin/new
+	run shoal diff d2
+	[ "$status" -eq 0 ]
+	grep -qx 'C /bin' <<<"$output"
+	grep -qx 'D /bin/sh' <<<"$output"
+	grep -qx 'A /bin/new' <<<"$output"
+	grep -qx 'A /keep/busybox' <<<"$output"
 	run shoal diff nosuch
 	[ "$status" -eq 1 ]
 	[ "$output" = "Error response from daemon: No such container: nosuch" ]
@@ -344,4 +359,68 @@ deep" ]
 	grep -qx 'D /etc/shoal-release' <<<"$output"
 	dkr export -o "$W/dk.tar" d1
 	tar -tf "$W/dk.tar" | grep -qx new
+}
+
+# The counter a container writes to /tmp/n (renamed into place, never
+# seen half-written), read through cp.
+counter() { shoal cp "$1":/tmp/n - | tar -xO; }
+
+@test "pause: a paused container's processes are frozen (a counter stops), ps shows (Paused), unpause resumes; stop and kill of a paused container" {
+	id=$(ctr_run p1 'trap "exit 3" TERM; i=0; while true; do i=$((i+1)); echo $i >/tmp/n.t; mv /tmp/n.t /tmp/n; sleep 0.05; done')
+	wait_for ctr_exec p1 test -s /tmp/n
+	run shoal pause p1
+	[ "$status" -eq 0 ] && [ "$output" = p1 ]
+	a=$(counter p1)
+	sleep 1
+	b=$(counter p1)
+	[ "$a" = "$b" ]
+	[ "$(ctr_field p1 .State.Status)" = paused ]
+	[ "$(ctr_field p1 .State.Paused)" = true ]
+	shoal ps --format '{{.Names}} {{.Status}}' | grep -q '^p1 Up .* (Paused)$'
+	# every process of it is frozen: the v1 freezer (this host) or v2
+	if [ -d /sys/fs/cgroup/freezer/shoal/"$id" ]; then
+		[ "$(cat /sys/fs/cgroup/freezer/shoal/"$id"/freezer.state)" = FROZEN ]
+	fi
+	run shoal pause p1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is already paused"* ]]
+	shoal container unpause p1
+	sleep 0.5
+	c=$(counter p1)
+	[ "$c" -gt "$b" ]
+	[ "$(ctr_field p1 .State.Status)" = running ]
+	run shoal unpause p1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is not paused"* ]]
+	# stop of a paused container: thawed, so its TERM trap runs (exit 3, well before the 10 s)
+	shoal container pause p1 >/dev/null
+	SECONDS=0
+	shoal stop p1 >/dev/null
+	[ "$SECONDS" -lt 8 ]
+	[ "$(ctr_field p1 .State.ExitCode)" = 3 ]
+	[ "$(ctr_field p1 .State.Status)" = exited ]
+	[ ! -d /sys/fs/cgroup/freezer/shoal/"$id" ]
+	# kill of a paused one
+	id2=$(ctr_run p2 'sleep 1000')
+	shoal pause p2 >/dev/null
+	shoal kill p2 >/dev/null
+	ctr_wait_status p2 exited
+	[ "$(ctr_field p2 .State.ExitCode)" = 137 ]
+	# not running: refused
+	run shoal pause p2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is not running"* ]]
+}
+
+@test "docker CLI: pause, ps (Paused), unpause" {
+	id=$(ctr_run p1 'i=0; while true; do i=$((i+1)); echo $i >/tmp/n.t; mv /tmp/n.t /tmp/n; sleep 0.05; done')
+	wait_for ctr_exec p1 test -s /tmp/n
+	dkr pause p1
+	dkr ps --format '{{.Names}} {{.Status}}' | grep -q '^p1 Up .* (Paused)$'
+	a=$(counter p1)
+	sleep 0.5
+	[ "$(counter p1)" = "$a" ]
+	dkr unpause p1
+	sleep 0.5
+	[ "$(counter p1)" -gt "$a" ]
 }

@@ -7,6 +7,7 @@
 # endpoint reaches the other host's map through the watch.
 
 load kv_helpers
+load container_helpers
 
 IMAGE=shoal/busybox
 
@@ -18,21 +19,6 @@ setup_file() {
 setup() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	etcd_available || skip "etcd/etcdctl not installed (Debian etcd-server, etcd-client: make deps)"
-}
-
-# What the containers of the hosts left (shims and their processes, by
-# the pids their bundles recorded; mounts under the work dir but bpffs).
-ctr_kill_all() {
-	local d=$1 f m
-	[ -n "$d" ] && [ -d "$d" ] || return 0
-	for f in "$d"/*/exec/containers/*/shim.pid "$d"/*/exec/containers/*/init.pid; do
-		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
-	done
-	awk -v w="$d/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo |
-		grep -v '/bpffs$' | sort -r | while read -r m; do
-		umount -l "$m" 2>/dev/null || true
-	done
-	return 0
 }
 
 teardown() {

@@ -119,10 +119,12 @@ cg_dirs_of() {
 	[ "$(ctr_field "$id" .State.OOMKilled)" = false ]
 	shoal rm "$id" >/dev/null
 	# run --rm -m 32m: the exit code is 137 and the container is gone
-	run run_limited --rm --name oomrm -m 32m "$IMAGE" dd if=/dev/zero of=/dev/null bs=100M count=1
+	run run_limited --rm --cidfile "$W/cid" --name oomrm -m 32m "$IMAGE" dd if=/dev/zero of=/dev/null bs=100M count=1
 	echo "# run --rm: $status $output" >&3
 	[ "$status" -eq 137 ]
 	[ "$(api GET /containers/oomrm/json | tail -1)" = "HTTP 404" ]
+	[ "$(wc -c < "$W/cid")" -eq 64 ]
+	[ -z "$(cg_dirs_of "$(cat "$W/cid")")" ]
 	# AutoRemove through the API, so the id is known: no cgroup left
 	id=$(ctr_create oomrm2 '{"Image": "shoal/busybox", "Cmd": ["dd", "if=/dev/zero", "of=/dev/null", "bs=100M", "count=1"], "HostConfig": {"Memory": 33554432, "AutoRemove": true}}')
 	api POST "/containers/$id/start" | tail -1 | grep -q 'HTTP 204'

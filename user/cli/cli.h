@@ -20,7 +20,7 @@
 
 #define CLI_PROG "shoal"
 #define CLI_DEFAULT_HOST "unix:///run/shoal/shoal.sock"
-#define CLI_MAX_OPTS 40
+#define CLI_MAX_OPTS 80 /* run and create have 50; docker has ~100 */
 
 struct cli_ctx {
 	const char *host; /* daemon address as the user gave it */

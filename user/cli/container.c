@@ -31,6 +31,7 @@ static const struct cli_cmd container_cmds[] = {
 	{ "kill", cmd_kill, "Kill one or more running containers", NULL },
 	{ "logs", cmd_logs, "Fetch the logs of a container", NULL },
 	{ "ls", cmd_ps, "List containers", "list" },
+	{ "pause", cmd_pause, "Pause all processes within one or more containers", NULL },
 	{ "port", cmd_port, "List port mappings or a specific mapping for the container", NULL },
 	{ "ps", cmd_ps, "List containers", NULL },
 	{ "prune", cmd_container_prune, "Remove all stopped containers", NULL },
@@ -41,6 +42,7 @@ static const struct cli_cmd container_cmds[] = {
 	{ "start", cmd_start, "Start one or more stopped containers", NULL },
 	{ "stop", cmd_stop, "Stop one or more running containers", NULL },
 	{ "top", cmd_top_ps, "Display the running processes of a container", NULL },
+	{ "unpause", cmd_unpause, "Unpause all processes within one or more containers", NULL },
 	{ "wait", cmd_wait, "Block until one or more containers stop, then print their exit codes", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -307,6 +309,49 @@ int cmd_wait(struct cli_ctx *ctx, int argc, char **argv)
 	if (cli_args_min(&wait_usage, p.nargs, 1))
 		return 1;
 	return for_each(ctx, &p, "POST", "/wait", true);
+}
+
+/* ---- pause / unpause ------------------------------------------------------ */
+
+static const struct cli_usage pause_usage = {
+	.path = "pause",
+	.args = "CONTAINER [CONTAINER...]",
+	.desc = "Pause all processes within one or more containers",
+	.aliases = "shoal container pause, shoal pause",
+};
+
+static const struct cli_usage unpause_usage = {
+	.path = "unpause",
+	.args = "CONTAINER [CONTAINER...]",
+	.desc = "Unpause all processes within one or more containers",
+	.aliases = "shoal container unpause, shoal unpause",
+};
+
+static int pause_run(struct cli_ctx *ctx, int argc, char **argv, const struct cli_usage *u,
+		     const char *suffix)
+{
+	struct cli_parse p;
+	const char *val;
+	int o;
+
+	cli_parse_init(&p, u, argc, argv);
+	while ((o = cli_next(&p, &val)) > 0)
+		;
+	if (o < 0)
+		return p.rc;
+	if (cli_args_min(u, p.nargs, 1))
+		return 1;
+	return for_each(ctx, &p, "POST", suffix, false);
+}
+
+int cmd_pause(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return pause_run(ctx, argc, argv, &pause_usage, "/pause");
+}
+
+int cmd_unpause(struct cli_ctx *ctx, int argc, char **argv)
+{
+	return pause_run(ctx, argc, argv, &unpause_usage, "/unpause");
 }
 
 /* ---- rename ------------------------------------------------------------- */

@@ -30,6 +30,8 @@ int cmd_restart(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_rm(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_wait(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_rename(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_pause(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_unpause(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_top_ps(struct cli_ctx *ctx, int argc, char **argv); /* top_net.c: cmd_top */
 int cmd_port(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_logs(struct cli_ctx *ctx, int argc, char **argv);

@@ -20,6 +20,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -42,13 +43,20 @@ enum {
 	OPT_ENTRYPOINT, OPT_STOPSIG, OPT_STOPTIMEOUT, OPT_MOUNT, OPT_VOLFROM,
 	OPT_RESTART, OPT_EXPOSE, OPT_READONLY, OPT_TMPFS, OPT_ADDHOST,
 	OPT_LABELFILE, OPT_ALIAS, OPT_DETACHKEYS, OPT_NOSTDIN, OPT_SIGPROXY,
-	OPT_PRIV, OPT_INIT, OPT_PULL,
+	OPT_PRIV, OPT_INIT, OPT_PULL, OPT_MEMSWAP, OPT_CPUS, OPT_PIDS, OPT_CAPADD,
+	OPT_CAPDROP, OPT_SECOPT, OPT_ULIMIT, OPT_SHM, OPT_OOMADJ, OPT_LOGDRV, OPT_LOGOPT,
+	OPT_CIDFILE,
 };
 
 /* The options run and create share (create has no -d/--rm... in Docker it
  * has --rm; -d is run's only). */
 #define CREATE_OPTS                                                                        \
 	{ OPT_ADDHOST, 0, "add-host", "list", "Add a custom host-to-IP mapping (host:ip)" },  \
+	{ OPT_CAPADD, 0, "cap-add", "list", "Add Linux capabilities" },                         \
+	{ OPT_CAPDROP, 0, "cap-drop", "list", "Drop Linux capabilities" },                      \
+	{ OPT_CIDFILE, 0, "cidfile", "string", "Write the container ID to the file" },          \
+	{ 'c', 'c', "cpu-shares", "int", "CPU shares (relative weight)" },                    \
+	{ OPT_CPUS, 0, "cpus", "decimal", "Number of CPUs" },                                   \
 	{ 'e', 'e', "env", "list", "Set environment variables" },                              \
 	{ OPT_ENVFILE, 0, "env-file", "list", "Read in a file of environment variables" },     \
 	{ OPT_ENTRYPOINT, 0, "entrypoint", "string", "Overwrite the default ENTRYPOINT of the image" }, \
@@ -59,10 +67,16 @@ enum {
 	{ OPT_IP, 0, "ip", "string", "IPv4 address (e.g., 172.30.100.104)" },                  \
 	{ 'l', 'l', "label", "list", "Set meta data on a container" },                         \
 	{ OPT_LABELFILE, 0, "label-file", "list", "Read in a line delimited file of labels" }, \
+	{ OPT_LOGDRV, 0, "log-driver", "string", "Logging driver for the container" },          \
+	{ OPT_LOGOPT, 0, "log-opt", "list", "Log driver options" },                             \
+	{ 'm', 'm', "memory", "bytes", "Memory limit" },                                       \
+	{ OPT_MEMSWAP, 0, "memory-swap", "bytes", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" }, \
 	{ OPT_MOUNT, 0, "mount", "mount", "Attach a filesystem mount to the container" },      \
 	{ OPT_NAME, 0, "name", "string", "Assign a name to the container" },                   \
 	{ OPT_NETWORK, 0, "network", "network", "Connect a container to a network" },          \
 	{ OPT_ALIAS, 0, "network-alias", "list", "Add network-scoped alias for the container" }, \
+	{ OPT_OOMADJ, 0, "oom-score-adj", "int", "Tune host's OOM preferences (-1000 to 1000)" }, \
+	{ OPT_PIDS, 0, "pids-limit", "int", "Tune container pids limit (set -1 for unlimited)" }, \
 	{ OPT_PRIV, 0, "privileged", NULL, "Give extended privileges to this container" },     \
 	{ OPT_PULL, 0, "pull", "string", "Pull image before running (\"always\", \"missing\", \"never\") (default \"missing\")" }, \
 	{ 'p', 'p', "publish", "list", "Publish a container's port(s) to the host" },          \
@@ -70,10 +84,13 @@ enum {
 	{ OPT_READONLY, 0, "read-only", NULL, "Mount the container's root filesystem as read only" }, \
 	{ OPT_RESTART, 0, "restart", "string", "Restart policy to apply when a container exits (default \"no\")" }, \
 	{ OPT_RM, 0, "rm", NULL, "Automatically remove the container when it exits" },         \
+	{ OPT_SECOPT, 0, "security-opt", "list", "Security Options" },                          \
+	{ OPT_SHM, 0, "shm-size", "bytes", "Size of /dev/shm" },                                \
 	{ OPT_STOPSIG, 0, "stop-signal", "string", "Signal to stop the container" },           \
 	{ OPT_STOPTIMEOUT, 0, "stop-timeout", "int", "Timeout (in seconds) to stop a container" }, \
 	{ OPT_TMPFS, 0, "tmpfs", "list", "Mount a tmpfs directory" },                          \
 	{ 't', 't', "tty", NULL, "Allocate a pseudo-TTY" },                                    \
+	{ OPT_ULIMIT, 0, "ulimit", "ulimit", "Ulimit options (default [])" },                   \
 	{ 'u', 'u', "user", "string", "Username or UID (format: <name|uid>[:<group|gid>])" },  \
 	{ 'v', 'v', "volume", "list", "Bind mount a volume" },                                 \
 	{ OPT_VOLFROM, 0, "volumes-from", "list", "Mount volumes from the specified container(s)" }, \
@@ -736,11 +753,12 @@ fail:
 struct run_opts {
 	bool detach, rm, interactive, tty, puball, readonly, priv, nosigproxy;
 	const char *name, *workdir, *hostname, *network, *ip, *entrypoint,
-		*user, *stopsig, *restart, *pull;
+		*user, *stopsig, *restart, *pull, *cidfile;
 	long stoptimeout;
 	bool has_stoptimeout;
 	json_t *env, *labels, *exposed, *bindings, *binds, *volumes, *mounts,
 		*volfrom, *tmpfs, *hosts, *aliases;
+	json_t *hcx; /* resource, security and logging keys of HostConfig */
 };
 
 static void run_opts_free(struct run_opts *o)
@@ -756,6 +774,7 @@ static void run_opts_free(struct run_opts *o)
 	json_decref(o->tmpfs);
 	json_decref(o->hosts);
 	json_decref(o->aliases);
+	json_decref(o->hcx);
 }
 
 /* -v SRC:DST[:MODE] is a bind (HostConfig.Binds); -v /DST alone an
@@ -773,6 +792,231 @@ static int add_volume(struct run_opts *o, const char *val, char *msg, size_t len
 	else {
 		snprintf(msg, len, "invalid volume specification: '%s'", val);
 		return -1;
+	}
+	return 0;
+}
+
+/* docker's RAMInBytes: "512", "64m", "64MB", "1.5g", "2GiB" (binary units). */
+static int parse_bytes(const char *s, int64_t *out)
+{
+	static const char units[] = "bkmgtp";
+	const char *u;
+	double v, mult = 1;
+	char *end;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (!*s || errno || end == s || v < 0)
+		return -1;
+	if (*end) {
+		u = strchr(units, *end | 0x20);
+		if (!u)
+			return -1;
+		for (long i = 0; i < u - units; i++)
+			mult *= 1024;
+		end++;
+		if (*end && (*end | 0x20) == 'i')
+			end++;
+		if (*end && (*end | 0x20) == 'b' && u != units)
+			end++;
+		if (*end)
+			return -1;
+	}
+	*out = (int64_t)(v * mult);
+	return 0;
+}
+
+static int parse_int(const char *s, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return !*s || *end || errno ? -1 : 0;
+}
+
+/* --ulimit NAME=SOFT[:HARD] as {"Name", "Soft", "Hard"}. */
+static json_t *parse_ulimit(const char *s)
+{
+	const char *eq = strchr(s, '='), *colon;
+	long long soft, hard;
+	char buf[64], *name;
+	json_t *u;
+
+	if (!eq || eq == s)
+		return NULL;
+	colon = strchr(eq + 1, ':');
+	snprintf(buf, sizeof(buf), "%.*s", colon ? (int)(colon - eq - 1) : (int)strlen(eq + 1), eq + 1);
+	if (parse_int(buf, &soft) < 0)
+		return NULL;
+	hard = soft;
+	if (colon && parse_int(colon + 1, &hard) < 0)
+		return NULL;
+	if (soft > hard)
+		return NULL;
+	name = strndup(s, (size_t)(eq - s));
+	u = name ? json_pack("{s:s, s:I, s:I}", "Name", name, "Soft", (json_int_t)soft, "Hard",
+			     (json_int_t)hard) : NULL;
+	free(name);
+	return u;
+}
+
+/* Append val to the array hcx[key] (made on first use). */
+static void hcx_append(json_t *hcx, const char *key, json_t *val)
+{
+	json_t *a = json_object_get(hcx, key);
+
+	if (!a) {
+		a = json_array();
+		json_object_set_new(hcx, key, a);
+	}
+	json_array_append_new(a, val);
+}
+
+static int cmp_json_str(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+/* docker-cli's capability lists: upper case, "CAP_" prefixed (but ALL),
+ * without duplicates, sorted. */
+static void caps_normalise(json_t *caps)
+{
+	json_t *v[128];
+	size_t n = 0, i, w = 0;
+	json_t *x;
+
+	if (!caps)
+		return;
+	json_array_foreach(caps, i, x) {
+		char buf[64], *c;
+
+		snprintf(buf, sizeof(buf), "%s%s",
+			 strncasecmp(json_string_value(x), "CAP_", 4) == 0 ||
+					 strcasecmp(json_string_value(x), "ALL") == 0 ? "" : "CAP_",
+			 json_string_value(x));
+		for (c = buf; *c; c++)
+			*c = (char)toupper((unsigned char)*c);
+		if (n < 128)
+			v[n++] = json_string(buf);
+	}
+	qsort(v, n, sizeof(v[0]), cmp_json_str);
+	json_array_clear(caps);
+	for (i = 0; i < n; i++) {
+		if (w && strcmp(json_string_value(v[i]), json_string_value(v[w - 1])) == 0) {
+			json_decref(v[i]);
+			continue;
+		}
+		v[w++] = v[i];
+	}
+	for (i = 0; i < w; i++)
+		json_array_append_new(caps, v[i]);
+}
+
+/* The HostConfig keys docker-cli sets for the resource, capability,
+ * security, ulimit and logging flags. -1 with pflag's message in msg. */
+static int hc_extra(json_t *hcx, int opt, const char *val, char *msg, size_t len)
+{
+	static const struct { int opt; const char *flag, *key; } bytes[] = {
+		{ 'm', "-m, --memory", "Memory" },
+		{ OPT_MEMSWAP, "--memory-swap", "MemorySwap" },
+		{ OPT_SHM, "--shm-size", "ShmSize" },
+	};
+	static const struct { int opt; const char *flag, *key; } ints[] = {
+		{ 'c', "-c, --cpu-shares", "CpuShares" },
+		{ OPT_PIDS, "--pids-limit", "PidsLimit" },
+		{ OPT_OOMADJ, "--oom-score-adj", "OomScoreAdj" },
+	};
+	long long n;
+	int64_t b;
+	json_t *x;
+
+	for (size_t i = 0; i < sizeof(bytes) / sizeof(bytes[0]); i++) {
+		if (bytes[i].opt != opt)
+			continue;
+		if (opt == OPT_MEMSWAP && strcmp(val, "-1") == 0)
+			b = -1;
+		else if (parse_bytes(val, &b) < 0) {
+			snprintf(msg, len, "invalid argument \"%s\" for \"%s\" flag: invalid size: '%s'",
+				 val, bytes[i].flag, val);
+			return -1;
+		}
+		json_object_set_new(hcx, bytes[i].key, json_integer(b));
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		if (ints[i].opt != opt)
+			continue;
+		if (parse_int(val, &n) < 0) {
+			snprintf(msg, len,
+				 "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: parsing \"%s\": invalid syntax",
+				 val, ints[i].flag, val);
+			return -1;
+		}
+		if (opt == OPT_OOMADJ && (n < -1000 || n > 1000)) {
+			snprintf(msg, len, "invalid argument \"%s\" for \"--oom-score-adj\" flag: must be in the range [-1000, 1000]",
+				 val);
+			return -1;
+		}
+		json_object_set_new(hcx, ints[i].key, json_integer(n));
+		return 0;
+	}
+	switch (opt) {
+	case OPT_CPUS: {
+		char *end;
+		double c;
+
+		errno = 0;
+		c = strtod(val, &end);
+		if (!*val || *end || errno || c < 0) {
+			snprintf(msg, len, "invalid argument \"%s\" for \"--cpus\" flag: failed to parse %s as a rational number",
+				 val, val);
+			return -1;
+		}
+		json_object_set_new(hcx, "NanoCpus", json_integer((json_int_t)(c * 1e9 + 0.5)));
+		return 0;
+	}
+	case OPT_CAPADD:
+	case OPT_CAPDROP:
+		hcx_append(hcx, opt == OPT_CAPADD ? "CapAdd" : "CapDrop", json_string(val));
+		return 0;
+	case OPT_SECOPT:
+		hcx_append(hcx, "SecurityOpt", json_string(val));
+		return 0;
+	case OPT_ULIMIT:
+		x = parse_ulimit(val);
+		if (!x) {
+			snprintf(msg, len, "invalid argument \"%s\" for \"--ulimit\" flag: invalid ulimit argument: %s",
+				 val, val);
+			return -1;
+		}
+		hcx_append(hcx, "Ulimits", x);
+		return 0;
+	case OPT_LOGDRV:
+	case OPT_LOGOPT: {
+		json_t *lc = json_object_get(hcx, "LogConfig");
+		const char *eq = strchr(val, '=');
+		char *k;
+
+		if (!lc) {
+			lc = json_pack("{s:s, s:{}}", "Type", "", "Config");
+			json_object_set_new(hcx, "LogConfig", lc);
+		}
+		if (opt == OPT_LOGDRV) {
+			json_object_set_new(lc, "Type", json_string(val));
+			return 0;
+		}
+		if (!eq || eq == val) {
+			snprintf(msg, len, "invalid argument \"%s\" for \"--log-opt\" flag: invalid key value pair format: %s",
+				 val, val);
+			return -1;
+		}
+		k = strndup(val, (size_t)(eq - val));
+		if (k)
+			json_object_set_new(json_object_get(lc, "Config"), k, json_string(eq + 1));
+		free(k);
+		return 0;
+	}
 	}
 	return 0;
 }
@@ -831,9 +1075,10 @@ static int run_parse(struct cli_parse *p, const struct cli_usage *u, int argc,
 	o->tmpfs = json_object();
 	o->hosts = json_array();
 	o->aliases = json_array();
+	o->hcx = json_object();
 	if (!o->env || !o->labels || !o->exposed || !o->bindings || !o->binds ||
 	    !o->volumes || !o->mounts || !o->volfrom || !o->tmpfs || !o->hosts ||
-	    !o->aliases)
+	    !o->aliases || !o->hcx)
 		return RUN_EXIT_CLI;
 	cli_parse_init(p, u, argc, argv);
 	while ((opt = cli_next(p, &val)) > 0) {
@@ -961,12 +1206,23 @@ static int run_parse(struct cli_parse *p, const struct cli_usage *u, int argc,
 		case OPT_ALIAS:
 			json_array_append_new(o->aliases, json_string(val));
 			break;
+		case OPT_CIDFILE:
+			o->cidfile = val;
+			break;
+		default:
+			if (hc_extra(o->hcx, opt, val, msg, sizeof(msg)) < 0) {
+				cli_usage_error(u, "%s", msg);
+				return RUN_EXIT_CLI;
+			}
+			break;
 		}
 	}
 	if (opt < 0) {
 		*done = p->rc == 0;
 		return p->rc ? RUN_EXIT_CLI : 0;
 	}
+	caps_normalise(json_object_get(o->hcx, "CapAdd"));
+	caps_normalise(json_object_get(o->hcx, "CapDrop"));
 	if (p->nargs < 1) {
 		cli_args_min(u, p->nargs, 1);
 		return RUN_EXIT_CLI;
@@ -1007,6 +1263,8 @@ static json_t *run_body(struct run_opts *o, char **args, int nargs, char *msg,
 		       o->volfrom, "Mounts", o->mounts, "PublishAllPorts", o->puball,
 		       "ReadonlyRootfs", o->readonly, "Privileged", o->priv, "Tmpfs",
 		       o->tmpfs, "ExtraHosts", o->hosts);
+	if (hc)
+		json_object_update(hc, o->hcx);
 	body = json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:O, s:b, s:b, s:b, s:O, s:o, s:s,"
 			 " s:O, s:s, s:o, s:O, s:o}",
 			 "Hostname", o->hostname ? o->hostname : "", "Domainname", "",
@@ -1244,8 +1502,8 @@ static int run_or_create(struct cli_ctx *ctx, int argc, char **argv, bool run)
 	struct client cl = { 0 };
 	json_t *body = NULL;
 	char msg[512], *id = NULL;
+	int rc, cidfd = -1;
 	bool done;
-	int rc;
 
 	rc = run_parse(&p, u, argc, argv, &o, &done);
 	if (rc || done)
@@ -1269,7 +1527,39 @@ static int run_or_create(struct cli_ctx *ctx, int argc, char **argv, bool run)
 			goto out;
 		}
 	}
+	if (o.cidfile) {
+		/* docker's cidFile: made before the create (so a second run
+		 * with the same file fails first), filled after, gone on failure */
+		cidfd = open(o.cidfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (cidfd < 0) {
+			if (errno == EEXIST)
+				snprintf(msg, sizeof(msg),
+					 "Container ID file found, make sure the other container isn't running or delete %s",
+					 o.cidfile);
+			else
+				snprintf(msg, sizeof(msg), "failed to create the container ID file: open %s: %s",
+					 o.cidfile, strerror(errno));
+			report_error(u->path, msg, false);
+			goto out;
+		}
+	}
 	id = create_container(ctx, &cl, u->path, body, o.name, o.pull);
+	if (cidfd >= 0) {
+		bool ok = id && dprintf(cidfd, "%s", id) == (int)strlen(id);
+
+		close(cidfd);
+		cidfd = -1;
+		if (!ok) {
+			unlink(o.cidfile);
+			if (id) {
+				snprintf(msg, sizeof(msg), "failed to write the container ID to the file: %s",
+					 strerror(errno));
+				report_error(u->path, msg, false);
+				free(id);
+				id = NULL;
+			}
+		}
+	}
 	if (!id)
 		goto out;
 	if (!run || o.detach) {

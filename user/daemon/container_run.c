@@ -503,6 +503,10 @@ static void release_run(struct daemon *d, const char *id, json_t *ns, bool rootf
 		d->storage->ops->put(d->storage, id, NULL);
 	ctr_bundle_dir(d, id, p, sizeof(p));
 	fsutil_rm_rf(p);
+	/* The v1 freezer cgroup of a paused run, if its shim died before
+	 * removing it (the shim's own exit path does). */
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/freezer/shoal/%s", id);
+	rmdir(p);
 	ns_clear_live(ns);
 }
 
@@ -1590,6 +1594,8 @@ static bool wait_exit(struct daemon *d, const char *id, uint64_t exits, int secs
 	}
 }
 
+static void resume_if_paused(struct daemon *d, const char *id);
+
 int ctr_stop(struct daemon *d, const char *ref, int timeout, bool restart,
 	     struct shoal_err *err)
 {
@@ -1637,6 +1643,9 @@ int ctr_stop(struct daemon *d, const char *ref, int timeout, bool restart,
 	rt = ctr_rt_get(d, id);
 	exits = rt ? rt->exits : 0;
 	ret = ctr_signal(d, id, sig, false, err);
+	/* Docker unfreezes a paused container once signalled, so that the
+	 * signal is handled (a frozen task does not even die of SIGKILL). */
+	resume_if_paused(d, id);
 	if (ret == 0 && !wait_exit(d, id, exits, timeout)) {
 		log_info("container %.12s: no exit %d s after signal %d; killing it", id, timeout, sig);
 		ret = ctr_signal(d, id, SIGKILL, true, err);
@@ -1680,6 +1689,9 @@ int ctr_kill(struct daemon *d, const char *ref, const char *signal, struct shoal
 		if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT)
 			manual_stop_set(d, &c, true);
 		ret = ctr_signal(d, c.id, sig, false, err);
+		/* A terminating signal to a paused container: let it act. */
+		if (ret == 0 && (sig == SIGKILL || sig == SIGTERM || sig == SIGINT))
+			resume_if_paused(d, c.id);
 	}
 	st_container_free(&c);
 out:
@@ -1696,6 +1708,36 @@ bool ctr_is_paused(const struct st_container *c)
 
 	json_decref(ns);
 	return v;
+}
+
+/* Thaw id if it is paused and forget the flag (d->lock held). */
+static void resume_if_paused(struct daemon *d, const char *id)
+{
+	json_t *req, *rep = NULL, *ns;
+	struct shoal_err err = { 0 };
+	struct st_container c;
+
+	if (st_container_find(d->ctr->sc, id, &c, NULL) < 0)
+		return;
+	if (!ctr_is_paused(&c)) {
+		st_container_free(&c);
+		return;
+	}
+	req = json_pack("{s:s}", "op", "resume");
+	if (ctr_shim_call(d, c.id, req, &rep, NULL, &err) < 0 ||
+	    !json_is_true(json_object_get(rep, "ok")))
+		log_warn("container %.12s: unpause after signal: %s", c.id,
+			 err.msg[0] ? err.msg : str_or(rep, "message", "refused by the shim"));
+	json_decref(req);
+	json_decref(rep);
+	ns = load_obj(c.net_settings);
+	json_object_del(ns, "_paused");
+	free(c.net_settings);
+	c.net_settings = json_dumps(ns, JSON_COMPACT);
+	json_decref(ns);
+	st_container_update(d->ctr->sc, &c, NULL);
+	ctr_changed(d);
+	st_container_free(&c);
 }
 
 /* POST /containers/{id}/pause|unpause: the shim freezes / thaws it; the

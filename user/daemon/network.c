@@ -16,6 +16,7 @@
 #include "../ipam/ipam.h"
 #include "../netlink/netlink.h"
 #include "daemon.h"
+#include "filters.h"
 
 #define MTU_OPTION "com.docker.network.driver.mtu"
 #define VNI_OPTION "com.docker.network.driver.overlay.vxlanid_list"
@@ -594,32 +595,8 @@ static bool net_filter_match(const struct st_network *n, json_t *filters)
 static int net_check_filters(json_t *filters, struct shoal_err *err)
 {
 	static const char *const known[] = { "name", "id", "driver", "label", "scope", "type" };
-	const char *key;
-	json_t *vals;
 
-	if (!filters)
-		return 0;
-	if (!json_is_object(filters))
-		return err_set(err, EINVAL, "filters must be a JSON object of string arrays");
-	json_object_foreach(filters, key, vals) {
-		bool ok = false;
-		for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-			ok = ok || strcmp(key, known[i]) == 0;
-		if (!ok)
-			return err_set(err, EINVAL, "invalid filter '%s'", key);
-		if (json_is_object(vals)) {
-			/* Old-style {"name": {"x": true}}: normalise to an array. */
-			json_t *arr = json_array();
-			const char *k;
-			json_t *b;
-			json_object_foreach(vals, k, b)
-				json_array_append_new(arr, json_string(k));
-			json_object_set_new(filters, key, arr);
-		} else if (!json_is_array(vals)) {
-			return err_set(err, EINVAL, "filter '%s' must be an array of strings", key);
-		}
-	}
-	return 0;
+	return filters_normalise(filters, known, ARRAY_SIZE(known), err);
 }
 
 int net_list_json(struct daemon *d, json_t *filters, json_t **out, struct shoal_err *err)

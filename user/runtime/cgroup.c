@@ -448,3 +448,113 @@ void rt_cgroup_remove(const char *path)
 		if (v1.d[i][0])
 			remove_dir(v1.d[i]);
 }
+
+/* ---- cgroup v1 freezer (hosts with no cgroup2 mount for the container) ---- */
+
+#define FREEZER_V1 "/sys/fs/cgroup/freezer"
+
+bool rt_freezer_v1_available(void)
+{
+	struct statfs sfs;
+
+	return statfs(FREEZER_V1, &sfs) == 0 && sfs.f_type == CGROUP_SUPER_MAGIC &&
+	       access(FREEZER_V1 "/cgroup.procs", W_OK) == 0;
+}
+
+static int freezer_state(const char *dir, const char *want)
+{
+	char file[PATH_MAX + 16], buf[32] = "";
+
+	snprintf(file, sizeof(file), "%s/freezer.state", dir);
+	for (int i = 0; i < 200; i++) {
+		_cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+		if (n > 0) {
+			buf[n] = '\0';
+			if (!strncmp(buf, want, strlen(want)))
+				return 0;
+		}
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* Move every process of init_pid's pid namespace into dir; the number
+ * moved that were not there yet (tasks attached to a FROZEN v1 cgroup
+ * are frozen on attach). */
+static int freezer_gather(const char *dir, pid_t init_pid)
+{
+	char file[PATH_MAX + 16], cg[PATH_MAX + 32], want[PATH_MAX + 16], line[PATH_MAX];
+	pid_t pids[4096];
+	int n = rt_pidns_pids(init_pid, pids, 4096), moved = 0;
+
+	if (n < 0)
+		return n;
+	snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
+	snprintf(want, sizeof(want), ":freezer:%s", dir + strlen(FREEZER_V1));
+	for (int i = 0; i < n; i++) {
+		bool there = false;
+		FILE *f;
+
+		snprintf(cg, sizeof(cg), "/proc/%d/cgroup", (int)pids[i]);
+		f = fopen(cg, "re");
+		while (f && fgets(line, sizeof(line), f)) {
+			char *nl = strchr(line, '\n');
+
+			if (nl)
+				*nl = '\0';
+			if (strstr(line, want) && strlen(strstr(line, want)) == strlen(want))
+				there = true;
+		}
+		if (f)
+			fclose(f);
+		if (there)
+			continue;
+		snprintf(cg, sizeof(cg), "%d", (int)pids[i]);
+		if (write_file(file, cg) == 0)
+			moved++;
+	}
+	return moved;
+}
+
+int rt_freezer_v1(const char *id, pid_t init_pid, bool frozen, struct shoal_err *err)
+{
+	char dir[PATH_MAX], state[PATH_MAX + 16];
+	int r;
+
+	snprintf(dir, sizeof(dir), FREEZER_V1 "/shoal/%s", id);
+	snprintf(state, sizeof(state), "%s/freezer.state", dir);
+	if (!frozen) {
+		r = write_file(state, "THAWED");
+		if (r == 0)
+			r = freezer_state(dir, "THAWED");
+		return r < 0 ? err_set(err, -r, "freezer %s: thaw: %s", dir, strerror(-r)) : 0;
+	}
+	if ((mkdir(FREEZER_V1 "/shoal", 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(dir, 0755) < 0 && errno != EEXIST))
+		return err_set(err, errno, "freezer %s: %s", dir, strerror(errno));
+	r = freezer_gather(dir, init_pid);
+	if (r >= 0)
+		r = write_file(state, "FROZEN");
+	if (r >= 0)
+		r = freezer_state(dir, "FROZEN");
+	/* A process forked while we gathered: attach it (frozen on attach),
+	 * until a round finds none. */
+	for (int i = 0; r >= 0 && i < 10; i++) {
+		r = freezer_gather(dir, init_pid);
+		if (r == 0)
+			break;
+	}
+	if (r < 0)
+		return err_set(err, -r, "freezer %s: freeze: %s", dir, strerror(-r));
+	return 0;
+}
+
+void rt_freezer_v1_remove(const char *id)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), FREEZER_V1 "/shoal/%s", id);
+	remove_dir(dir);
+}

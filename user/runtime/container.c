@@ -447,6 +447,33 @@ static char proc_state(int pid)
 	return p && p[1] == ' ' ? p[2] : 0;
 }
 
+int rt_pidns_pids(pid_t init_pid, pid_t *out, int max)
+{
+	struct stat ns, st;
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)init_pid);
+	if (stat(path, &ns) < 0)
+		return -errno;
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while (n < max && (d = readdir(dir))) {
+		int pid = atoi(d->d_name);
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+		if (stat(path, &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev)
+			out[n++] = pid;
+	}
+	closedir(dir);
+	return n;
+}
+
 int rt_kill_all(pid_t init_pid, int sig)
 {
 	struct stat ns, st;

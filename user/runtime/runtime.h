@@ -143,6 +143,12 @@ bool rt_cgroup_oom_killed(const char *path);
 /* cgroup.freeze = 1/0, waiting (1 s at most) for cgroup.events to agree. */
 int rt_cgroup_freeze(const char *path, bool frozen, struct shoal_err *err);
 void rt_cgroup_remove(const char *path);
+/* Without a unified hierarchy: the v1 freezer at /sys/fs/cgroup/freezer.
+ * Freezing moves every process of init_pid's pid namespace into
+ * shoal/<id> there and freezes it (1 s at most); thawing thaws it. */
+bool rt_freezer_v1_available(void);
+int rt_freezer_v1(const char *id, pid_t init_pid, bool frozen, struct shoal_err *err);
+void rt_freezer_v1_remove(const char *id);
 
 /* Write /proc/self/oom_score_adj. */
 int rt_oom_score_adj(int v, struct shoal_err *err);
@@ -150,5 +156,7 @@ int rt_oom_score_adj(int v, struct shoal_err *err);
 /* Signal every process whose pid namespace is init_pid's; the number
  * signalled. sig 0: the number of them not stopped (yet). */
 int rt_kill_all(pid_t init_pid, int sig);
+/* The (host) pids of init_pid's pid namespace, up to max: how many. */
+int rt_pidns_pids(pid_t init_pid, pid_t *out, int max);
 
 #endif

@@ -482,8 +482,9 @@ static void op_resize(struct shim *s, struct client *c, json_t *req)
 	c->state = C_CLOSING;
 }
 
-/* pause/resume: the cgroup's freezer (v2), else SIGSTOP/SIGCONT to
- * every process of the container (pid 1 included: forced from outside). */
+/* pause/resume: the cgroup's freezer (v2), else the v1 freezer (every
+ * process of the container moved into freezer/shoal/<id>), else
+ * SIGSTOP/SIGCONT to every process (pid 1 included: forced from outside). */
 static void op_pause(struct shim *s, struct client *c, bool pause)
 {
 	struct proc *init = init_proc(s);
@@ -502,6 +503,12 @@ static void op_pause(struct shim *s, struct client *c, bool pause)
 			client_error(c, err.msg);
 			return;
 		}
+	} else if (s->freezer_v1 || (pause && rt_freezer_v1_available())) {
+		if (rt_freezer_v1(s->cfg.id, init->rp.pid, pause, &err) < 0) {
+			client_error(c, err.msg);
+			return;
+		}
+		s->freezer_v1 = true;
 	} else if (rt_kill_all(init->rp.pid, pause ? SIGSTOP : SIGCONT) < 0) {
 		client_error(c, "cannot signal the container's processes");
 		return;
@@ -897,6 +904,8 @@ static void finish(struct shim *s, struct proc *init)
 		oom = rt_cgroup_oom_killed(s->cgroup);
 		rt_cgroup_remove(s->cgroup);
 	}
+	if (s->freezer_v1)
+		rt_freezer_v1_remove(s->cfg.id);
 	write_exit_json(s, init, oom, when);
 	close(s->listen_fd);
 	s->listen_fd = -1;

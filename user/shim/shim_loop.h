@@ -43,6 +43,7 @@ struct shim {
 	struct proc *procs;             /* init first */
 	struct client *clients;
 	bool paused;
+	bool freezer_v1;                /* paused once with the v1 freezer */
 };
 
 void shim_add_init(struct shim *s, const struct rt_proc *init);
