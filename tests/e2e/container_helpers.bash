@@ -133,6 +133,9 @@ ctr_kill_all() {
 		"$d"/*/exec/containers/*/shim.pid "$d"/*/exec/containers/*/init.pid; do
 		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
 	done
+	for f in "$d"/exec/containers/*/ "$d"/*/exec/containers/*/; do
+		[ -d "$f" ] && e2e_rm_cgroups "$(basename "$f")"
+	done
 	awk -v w="$d/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo |
 		grep -v '/bpffs$' | sort -r | while read -r m; do
 		umount -l "$m" 2>/dev/null || true

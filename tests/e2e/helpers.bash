@@ -45,6 +45,23 @@ e2e_teardown() {
 	rm -rf "$W"
 }
 
+# e2e_rm_cgroups ID...: the cgroup directories of containers whose shims
+# were killed (/sys/fs/cgroup/shoal/<id>, or on a hybrid host the
+# cgroup2 one under unified/ and the v1 ones): once empty, they go.
+e2e_rm_cgroups() {
+	local id d
+	for id in "$@"; do
+		[[ $id =~ ^[0-9a-f]{64}$ ]] || continue
+		for d in /sys/fs/cgroup/shoal/"$id" /sys/fs/cgroup/*/shoal/"$id"; do
+			[ -d "$d" ] || continue
+			for _ in $(seq 1 20); do
+				rmdir "$d" 2>/dev/null && break
+				sleep 0.05
+			done
+		done
+	done
+}
+
 # Containers this test's shoald started outlive it (their shims are not
 # its children): kill each container's init, then its shim, by the pids
 # in the bundles under the test's exec-root. Nothing there: a no-op.
@@ -67,6 +84,10 @@ e2e_kill_containers() {
 			sleep 0.05
 		done
 	done
+	for d in "$W"/exec/containers/*/; do
+		[ -d "$d" ] && e2e_rm_cgroups "$(basename "$d")"
+	done
+	return 0
 }
 
 # Unmount whatever is still mounted under $W (container rootfs, network

@@ -91,7 +91,7 @@ cg_dirs_of() {
 		[ "$(cat "$cpu/cpu.max")" = "50000 100000" ]
 	fi
 	row=$(shoal stats --no-stream --format json | jq -c --arg i "${id:0:12}" '.[] | select(.ID == $i)')
-	echo "# stats: $row" >&3
+	echo "# stats: $(jq -c "{MemUsage, MemPerc, PIDs, CPUPerc}" <<<"$row")" >&3
 	usage=$(jq -r .MemUsage <<<"$row")
 	[[ "$usage" == *" / 64MiB" ]]
 	[[ "$usage" != "0B /"* ]]
@@ -131,4 +131,19 @@ cg_dirs_of() {
 	[ "$(api POST "/containers/$id/wait?condition=removed" | head -n -1 | jq .StatusCode)" = 137 ]
 	[ -z "$(cg_dirs_of "$id")" ]
 	[ "$(leftovers)" = "rows=0 eps=0 dirs=0 bundles=0 netns=0 mounts=0 veths=0 maps=0" ]
+}
+
+@test "limits: a container whose shim and init are killed -9: shoald removes its cgroup directories with the run" {
+	id=$(run_limited -d -m 64m --pids-limit 50 "$IMAGE" sleep 300)
+	pid=$(ctr_field "$id" .State.Pid)
+	shim=$(cat "$W/exec/containers/$id/shim.pid")
+	[ -n "$(cg_dirs_of "$id")" ]
+	kill -9 "$shim" "$pid"
+	ctr_wait_status "$id" exited 100
+	for _ in $(seq 1 20); do
+		[ -z "$(cg_dirs_of "$id")" ] && break
+		sleep 0.1
+	done
+	cg_dirs_of "$id" >&3
+	[ -z "$(cg_dirs_of "$id")" ]
 }

@@ -37,6 +37,7 @@
 
 #include "../../include/shoal_shim.h"
 #include "../archive/fsutil.h"
+#include "../common/cgroup1.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../netlink/netlink.h"
@@ -490,6 +491,23 @@ static void ns_clear_live(json_t *ns)
 	json_object_del(ns, "_paused");
 }
 
+/* The cgroup directories of a run whose shim died before removing them
+ * (its own exit path does): the cgroup2 one and the v1 ones of a hybrid
+ * host. A directory still in use stays (rmdir refuses it). */
+static void cgroup_leftovers(const char *id)
+{
+	static const char *const v1[] = { "memory", "cpu", "cpuacct", "pids" };
+	char p[4200], rel[96];
+
+	ctr_cgroup_path(id, p, sizeof(p));
+	if (p[0])
+		rmdir(p);
+	snprintf(rel, sizeof(rel), "/shoal/%s", id);
+	for (size_t i = 0; i < ARRAY_SIZE(v1); i++)
+		if (cg1_dir(v1[i], rel, p, sizeof(p)) == 0)
+			rmdir(p);
+}
+
 /* Release everything a run holds (d->lock held). */
 static void release_run(struct daemon *d, const char *id, json_t *ns, bool rootfs)
 {
@@ -507,6 +525,7 @@ static void release_run(struct daemon *d, const char *id, json_t *ns, bool rootf
 	 * removing it (the shim's own exit path does). */
 	snprintf(p, sizeof(p), "/sys/fs/cgroup/freezer/shoal/%s", id);
 	rmdir(p);
+	cgroup_leftovers(id);
 	ns_clear_live(ns);
 }
 
