@@ -130,6 +130,33 @@ net_field() {
 	[ "$status" -eq 0 ]
 }
 
+@test "networks are isolated from each other (Docker's isolation): only a container on both reaches both" {
+	two_nets
+	# a1 (neta) and b1 (netb): the packet is routed out of a1's subnet
+	# into netb's and dropped at a1's veth, counted and named
+	run shoal exec a1 ping -c 1 -W 1 10.62.0.10
+	[ "$status" -ne 0 ]
+	run shoal exec b1 ping -c 1 -W 1 10.61.0.10
+	[ "$status" -ne 0 ]
+	api GET /metrics | grep '^shoal_container_drops_total{container="a1",' |
+		grep -q 'reason="net_isolated"} [1-9]'
+	# the host stays reachable through the other network's gateway
+	run shoal exec a1 ping -c 1 -W 2 10.62.0.1
+	[ "$status" -eq 0 ]
+	# connected to both, mx reaches both; disconnected, netb is closed again
+	shoal network connect netb mx
+	run shoal exec mx ping -c 1 -W 2 10.62.0.10
+	[ "$status" -eq 0 ]
+	shoal network disconnect netb mx
+	run shoal exec mx ping -c 1 -W 1 10.62.0.10
+	[ "$status" -ne 0 ]
+	# a removed network's range is no longer refused (nothing left in the trie)
+	shoal rm -f b1 >/dev/null
+	subnets=$(bpftool -j map dump pinned "$W/bpffs/shoal/$NODE/subnets" | jq length)
+	shoal network rm netb >/dev/null
+	[ "$(bpftool -j map dump pinned "$W/bpffs/shoal/$NODE/subnets" | jq length)" -eq $((subnets - 1)) ]
+}
+
 @test "--ip on connect is honoured; an address in use is refused and nothing is half-made" {
 	two_nets
 	shoal network connect --ip 10.62.0.50 netb mx
