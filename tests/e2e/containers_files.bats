@@ -108,6 +108,11 @@ mk_tree() {
 	mkdir -p "$L/x/y" && echo three >"$L/x/y/c"
 	tar -cf - -C "$L/x" . | shoal cp - c1:/srv/d
 	[ "$(ctr_exec c1 cat /srv/d/y/c)" = three ]
+	# the whole root of a running container: its files, not /proc's or /dev's nodes
+	shoal cp c1:/ "$L/root"
+	[ -x "$L/root/bin/busybox" ] && [ "$(cat "$L/root/srv/d/a")" = one ]
+	[ -d "$L/root/proc" ] && [ -z "$(ls -A "$L/root/proc")" ]
+	[ ! -e "$L/root/dev/null" ]
 	# stdin needs an existing directory
 	run shoal cp - c1:/srv/d/a <"$W/out.tar"
 	[ "$status" -eq 1 ]
@@ -314,6 +319,16 @@ deep" ]
 	! grep -q ' /bin' <<<"$output" || false
 	run shoal container diff d1
 	[ "$status" -eq 0 ]
+	# a directory removed and made again (opaque on overlay2): changed,
+	# what the image had in it deleted, the new content added
+	id2=$(ctr_run d2 'mkdir /keep; cp /bin/busybox /keep/; /keep/busybox rm -rf /bin; /keep/busybox mkdir /bin; /keep/busybox touch /bin/new; exec /keep/busybox sleep 1000')
+	wait_for ctr_exec d2 /keep/busybox test -f /bin/new
+	run shoal diff d2
+	[ "$status" -eq 0 ]
+	grep -qx 'C /bin' <<<"$output"
+	grep -qx 'D /bin/sh' <<<"$output"
+	grep -qx 'A /bin/new' <<<"$output"
+	grep -qx 'A /keep/busybox' <<<"$output"
 	run shoal diff nosuch
 	[ "$status" -eq 1 ]
 	[ "$output" = "Error response from daemon: No such container: nosuch" ]
@@ -346,11 +361,12 @@ deep" ]
 	tar -tf "$W/dk.tar" | grep -qx new
 }
 
-# The counter a container writes to /tmp/n, read through cp.
+# The counter a container writes to /tmp/n (renamed into place, never
+# seen half-written), read through cp.
 counter() { shoal cp "$1":/tmp/n - | tar -xO; }
 
 @test "pause: a paused container's processes are frozen (a counter stops), ps shows (Paused), unpause resumes; stop and kill of a paused container" {
-	id=$(ctr_run p1 'trap "exit 3" TERM; i=0; while true; do i=$((i+1)); echo $i >/tmp/n; sleep 0.05; done')
+	id=$(ctr_run p1 'trap "exit 3" TERM; i=0; while true; do i=$((i+1)); echo $i >/tmp/n.t; mv /tmp/n.t /tmp/n; sleep 0.05; done')
 	wait_for ctr_exec p1 test -s /tmp/n
 	run shoal pause p1
 	[ "$status" -eq 0 ] && [ "$output" = p1 ]
@@ -397,7 +413,7 @@ counter() { shoal cp "$1":/tmp/n - | tar -xO; }
 }
 
 @test "docker CLI: pause, ps (Paused), unpause" {
-	id=$(ctr_run p1 'i=0; while true; do i=$((i+1)); echo $i >/tmp/n; sleep 0.05; done')
+	id=$(ctr_run p1 'i=0; while true; do i=$((i+1)); echo $i >/tmp/n.t; mv /tmp/n.t /tmp/n; sleep 0.05; done')
 	wait_for ctr_exec p1 test -s /tmp/n
 	dkr pause p1
 	dkr ps --format '{{.Names}} {{.Status}}' | grep -q '^p1 Up .* (Paused)$'

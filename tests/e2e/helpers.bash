@@ -56,6 +56,17 @@ e2e_kill_containers() {
 		[[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] || continue
 		kill -9 "$pid" 2>/dev/null || true
 	done
+	# A shim killed here cannot remove the v1 freezer cgroup a paused
+	# container got (/sys/fs/cgroup/freezer/shoal/<id>): once empty, it goes.
+	local d id
+	for d in "$W"/exec/containers/*/; do
+		id=$(basename "$d")
+		[ -d "/sys/fs/cgroup/freezer/shoal/$id" ] || continue
+		for _ in $(seq 1 20); do
+			rmdir "/sys/fs/cgroup/freezer/shoal/$id" 2>/dev/null && break
+			sleep 0.05
+		done
+	done
 }
 
 # Unmount whatever is still mounted under $W (container rootfs, network

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * main.c - build/shoal-test-unit: the C unit tests (config, IPAM, state
- * store, images, keyring, gossip) in one TAP stream. Needs no root; the
+ * store, images, keyring, gossip, volumes, cp/export/diff files) in one TAP stream. Needs no root; the
  * gossip clusters use 127.0.0.1 only.
  */
 #include <errno.h>
@@ -72,5 +72,6 @@ int main(void)
 	unit_gossip_tests();
 	unit_kv_tests();
 	unit_volume_tests();
+	unit_files_tests();
 	return tap_done();
 }

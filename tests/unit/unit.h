@@ -20,6 +20,7 @@ void unit_keyring_tests(void);
 void unit_gossip_tests(void);
 void unit_kv_tests(void);
 void unit_volume_tests(void);
+void unit_files_tests(void);
 
 /* A fresh directory under /tmp (mkdtemp); 0 or -errno. */
 int unit_tmpdir(char path[64]);

@@ -46,7 +46,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "../common/util.h"
@@ -467,6 +469,8 @@ static int apply_entry(struct apply *ap, struct archive *a, struct archive *w,
 				       raw, lpath);
 		archive_entry_set_hardlink(e, lpath);
 	} else if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
+		if (ap->o->skip_special)
+			return 0;
 		if (type == AE_IFCHR || type == AE_IFBLK)
 			return err_set(ap->err, EPERM,
 				       "layer entry \"%s\": %s %u:%u is not allowed (only the whiteout convention may create devices)",
@@ -657,12 +661,21 @@ static int tw_fail(struct tree_writer *t, const char *name)
 	return err_set(t->err, e, "tar %s: %s", *name ? name : ".", archive_error_string(t->w));
 }
 
-static int tw_data(struct tree_writer *t, const char *path, const char *name, int64_t size)
+static int tw_data(struct tree_writer *t, const char *path, const char *name, int64_t size,
+		   const struct stat *seen)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* Non-blocking and checked against what lstat saw: a file swapped
+	 * for a FIFO or a device node meanwhile (a running container can do
+	 * that) is neither waited on nor read. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
 
 	if (fd < 0)
 		return err_set(t->err, errno, "open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != seen->st_dev ||
+	    st.st_ino != seen->st_ino)
+		return err_set(t->err, EAGAIN, "%s changed while it was archived", path);
+	fcntl(fd, F_SETFL, 0);
 	while (size > 0) {
 		ssize_t n = read(fd, t->buf, size < (int64_t)sizeof(t->buf) ? (size_t)size : sizeof(t->buf));
 
@@ -735,6 +748,30 @@ out:
 	return r;
 }
 
+/* The kernel's own filesystems (a running container's /proc, /sys, /dev/pts,
+ * cgroups) hold no files to copy: their directory is stored, empty. */
+static bool pseudo_fs(const char *path)
+{
+	struct statfs s;
+
+	if (statfs(path, &s) < 0)
+		return false;
+	switch ((unsigned long)s.f_type) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEVPTS_SUPER_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case 0x19800202: /* mqueue */
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case BPF_FS_MAGIC:
+		return true;
+	}
+	return false;
+}
+
 static int tw_tree(struct tree_writer *t, const char *path, const char *name)
 {
 	struct archive_entry *e, *spare = NULL;
@@ -772,12 +809,12 @@ static int tw_tree(struct tree_writer *t, const char *path, const char *name)
 		if (archive_write_header(t->w, e) < ARCHIVE_WARN)
 			r = tw_fail(t, name);
 		else if (S_ISREG(st.st_mode) && archive_entry_size(e) > 0)
-			r = tw_data(t, path, name, archive_entry_size(e));
+			r = tw_data(t, path, name, archive_entry_size(e), &st);
 		archive_entry_free(e);
 	}
 	if (spare)
 		archive_entry_free(spare);
-	if (r == 0 && S_ISDIR(st.st_mode))
+	if (r == 0 && S_ISDIR(st.st_mode) && !pseudo_fs(path))
 		r = tw_children(t, path, name);
 	return r;
 }

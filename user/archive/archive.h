@@ -52,6 +52,9 @@ struct archive_extract_opts {
 	 * targets) becomes rebase_to ("" = its contents go to dest itself,
 	 * the entry rebase_from is skipped); NULL = no rebase. */
 	const char *rebase_from, *rebase_to;
+	/* Device nodes, FIFOs and sockets are skipped instead of refused
+	 * (docker cp to the local filesystem). */
+	bool skip_special;
 	/* Messages start with "<what> entry" (default "layer"). */
 	const char *what;
 };
@@ -63,7 +66,8 @@ int archive_extract(int fd, const char *dest, const struct archive_extract_opts 
  * Write path as a tar stream (PAX) on fd: path itself (never followed
  * when it is a symlink) named name, and for a directory everything under
  * it as name/..., never following symlinks, hard links kept, sockets
- * skipped. name "" leaves out the top directory's own entry (its
+ * skipped, the kernel's pseudo filesystems (proc, sysfs, devpts,
+ * cgroup, mqueue...) stored as empty directories. name "" leaves out the top directory's own entry (its
  * children are then named from the top: "bin", "bin/sh", as docker
  * export). Owners are numeric. 0 or -errno with err.
  */

@@ -15,7 +15,8 @@
  *   "-" as DEST / SRC               a tar stream on stdout / stdin
  *
  * Local extraction uses the archive module's hostile-input rules (no
- * absolute paths, "..", writes through symlinks or device nodes).
+ * absolute paths, "..", writes through symlinks; device nodes, FIFOs and
+ * sockets are left out).
  * Without -a, local files belong to the user running shoal and files in
  * the container to root; -a keeps the uid/gid of the source.
  */
@@ -23,6 +24,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,7 +212,8 @@ static int from_container(struct client *cl, const char *ctr, const char *src, c
 			  bool archive, bool follow)
 {
 	struct archive_extract_opts o = { .mode = ARCHIVE_WHITEOUT_NONE, .keep_owner = archive,
-					  .no_overwrite_dir_nondir = true, .what = "archive" };
+					  .no_overwrite_dir_nondir = true, .skip_special = true,
+					  .what = "archive" };
 	char srcpath[PATH_MAX], sbase[NAME_MAX + 1], dbase[NAME_MAX + 1], into[PATH_MAX];
 	struct stream_req s = { .in_fd = -1, .out_fd = 1 };
 	char *e = NULL, *q = NULL, *p = NULL;
@@ -247,7 +250,10 @@ static int from_container(struct client *cl, const char *ctr, const char *src, c
 		rc = client_stream(cl, "GET", p, &s) == CLIENT_OK ? 0 : 1;
 		goto out;
 	}
-	/* What the tar's top entry is called, and where it goes. */
+	/* What the tar's top entry is called, and where it goes. The
+	 * container's root comes as its content, like "/.". */
+	if (!strcmp(cs.name, "/"))
+		dot = true;
 	base_of(src, sbase, sizeof(sbase));
 	o.rebase_from = cs.name;
 	if (lstat(dst, &lst) == 0 && S_ISDIR(lst.st_mode)) {
@@ -451,6 +457,8 @@ int cmd_cp(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (client_open_or_report(&cl, ctx->host))
 		return 1;
+	/* A tar child that failed: an error from the transfer, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	if (from)
 		rc = from_container(&cl, c_src, p_src, p.args[1], archive, follow);
 	else

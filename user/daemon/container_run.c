@@ -503,6 +503,10 @@ static void release_run(struct daemon *d, const char *id, json_t *ns, bool rootf
 		d->storage->ops->put(d->storage, id, NULL);
 	ctr_bundle_dir(d, id, p, sizeof(p));
 	fsutil_rm_rf(p);
+	/* The v1 freezer cgroup of a paused run, if its shim died before
+	 * removing it (the shim's own exit path does). */
+	snprintf(p, sizeof(p), "/sys/fs/cgroup/freezer/shoal/%s", id);
+	rmdir(p);
 	ns_clear_live(ns);
 }
 

@@ -8,7 +8,10 @@
  * 0/0 character device is a deletion, an entry that exists in a lower
  * layer is a modification (a directory only when its size, mode or mtime
  * differ: copy-up of a parent is no change of its own), anything else an
- * addition; the parent of an addition or deletion is modified.
+ * addition; the parent of an addition or deletion is modified. An
+ * opaque directory (the container removed a directory and made it again)
+ * is modified and what the lowers held in it is deleted (Docker reports
+ * such a directory as deleted, then its new content as added).
  *
  * vfs and btrfs hold full copies: the layer is compared with its parent
  * tree (Docker's ChangesDirs): new, gone, or different in type, mode,
@@ -181,6 +184,58 @@ static bool lower_stat(struct ovl_walk *w, const char *rel, struct stat *st)
 	return false;
 }
 
+static bool is_opaque(const char *path)
+{
+	char v[4];
+
+	return lgetxattr(path, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y';
+}
+
+/* An opaque directory hides what the lowers had there: each name the
+ * nearest lowers hold (down to one that is itself opaque) and the upper
+ * does not is a deletion. */
+static int ovl_opaque_deleted(struct ovl_walk *w, const char *rel)
+{
+	char p[PATH_MAX], child[PATH_MAX];
+	int r = 0;
+
+	for (size_t i = 0; i < w->nl && r == 0; i++) {
+		char **names;
+		size_t n;
+		struct stat st;
+
+		snprintf(p, sizeof(p), "%s%s", w->lowers[i], rel);
+		if (lstat(p, &st) < 0)
+			continue;
+		if (!S_ISDIR(st.st_mode))
+			break; /* a file or whiteout hides everything below */
+		r = list_dir(p, &names, &n);
+		for (size_t j = 0; j < n && r == 0; j++) {
+			struct stat u, seen;
+			bool hidden = false;
+
+			if (snprintf(child, sizeof(child), "%s/%s", rel, names[j]) >= (int)sizeof(child))
+				continue;
+			snprintf(p, sizeof(p), "%s%s", w->upper, child);
+			if (lstat(p, &u) == 0)
+				continue;
+			/* already reported from a nearer lower */
+			for (size_t k = 0; k < i && !hidden; k++) {
+				snprintf(p, sizeof(p), "%s%s", w->lowers[k], child);
+				hidden = lstat(p, &seen) == 0;
+			}
+			snprintf(p, sizeof(p), "%s%s", w->lowers[i], child);
+			if (!hidden && lstat(p, &u) == 0 && !is_whiteout(&u))
+				r = chg_add(&w->c, child, CH_DELETE);
+		}
+		free_list(names, n);
+		snprintf(p, sizeof(p), "%s%s", w->lowers[i], rel);
+		if (is_opaque(p))
+			break;
+	}
+	return r;
+}
+
 static int ovl_walk_dir(struct ovl_walk *w, const char *rel)
 {
 	char dir[PATH_MAX], p[PATH_MAX], child[PATH_MAX];
@@ -202,12 +257,15 @@ static int ovl_walk_dir(struct ovl_walk *w, const char *rel)
 		if (lstat(p, &st) < 0)
 			continue;
 		in_lower = lower_stat(w, child, &lst);
+		bool opaque = in_lower && S_ISDIR(st.st_mode) && is_opaque(p);
+
 		if (is_whiteout(&st)) {
 			kind = CH_DELETE;
 		} else if (in_lower) {
 			kind = CH_MODIFY;
-			if (S_ISDIR(st.st_mode) && S_ISDIR(lst.st_mode) && st.st_size == lst.st_size &&
-			    st.st_mode == lst.st_mode && same_time(&st.st_mtim, &lst.st_mtim))
+			if (!opaque && S_ISDIR(st.st_mode) && S_ISDIR(lst.st_mode) &&
+			    st.st_size == lst.st_size && st.st_mode == lst.st_mode &&
+			    same_time(&st.st_mtim, &lst.st_mtim))
 				skip = true;
 		}
 		if (!skip && S_ISDIR(st.st_mode))
@@ -220,6 +278,8 @@ static int ovl_walk_dir(struct ovl_walk *w, const char *rel)
 		}
 		if (r == 0 && !skip)
 			r = chg_add(&w->c, child, kind);
+		if (r == 0 && opaque)
+			r = ovl_opaque_deleted(w, child);
 		if (r == 0 && S_ISDIR(st.st_mode))
 			r = ovl_walk_dir(w, child);
 	}
