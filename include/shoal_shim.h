@@ -30,7 +30,12 @@
  *    "mounts": [{"type":"bind"|"tmpfs","source":"...","destination":"/x",
  *                "options":["rbind","ro","nosuid",...]}],   in order
  *    "log_path": "/var/lib/shoal/containers/<id>/<id>-json.log",
- *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | "",
+ *    "cgroup": "/sys/fs/cgroup/shoal/<id>" | "",   on a cgroup2 mount (a
+ *                          hybrid host's /sys/fs/cgroup/unified/shoal/<id>);
+ *                          memory, cpu, cpuacct, pids that this cgroup2
+ *                          lacks but a v1 hierarchy has (/proc/self/
+ *                          mountinfo) get <v1 mount>/shoal/<id> too: the
+ *                          processes join it, removed with the v2 one.
  *    optional [ext]:
  *    "readonly_rootfs": false,              Docker's --read-only
  *    "cap_add": ["NET_ADMIN"], "cap_drop": ["ALL"|"CHOWN"],
@@ -54,9 +59,15 @@
  *                          memory.max, memory.swap.max (default = memory,
  *                          as Docker), cpu.max, cpu.weight (runc's
  *                          conversion), pids.max before the container
- *                          runs. memory < 6 MB: "error 125 Minimum memory
- *                          limit allowed is 6MB". A controller the cgroup
- *                          lacks (or no cgroup): warning in shim.log,
+ *                          runs; on v1: memory.limit_in_bytes,
+ *                          memory.memsw.limit_in_bytes (memory + swap:
+ *                          unset 2x memory, -1 unlimited; when swap
+ *                          accounting is on), cpu.cfs_period_us 100000 +
+ *                          cpu.cfs_quota_us, cpu.shares, pids.max. A value
+ *                          the kernel refuses fails the start.
+ *                          memory < 6 MB: "error 125 Minimum memory
+ *                          limit allowed is 6MB". A controller neither in
+ *                          cgroup2 nor on v1 (or no cgroup): shim.log warns,
  *                          limit discarded, container runs (Docker's
  *                          "Limitation discarded").
  *    "ulimits": [{"name":"nofile","soft":N,"hard":N}]   Docker's --ulimit
@@ -136,7 +147,8 @@
  *   (netns "host": the host's name).
  * - The log file's directory is created (0700) if missing.
  * - wait reply [ext]: also "signal" (0 or S) and "oom_killed" (memory
- *   controller's oom_kill count, cgroup v2 only). A container that has
+ *   controller's oom_kill count: memory.events, on v1 memory.oom_control,
+ *   else memory.failcnt). A container that has
  *   finished has no shim.sock any more: read exit.json instead. A
  *   connection racing the shim's exit may be reset (EPIPE/ECONNRESET:
  *   clients send with MSG_NOSIGNAL) and then exit.json is there.

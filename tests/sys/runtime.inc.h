@@ -7,7 +7,8 @@
  * Exit codes, 126/127 errors, pid 1, hostname, env, cwd, users, mounts
  * (proc, ro sysfs, ro binds, tmpfs, masks), log JSON, attach with stdin,
  * exec, kill, tty, network namespaces, cgroup v2 when the machine has a
- * writable one, and the shim outliving its spawner.
+ * writable one (with the v1 hierarchies of a hybrid host for the
+ * controllers cgroup2 lacks), and the shim outliving its spawner.
  *
  * Cleanup kills only the shims and container inits this suite started
  * (by pid, after checking the pid still is ours), deletes the netns it
@@ -25,6 +26,7 @@
 
 #include "shoal_shim.h"
 #include "../../user/archive/fsutil.h"
+#include "../../user/common/cgroup1.h"
 #include "../../user/runtime/internal.h"
 
 #define RT_MAX_PIDS 64
@@ -34,6 +36,7 @@ static char rt_shim[PATH_MAX];          /* build/shoal-shim */
 static pid_t rt_pids[RT_MAX_PIDS];      /* shims and inits we started */
 static char rt_netns[64];               /* ip netns we added */
 static char rt_cgroup[128];             /* cgroup parent we made */
+static char rt_cgroup_rel[128];         /* its path below the cgroup2 mount */
 static char rt_mnt[128];                /* host tmpfs under a bind source */
 static int rt_seq;
 
@@ -93,13 +96,25 @@ static void runtime_suite_cleanup(void)
 		rt_netns[0] = '\0';
 	}
 	if (rt_cgroup[0]) {
-		/* Child cgroups a failed test left, then ours. */
+		static const char *v1[] = { "memory", "cpu", "cpuacct", "pids" };
+		char d[PATH_MAX];
+
+		/* Child cgroups a failed test left, then ours; the same path in
+		 * the v1 hierarchies the shim used. */
 		for (int i = 0; i < 50 && rmdir(rt_cgroup) < 0 && errno != ENOENT; i++) {
 			sh("find %s -mindepth 1 -type d -depth -exec rmdir {} + 2>/dev/null",
 			   rt_cgroup);
 			usleep(20000);
 		}
-		rt_cgroup[0] = '\0';
+		for (size_t c = 0; c < ARRAY_SIZE(v1); c++) {
+			if (!rt_cgroup_rel[0] || cg1_dir(v1[c], rt_cgroup_rel, d, sizeof(d)) < 0)
+				continue;
+			for (int i = 0; i < 50 && rmdir(d) < 0 && errno != ENOENT; i++) {
+				sh("find %s -mindepth 1 -type d -depth -exec rmdir {} + 2>/dev/null", d);
+				usleep(20000);
+			}
+		}
+		rt_cgroup[0] = rt_cgroup_rel[0] = '\0';
 	}
 	if (rt_root[0]) {
 		/* Killed shims may still be writing their last files. */
@@ -1145,10 +1160,12 @@ TEST(runtime_kill)
 
 		CHECK(rt_ok(r), "pause without a cgroup");
 		json_decref(r);
-		sh_out(st, sizeof(st), "awk '/^State/{print $2}' /proc/%d/status", (int)init);
-		/* SIGSTOP (T) where no freezer exists, else the v1 freezer's
-		 * frozen task (D: it sleeps in the refrigerator) */
-		CHECK(!strcmp(st, "T\n") || !strcmp(st, "D\n"), "stopped or frozen");
+		/* The v1 freezer where the host has one (shoal/<id> there),
+		 * else SIGSTOP. */
+		sh_out(st, sizeof(st), "cat /sys/fs/cgroup/freezer/shoal/%s/freezer.state "
+		       "2>/dev/null || awk '/^State/{print $2}' /proc/%d/status",
+		       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", (int)init);
+		CHECK(!strcmp(st, "T\n") || !strcmp(st, "FROZEN\n"), "stopped or frozen");
 		r = rt_request(b, "{\"op\":\"resume\"}", NULL);
 		CHECK(rt_ok(r), "resume");
 		json_decref(r);
@@ -1355,6 +1372,7 @@ TEST(runtime_cgroup)
 	if (!base || access(base, W_OK) < 0)
 		SKIP("no writable cgroup2 mount");
 	snprintf(rt_cgroup, sizeof(rt_cgroup), "%s/shoal-rt-%s", base, g_tag);
+	snprintf(rt_cgroup_rel, sizeof(rt_cgroup_rel), "/shoal-rt-%s", g_tag);
 	snprintf(cg, sizeof(cg), "%s/c1", rt_cgroup);
 	x = json_pack("{s[sss]ss}", "args", "/bin/sh", "-c",
 		      "grep ^0:: /proc/self/cgroup; test -f /sys/fs/cgroup/cgroup.procs && echo cgfs; "
@@ -1451,11 +1469,108 @@ static const char *rt_cgroup2_base(void)
 	return NULL;
 }
 
+/* "<v1 mount of ctrl><rel>/<file>" holds want (one line)? */
+static bool rt_v1_is(const char *ctrl, const char *rel, const char *file, const char *want)
+{
+	char d[PATH_MAX], val[128];
+
+	if (cg1_dir(ctrl, rel, d, sizeof(d)) < 0)
+		return false;
+	sh_out(val, sizeof(val), "cat %s/%s", d, file);
+	printf("# %s/%s: %s", d, file, val);
+	return !strncmp(val, want, strlen(want)) && val[strlen(want)] == '\n';
+}
+
+/* No v1 directory of the container is left in any hierarchy. */
+static bool rt_v1_gone(const char *rel)
+{
+	static const char *v1[] = { "memory", "cpu", "cpuacct", "pids" };
+	char d[PATH_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(v1); i++)
+		if (cg1_dir(v1[i], rel, d, sizeof(d)) == 0) {
+			printf("# left behind: %s\n", d);
+			return false;
+		}
+	return true;
+}
+
+/* Hybrid host: the limits go to the v1 hierarchies (as Docker on v1),
+ * rel is the container's cgroup below the cgroup2 mount. */
+static void rt_limits_v1(const char *cg, const char *rel, bool v2_mem, bool v2_pids)
+{
+	char b[256], path[PATH_MAX + 64], line[1024], d[PATH_MAX], eo[256], ee[512];
+	bool v1_cpu = cg1_mount("cpu", d, sizeof(d)) == 0 && cg1_mount("cpuacct", d, sizeof(d)) == 0;
+	pid_t init;
+	int fd, code = -1;
+	json_t *x, *r;
+
+	x = json_pack("{s[sss]sss{sIsIsIsI}}", "args", "/bin/sh", "-c", "exec sleep 30", "cgroup",
+		      cg, "resources", "memory", (json_int_t)16 << 20, "pids_limit", (json_int_t)10,
+		      "nano_cpus", (json_int_t)500000000, "cpu_shares", (json_int_t)512);
+	if (rt_run(b, sizeof(b), x, &init) < 0) {
+		CHECK(0, "container with limits starts (cgroup v1)");
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)init);
+	sh_out(line, sizeof(line), "grep -E ':(memory|pids):' %s", path);
+	printf("# %s", line);
+	if (!v2_mem) {
+		char want[PATH_MAX + 16];
+
+		snprintf(want, sizeof(want), "memory:%s\n", rel);
+		CHECK(strstr(line, want) != NULL, "init is in the v1 memory cgroup");
+		CHECK(rt_v1_is("memory", rel, "memory.limit_in_bytes", "16777216"),
+		      "memory.limit_in_bytes = 16 MiB");
+		if (cg1_dir("memory", rel, d, sizeof(d)) == 0 &&
+		    access(strcat(d, "/memory.memsw.limit_in_bytes"), F_OK) == 0)
+			CHECK(rt_v1_is("memory", rel, "memory.memsw.limit_in_bytes", "33554432"),
+			      "memory.memsw.limit_in_bytes = 2x memory (Docker without --memory-swap)");
+	}
+	if (!v2_pids)
+		CHECK(rt_v1_is("pids", rel, "pids.max", "10"), "pids.max = 10");
+	if (v1_cpu) {
+		CHECK(rt_v1_is("cpu", rel, "cpu.cfs_period_us", "100000"), "cpu.cfs_period_us");
+		CHECK(rt_v1_is("cpu", rel, "cpu.cfs_quota_us", "50000"), "cpu.cfs_quota_us = 0.5 CPU");
+		CHECK(rt_v1_is("cpu", rel, "cpu.shares", "512"), "cpu.shares");
+	}
+	/* 12 background sleeps: the fork that would make an 11th process fails. */
+	r = rt_request(b, "{\"op\":\"exec\",\"args\":[\"/bin/sh\",\"-c\",\"for i in 1 2 3 4 5 6 7 8 9 "
+		       "10 11 12; do sleep 5 & done; echo all forked\"],\"env\":[]}", &fd);
+	json_decref(r);
+	eo[0] = ee[0] = '\0';
+	if (fd >= 0) {
+		rt_frames(fd, eo, sizeof(eo), ee, sizeof(ee), &code);
+		close(fd);
+	}
+	printf("# exec: code %d, stdout %s, stderr %s\n", code, eo, ee);
+	CHECK(code != 0 && !strstr(eo, "all forked") && strstr(ee, "fork"),
+	      "pids.max 10 refuses the forks beyond it");
+	CHECK_EQ(rt_kill(b, SIGKILL, false), 0, "kill");
+	CHECK_EQ(rt_wait(b), 137, "137");
+	CHECK(rt_wait_file(b, "exit.json"), "exit.json");
+	CHECK(access(cg, F_OK) < 0 && rt_v1_gone(rel), "v2 and v1 cgroups removed after exit");
+
+	x = json_pack("{s[sss]sss{sI}}", "args", "/bin/sh", "-c",
+		      "exec dd if=/dev/zero of=/dev/null bs=64M count=1", "cgroup", cg, "resources",
+		      "memory", (json_int_t)16 << 20);
+	if (rt_run(b, sizeof(b), x, NULL) < 0) {
+		CHECK(0, "container with a memory limit starts (cgroup v1)");
+		return;
+	}
+	CHECK_EQ(rt_wait(b), 137, "dd of 64 MiB under a 16 MiB v1 limit is OOM-killed");
+	CHECK(rt_wait_file(b, "exit.json"), "exit.json");
+	snprintf(path, sizeof(path), "%s/exit.json", b);
+	sh_out(line, sizeof(line), "cat %s", path);
+	CHECK(strstr(line, "\"oom_killed\":true") != NULL, "exit.json oom_killed (memory.oom_control)");
+	CHECK(access(cg, F_OK) < 0 && rt_v1_gone(rel), "no cgroup left after the OOM kill");
+}
+
 TEST(runtime_limits)
 {
-	char b[256], cg[256], ctrls[256], line[1024], path[PATH_MAX + 64], val[256];
+	char b[256], cg[256], ctrls[256], line[1024], path[PATH_MAX + 64], val[256], m[PATH_MAX];
 	const char *base = rt_cgroup2_base();
-	bool mem, pids;
+	bool mem, pids, mem1, pids1;
 	json_t *x;
 
 	x = json_pack("{s[s]s{sI}}", "args", "true", "resources", "memory", (json_int_t)1 << 20);
@@ -1466,10 +1581,36 @@ TEST(runtime_limits)
 	if (!base)
 		SKIP("no writable cgroup2 mount");
 	snprintf(rt_cgroup, sizeof(rt_cgroup), "%s/shoal-rt-%s", base, g_tag);
+	snprintf(rt_cgroup_rel, sizeof(rt_cgroup_rel), "/shoal-rt-%s", g_tag);
 	snprintf(cg, sizeof(cg), "%s/lim", rt_cgroup);
 	sh_out(ctrls, sizeof(ctrls), "cat %s/cgroup.controllers", base);
 	mem = strstr(ctrls, "memory") != NULL;
 	pids = strstr(ctrls, "pids") != NULL;
+	mem1 = !mem && cg1_mount("memory", m, sizeof(m)) == 0;
+	pids1 = !pids && cg1_mount("pids", m, sizeof(m)) == 0;
+	if ((mem || mem1) && (pids || pids1) && (mem1 || pids1)) {
+		snprintf(m, sizeof(m), "%s/lim", rt_cgroup_rel);
+		rt_limits_v1(cg, m, mem, pids);
+		return;
+	}
+	if (!mem || !pids) {
+		/* A controller neither in cgroup2 nor on v1: Docker discards
+		 * that limit with a warning; so do we, and the container runs. */
+		x = json_pack("{s[s]sss{sI}}", "args", "true", "cgroup", cg, "resources",
+			      mem || mem1 ? "pids_limit" : "memory", (json_int_t)16 << 20);
+		if (rt_run(b, sizeof(b), x, NULL) < 0) {
+			CHECK(0, "container with limits starts");
+			return;
+		}
+		CHECK_EQ(rt_wait(b), 0, "runs without the limit");
+		snprintf(path, sizeof(path), "%s/shim.log", b);
+		sh_out(line, sizeof(line), "grep -c 'limitation discarded' %s", path);
+		CHECK_EQ(atoi(line), 1, "shim.log says the limit was discarded");
+		snprintf(val, sizeof(val), "no %s%s%s controller in cgroup2 or as a cgroup v1 hierarchy",
+			 mem || mem1 ? "" : "memory", !(mem || mem1) && !(pids || pids1) ? "/" : "",
+			 pids || pids1 ? "" : "pids");
+		SKIP(val);
+	}
 	x = json_pack("{s[sss]sss{sIsI}}", "args", "/bin/sh", "-c",
 		      "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max 2>/dev/null; "
 		      "exec dd if=/dev/zero of=/dev/null bs=64M count=1", "cgroup", cg,
@@ -1477,15 +1618,6 @@ TEST(runtime_limits)
 	if (rt_run(b, sizeof(b), x, NULL) < 0) {
 		CHECK(0, "container with limits starts");
 		return;
-	}
-	if (!mem || !pids) {
-		/* The controllers are elsewhere (cgroup v1): Docker discards
-		 * the limits with a warning; so do we, and the container runs. */
-		CHECK_EQ(rt_wait(b), 0, "runs without the limits");
-		snprintf(path, sizeof(path), "%s/shim.log", b);
-		sh_out(line, sizeof(line), "grep -c 'limitation discarded' %s", path);
-		CHECK_EQ(atoi(line), 1, "shim.log says the limits were discarded");
-		SKIP("cgroup2 here has no memory/pids controller (they are on cgroup v1)");
 	}
 	CHECK_EQ(rt_wait(b), 137, "dd of 64 MiB under a 16 MiB limit is OOM-killed");
 	rt_log(b, "stdout", val, sizeof(val));

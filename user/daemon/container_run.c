@@ -879,9 +879,13 @@ void ctr_cgroup_path(const char *id, char *buf, size_t len)
 {
 	struct statfs sfs;
 
-	/* Only on a unified hierarchy: the shim makes the cgroup there. */
+	/* A unified hierarchy, or the cgroup2 of a hybrid host (systemd's
+	 * /sys/fs/cgroup/unified): the shim makes the cgroup there, and in
+	 * the v1 hierarchies of the controllers that cgroup2 lacks. */
 	if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == 0x63677270 /* CGROUP2 */)
 		snprintf(buf, len, "/sys/fs/cgroup/shoal/%s", id);
+	else if (statfs("/sys/fs/cgroup/unified", &sfs) == 0 && sfs.f_type == 0x63677270)
+		snprintf(buf, len, "/sys/fs/cgroup/unified/shoal/%s", id);
 	else if (len)
 		buf[0] = '\0';
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/cgroup1.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "api.h"
@@ -375,12 +376,50 @@ static uint64_t cg_read_u64(const char *dir, const char *file, const char *key, 
 	return v;
 }
 
+/* Docker's v1 figures, for what the cgroup2 directory lacks: cpuacct
+ * (ns), memory.usage_in_bytes less the inactive page cache, the limit,
+ * pids.current. */
+static void sample_cgroup1(const char *id, struct sample *s, bool cpu, bool mem, bool pids)
+{
+	char rel[96], d[4200];
+	bool ok = false;
+	uint64_t v, inactive;
+
+	snprintf(rel, sizeof(rel), "/shoal/%s", id);
+	if (cpu && cg1_dir("cpuacct", rel, d, sizeof(d)) == 0) {
+		v = cg_read_u64(d, "cpuacct.usage", NULL, &ok);
+		if (ok) {
+			s->cpu_ns = v;
+			s->user_ns = cg_read_u64(d, "cpuacct.usage_user", NULL, &ok);
+			s->sys_ns = cg_read_u64(d, "cpuacct.usage_sys", NULL, &ok);
+		}
+	}
+	ok = false;
+	if (mem && cg1_dir("memory", rel, d, sizeof(d)) == 0) {
+		v = cg_read_u64(d, "memory.usage_in_bytes", NULL, &ok);
+		if (ok) {
+			inactive = cg_read_u64(d, "memory.stat", "total_inactive_file", &ok);
+			s->mem = v > inactive ? v - inactive : v;
+		}
+		ok = false;
+		v = cg_read_u64(d, "memory.limit_in_bytes", NULL, &ok);
+		if (ok && v < s->mem_limit)
+			s->mem_limit = v;
+	}
+	ok = false;
+	if (pids && cg1_dir("pids", rel, d, sizeof(d)) == 0) {
+		v = cg_read_u64(d, "pids.current", NULL, &ok);
+		if (ok)
+			s->pids = v;
+	}
+}
+
 /* The cgroup v2 files, when the container has a cgroup: they count
  * what exited processes used too. */
 static void sample_cgroup(const char *id, struct sample *s)
 {
 	char cg[128];
-	bool ok = false;
+	bool ok = false, cpu, mem;
 	uint64_t v;
 
 	ctr_cgroup_path(id, cg, sizeof(cg));
@@ -392,14 +431,22 @@ static void sample_cgroup(const char *id, struct sample *s)
 		s->user_ns = cg_read_u64(cg, "cpu.stat", "user_usec", &ok) * 1000;
 		s->sys_ns = cg_read_u64(cg, "cpu.stat", "system_usec", &ok) * 1000;
 	}
+	cpu = !ok;
 	ok = false;
 	v = cg_read_u64(cg, "memory.current", NULL, &ok);
 	if (ok)
 		s->mem = v;
+	mem = !ok;
+	ok = false;
+	v = cg_read_u64(cg, "memory.max", NULL, &ok);
+	if (ok && v < s->mem_limit)
+		s->mem_limit = v;
 	ok = false;
 	v = cg_read_u64(cg, "pids.current", NULL, &ok);
 	if (ok)
 		s->pids = v;
+	if (cpu || mem || !ok)
+		sample_cgroup1(id, s, cpu, mem, !ok);
 }
 
 static json_t *cpu_json(const struct sample *s)

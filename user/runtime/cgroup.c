@@ -4,16 +4,24 @@
  * cgroup2 mount, memory/cpu/pids enabled in every parent from the mount
  * root down (best effort: a controller taken by v1 stays off), processes
  * added by pid, removed after the container exited.
+ *
+ * Hybrid hosts (controllers on cgroup v1, a controller-less cgroup2 at
+ * /sys/fs/cgroup/unified): each of memory, cpu, cpuacct, pids that the
+ * cgroup2 directory lacks but a v1 hierarchy has gets a directory at the
+ * same relative path there (as Docker on v1); processes join it too, the
+ * limits and the OOM count use the v1 files, and it goes with the v2 one.
  */
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <unistd.h>
 
+#include "../common/cgroup1.h"
 #include "../common/util.h"
 #include "runtime.h"
 
@@ -90,6 +98,83 @@ static void enable_controllers(const char *root, const char *path)
 		write_file(file, ctrls[i]);
 }
 
+/* ---- v1 hierarchies for what the cgroup2 tree lacks ---------------------- */
+
+enum { V1_MEMORY, V1_CPU, V1_CPUACCT, V1_PIDS, V1_N };
+static const char *const v1_ctrl[V1_N] = { "memory", "cpu", "cpuacct", "pids" };
+/* The cgroup2 controller standing for each (cpu.stat covers cpuacct). */
+static const char *const v2_ctrl[V1_N] = { "memory", "cpu", "cpu", "pids" };
+
+struct v1_dirs {
+	char d[V1_N][PATH_MAX];         /* "" when the controller is not on v1 for us */
+};
+
+/* The v1 directories path uses: those that exist (v1_create made them). */
+static void v1_find(const char *path, struct v1_dirs *v)
+{
+	char root[PATH_MAX];
+
+	memset(v, 0, sizeof(*v));
+	if (check_cgroup2(path, root, sizeof(root), NULL) < 0 || strncmp(path, root, strlen(root)))
+		return;
+	for (int i = 0; i < V1_N; i++)
+		if (cg1_dir(v1_ctrl[i], path + strlen(root), v->d[i], sizeof(v->d[i])) < 0)
+			v->d[i][0] = '\0';
+}
+
+/* mkdir -p below the hierarchy's mount (whose own directory exists). */
+static int v1_mkdir(const char *mnt, const char *dir, struct shoal_err *err)
+{
+	char p[PATH_MAX * 2];
+
+	snprintf(p, sizeof(p), "%s", dir);
+	for (char *s = p + strlen(mnt) + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return err_set(err, errno, "mkdir %s: %s", p, strerror(errno));
+		*s = '/';
+	}
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return err_set(err, errno, "mkdir %s: %s", p, strerror(errno));
+	return 0;
+}
+
+/* Is ctrl in the cgroup2 directory's cgroup.controllers? */
+static bool v2_has(const char *path, const char *ctrl)
+{
+	char file[PATH_MAX + 32], line[512], *tok, *save;
+	FILE *f;
+	bool found = false;
+
+	snprintf(file, sizeof(file), "%s/cgroup.controllers", path);
+	f = fopen(file, "re");
+	if (!f)
+		return false;
+	if (fgets(line, sizeof(line), f))
+		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+			if (!strcmp(tok, ctrl))
+				found = true;
+	fclose(f);
+	return found;
+}
+
+static int v1_create(const char *path, const char *rel, struct shoal_err *err)
+{
+	char mnt[PATH_MAX], dir[PATH_MAX * 2];
+
+	for (int i = 0; i < V1_N; i++) {
+		int ret;
+
+		if (v2_has(path, v2_ctrl[i]) || cg1_mount(v1_ctrl[i], mnt, sizeof(mnt)) < 0)
+			continue;
+		snprintf(dir, sizeof(dir), "%s%s", mnt, rel);
+		ret = v1_mkdir(mnt, dir, err);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 int rt_cgroup_create(const char *path, struct shoal_err *err)
 {
 	char root[PATH_MAX];
@@ -107,7 +192,10 @@ int rt_cgroup_create(const char *path, struct shoal_err *err)
 		return err_set(err, errno, "mkdir %s: %s", path, strerror(errno));
 	if (access(path, W_OK) < 0)
 		return err_set(err, errno, "cgroup %s: %s", path, strerror(errno));
-	return 0;
+	ret = v1_create(path, path + strlen(root), err);
+	if (ret < 0)
+		rt_cgroup_remove(path);
+	return ret;
 }
 
 int rt_cgroup_add(const char *path, pid_t pid, struct shoal_err *err)
@@ -115,11 +203,22 @@ int rt_cgroup_add(const char *path, pid_t pid, struct shoal_err *err)
 	char file[PATH_MAX + 16], val[16];
 	int ret;
 
+	struct v1_dirs v1;
+
 	snprintf(file, sizeof(file), "%s/cgroup.procs", path);
 	snprintf(val, sizeof(val), "%d", (int)pid);
 	ret = write_file(file, val);
 	if (ret < 0)
 		return err_set(err, -ret, "add %d to %s: %s", (int)pid, file, strerror(-ret));
+	v1_find(path, &v1);
+	for (int i = 0; i < V1_N; i++) {
+		if (!v1.d[i][0])
+			continue;
+		snprintf(file, sizeof(file), "%s/cgroup.procs", v1.d[i]);
+		ret = write_file(file, val);
+		if (ret < 0)
+			return err_set(err, -ret, "add %d to %s: %s", (int)pid, file, strerror(-ret));
+	}
 	return 0;
 }
 
@@ -153,25 +252,72 @@ static int limit_write(const char *path, const char *file, const char *val, char
 	return 0;
 }
 
-int rt_cgroup_limits(const char *path, const struct rt_resources *r, char *skipped, size_t len,
+/* v1 memory: memory.limit_in_bytes, and memory.memsw.limit_in_bytes
+ * (memory + swap, Docker's --memory-swap) when swap accounting is on. */
+static int v1_memory(const char *dir, const struct rt_resources *r, char *skipped, size_t len,
 		     struct shoal_err *err)
+{
+	char v[64], f[PATH_MAX + 40];
+	int ret;
+
+	snprintf(v, sizeof(v), "%lld", (long long)r->memory);
+	ret = limit_write(dir, "memory.limit_in_bytes", v, skipped, len, err);
+	snprintf(f, sizeof(f), "%s/memory.memsw.limit_in_bytes", dir);
+	if (ret < 0 || access(f, F_OK) < 0) {
+		if (!ret && r->memory_swap)
+			skip_note(skipped, len, "memory.memsw.limit_in_bytes (swap accounting off)");
+		return ret;
+	}
+	/* Docker: unset = twice the memory, -1 = unlimited. */
+	snprintf(v, sizeof(v), "%lld", r->memory_swap < 0 ? -1LL : (long long)(r->memory_swap ?
+		 r->memory_swap : 2 * r->memory));
+	return limit_write(dir, "memory.memsw.limit_in_bytes", v, skipped, len, err);
+}
+
+static int v1_cpu(const char *dir, const struct rt_resources *r, char *skipped, size_t len,
+		  struct shoal_err *err)
 {
 	char v[64];
 	int ret = 0;
 
-	skipped[0] = '\0';
-	if (r->memory) {
-		snprintf(v, sizeof(v), "%lld", (long long)r->memory);
-		ret = limit_write(path, "memory.max", v, skipped, len, err);
-		/* Docker: without --memory-swap, swap = memory (total 2x). */
-		if (!ret && r->memory_swap >= 0)
-			snprintf(v, sizeof(v), "%lld", (long long)(r->memory_swap ?
-				 r->memory_swap - r->memory : r->memory));
+	if (r->nano_cpus) {
+		snprintf(v, sizeof(v), "%lld", (long long)(r->nano_cpus / 10000));
+		ret = limit_write(dir, "cpu.cfs_period_us", "100000", skipped, len, err);
 		if (!ret)
-			ret = limit_write(path, "memory.swap.max", r->memory_swap < 0 ? "max" : v,
-					  skipped, len, err);
+			ret = limit_write(dir, "cpu.cfs_quota_us", v, skipped, len, err);
 	}
-	if (!ret && r->nano_cpus) {
+	if (!ret && r->cpu_shares) {
+		snprintf(v, sizeof(v), "%lld", (long long)r->cpu_shares);
+		ret = limit_write(dir, "cpu.shares", v, skipped, len, err);
+	}
+	return ret;
+}
+
+static int v2_memory(const char *path, const struct rt_resources *r, char *skipped, size_t len,
+		     struct shoal_err *err)
+{
+	char v[64];
+	int ret;
+
+	snprintf(v, sizeof(v), "%lld", (long long)r->memory);
+	ret = limit_write(path, "memory.max", v, skipped, len, err);
+	/* Docker: without --memory-swap, swap = memory (total 2x). */
+	if (!ret && r->memory_swap >= 0)
+		snprintf(v, sizeof(v), "%lld", (long long)(r->memory_swap ?
+			 r->memory_swap - r->memory : r->memory));
+	if (!ret)
+		ret = limit_write(path, "memory.swap.max", r->memory_swap < 0 ? "max" : v,
+				  skipped, len, err);
+	return ret;
+}
+
+static int v2_cpu(const char *path, const struct rt_resources *r, char *skipped, size_t len,
+		  struct shoal_err *err)
+{
+	char v[64];
+	int ret = 0;
+
+	if (r->nano_cpus) {
 		snprintf(v, sizeof(v), "%lld 100000", (long long)(r->nano_cpus / 10000));
 		ret = limit_write(path, "cpu.max", v, skipped, len, err);
 	}
@@ -182,10 +328,30 @@ int rt_cgroup_limits(const char *path, const struct rt_resources *r, char *skipp
 		snprintf(v, sizeof(v), "%lld", 1 + ((sh - 2) * 9999) / 262142);
 		ret = limit_write(path, "cpu.weight", v, skipped, len, err);
 	}
+	return ret;
+}
+
+int rt_cgroup_limits(const char *path, const struct rt_resources *r, char *skipped, size_t len,
+		     struct shoal_err *err)
+{
+	struct v1_dirs v1;
+	char v[64];
+	int ret = 0;
+
+	skipped[0] = '\0';
+	v1_find(path, &v1);
+	if (r->memory)
+		ret = v1.d[V1_MEMORY][0] ? v1_memory(v1.d[V1_MEMORY], r, skipped, len, err) :
+		      v2_memory(path, r, skipped, len, err);
+	if (!ret && (r->nano_cpus || r->cpu_shares))
+		ret = v1.d[V1_CPU][0] ? v1_cpu(v1.d[V1_CPU], r, skipped, len, err) :
+		      v2_cpu(path, r, skipped, len, err);
 	if (!ret && r->pids_limit) {
 		if (r->pids_limit > 0)
 			snprintf(v, sizeof(v), "%lld", (long long)r->pids_limit);
-		ret = limit_write(path, "pids.max", r->pids_limit > 0 ? v : "max", skipped, len, err);
+		/* pids.max: the same file on v1 and v2 */
+		ret = limit_write(v1.d[V1_PIDS][0] ? v1.d[V1_PIDS] : path, "pids.max",
+				  r->pids_limit > 0 ? v : "max", skipped, len, err);
 	}
 	return ret;
 }
@@ -218,27 +384,49 @@ int rt_cgroup_freeze(const char *path, bool frozen, struct shoal_err *err)
 		       frozen ? "frozen" : "thawed");
 }
 
-bool rt_cgroup_oom_killed(const char *path)
+/* The counter "key N" of a flat-keyed file: N, or -1 without it. */
+static long read_key(const char *dir, const char *name, const char *key)
 {
-	char file[PATH_MAX + 16], line[128];
-	bool oom = false;
+	char file[PATH_MAX + 32], line[128], k[64];
+	long v, found = -1;
 	FILE *f;
 
-	snprintf(file, sizeof(file), "%s/memory.events", path);
+	snprintf(file, sizeof(file), "%s/%s", dir, name);
 	f = fopen(file, "re");
 	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		long v;
-
-		if (sscanf(line, "oom_kill %ld", &v) == 1 && v > 0)
-			oom = true;
-	}
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %ld", k, &v) == 2 && !strcmp(k, key))
+			found = v;
 	fclose(f);
+	return found;
+}
+
+bool rt_cgroup_oom_killed(const char *path)
+{
+	char file[PATH_MAX + 32], line[64];
+	struct v1_dirs v1;
+	bool oom = false;
+	long n;
+	FILE *f;
+
+	v1_find(path, &v1);
+	if (!v1.d[V1_MEMORY][0])
+		return read_key(path, "memory.events", "oom_kill") > 0;
+	/* v1: oom_control's oom_kill (4.13+), else the limit's failcnt. */
+	n = read_key(v1.d[V1_MEMORY], "memory.oom_control", "oom_kill");
+	if (n >= 0)
+		return n > 0;
+	snprintf(file, sizeof(file), "%s/memory.failcnt", v1.d[V1_MEMORY]);
+	f = fopen(file, "re");
+	if (f && fgets(line, sizeof(line), f))
+		oom = atol(line) > 0;
+	if (f)
+		fclose(f);
 	return oom;
 }
 
-void rt_cgroup_remove(const char *path)
+static void remove_dir(const char *path)
 {
 	/* The last processes can take a moment to leave after init's exit. */
 	for (int i = 0; i < 50; i++) {
@@ -250,7 +438,18 @@ void rt_cgroup_remove(const char *path)
 	}
 }
 
-/* ---- cgroup v1 freezer (hosts whose /sys/fs/cgroup is not unified) ---- */
+void rt_cgroup_remove(const char *path)
+{
+	struct v1_dirs v1;
+
+	v1_find(path, &v1);
+	remove_dir(path);
+	for (int i = 0; i < V1_N; i++)
+		if (v1.d[i][0])
+			remove_dir(v1.d[i]);
+}
+
+/* ---- cgroup v1 freezer (hosts with no cgroup2 mount for the container) ---- */
 
 #define FREEZER_V1 "/sys/fs/cgroup/freezer"
 
@@ -357,5 +556,5 @@ void rt_freezer_v1_remove(const char *id)
 	char dir[PATH_MAX];
 
 	snprintf(dir, sizeof(dir), FREEZER_V1 "/shoal/%s", id);
-	rt_cgroup_remove(dir);
+	remove_dir(dir);
 }
