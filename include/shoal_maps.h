@@ -51,7 +51,8 @@ enum shoal_drop_reason {
 	SHOAL_DROP_NAT_NO_PORT = 8, /* masquerade: no free source port */
 	SHOAL_DROP_NAT_CT_FULL = 9, /* NAT conntrack entry could not be written */
 	SHOAL_DROP_NAT_FAILED = 10, /* NAT rewrite (store/checksum helper) failed */
-	SHOAL_DROP_MAX = 11,
+	SHOAL_DROP_NET_ISOLATED = 11, /* routed to another shoal network (Docker's isolation) */
+	SHOAL_DROP_MAX = 12,
 };
 
 /* endpoints: {network id, IP} -> where that endpoint lives. */
@@ -90,6 +91,24 @@ struct shoal_net_val {
 	__u32 vni;     /* VXLAN network identifier (overlay), else 0 */
 	__u16 mtu;
 	__u16 flags;   /* SHOAL_NET_* */
+};
+
+/*
+ * subnets: LPM trie, every network's subnet -> its id and gateway. A
+ * container's packet routed out of its own subnet to another shoal
+ * network's subnet is dropped (SHOAL_DROP_NET_ISOLATED), as Docker's
+ * DOCKER-ISOLATION rules drop traffic between user networks; that
+ * network's gateway (an address of the host) stays reachable. Kept by
+ * loader_put_network/loader_del_network beside the networks map.
+ */
+struct shoal_subnet_key {
+	__u32 prefixlen;
+	__u32 addr; /* NBO */
+};
+
+struct shoal_subnet_val {
+	__u32 net_id;
+	__u32 gateway; /* NBO */
 };
 
 /* node_config: array map, one entry (key 0). */

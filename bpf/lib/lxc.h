@@ -84,6 +84,15 @@ static __always_inline int lxc_to_remote(struct __sk_buff *ctx, const struct sho
 	return bpf_redirect_neigh(cfg->underlay_ifindex, NULL, 0, 0);
 }
 
+/* daddr lies in another shoal network's subnet and is not its gateway. */
+static __always_inline bool lxc_other_network(__u32 net_id, __be32 daddr)
+{
+	struct shoal_subnet_key k = { .prefixlen = 32, .addr = daddr };
+	struct shoal_subnet_val *v = bpf_map_lookup_elem(&subnets, &k);
+
+	return v && v->net_id != net_id && v->gateway != daddr;
+}
+
 static __always_inline int lxc_ipv4(struct __sk_buff *ctx, const struct shoal_node_cfg *cfg,
 				    const struct shoal_iface_val *iface,
 				    const struct shoal_net_val *net, struct shoal_ep_stats *st)
@@ -118,6 +127,8 @@ static __always_inline int lxc_ipv4(struct __sk_buff *ctx, const struct shoal_no
 	 * unless NAT owns it: a published port's reply, masquerade. The
 	 * flow is the container's view, before any translation. */
 	if ((daddr & net->mask) != net->subnet || daddr == net->gateway) {
+		if (lxc_other_network(iface->net_id, daddr))
+			return lxc_drop(st, SHOAL_DROP_NET_ISOLATED);
 		if (flows)
 			flow_account(ctx, &fk, iface->ep_id, SHOAL_FLOW_EGRESS, len, tcpf, now);
 		return nat_from_container(ctx, cfg);

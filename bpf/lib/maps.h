@@ -41,6 +41,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } networks SEC(".maps");
 
+/* subnet -> network, for isolation between networks (shoal_maps.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SHOAL_MAX_NETWORKS);
+	__type(key, struct shoal_subnet_key);
+	__type(value, struct shoal_subnet_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} subnets SEC(".maps");
+
 /* key 0: underlay device, node IP, VXLAN port, feature flags. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

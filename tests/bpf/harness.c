@@ -95,6 +95,7 @@ int hx_reset(void)
 	err = err ?: hash_clear(m->endpoints, sizeof(struct shoal_ep_key));
 	err = err ?: hash_clear(m->ifaces, sizeof(__u32));
 	err = err ?: hash_clear(m->networks, sizeof(__u32));
+	err = err ?: hash_clear(m->subnets, sizeof(struct shoal_subnet_key));
 	err = err ?: hash_clear(m->ep_stats, sizeof(__u32));
 	err = err ?: hash_clear(m->nodes, sizeof(__u32));
 	err = err ?: hash_clear(m->ports, sizeof(struct shoal_port_key));
@@ -263,7 +264,13 @@ int hx_set_cfg(const struct shoal_node_cfg *cfg)
 
 int hx_set_net(uint32_t net_id, const struct shoal_net_val *net)
 {
-	return update(hx_skel->maps.networks, &net_id, net);
+	struct shoal_subnet_key sk = { .prefixlen = (__u32)__builtin_popcount(net->mask),
+				       .addr = net->subnet };
+	struct shoal_subnet_val sv = { .net_id = net_id, .gateway = net->gateway };
+
+	/* as loader_put_network: the subnet trie beside the networks map */
+	return update(hx_skel->maps.networks, &net_id, net) ?:
+	       update(hx_skel->maps.subnets, &sk, &sv);
 }
 
 int hx_set_iface(uint32_t ifindex, const struct shoal_iface_val *iface)

@@ -400,7 +400,9 @@ TEST(ipv4_to_unknown_address_in_subnet_is_dropped)
 
 TEST(ipv4_to_gateway_or_outside_goes_to_host)
 {
-	static const char *const dsts[] = { "10.1.0.1", "8.8.8.8", "10.2.0.5", "224.0.0.1" };
+	/* the host's side of the own network, the world, another network's
+	 * gateway (an address of the host), multicast */
+	static const char *const dsts[] = { "10.1.0.1", "8.8.8.8", "10.2.0.1", "224.0.0.1" };
 	uint8_t in[128], out[256];
 	struct hx_run r;
 	size_t n;
@@ -417,6 +419,36 @@ TEST(ipv4_to_gateway_or_outside_goes_to_host)
 	CHECK_EQ(ep(EP_A).tx_packets, 4, "all counted as tx");
 	CHECK_EQ(drops_total(ep(EP_A).drops), 0, "no drops");
 	CHECK_EQ(ep(EP_B).rx_packets, 0, "nothing delivered to B");
+}
+
+TEST(ipv4_to_another_network_is_dropped)
+{
+	/* another network's endpoint, its free address and its broadcast:
+	 * none is the sender's business (Docker's network isolation) */
+	static const char *const dsts[] = { "10.2.0.5", "10.2.0.77", "10.2.0.255" };
+	uint8_t in[128], out[256];
+	struct hx_run r;
+	size_t n;
+
+	if (!setup(false))
+		return;
+	for (size_t i = 0; i < sizeof(dsts) / sizeof(dsts[0]); i++) {
+		n = frame_udp(in, HOST_MAC, MAC_A, "10.1.0.2", dsts[i], 2000);
+		r = run_fc(in, n, out, sizeof(out));
+		CHECK_EQ(r.retval, TC_ACT_SHOT, dsts[i]);
+	}
+	CHECK_EQ(ep(EP_A).drops[SHOAL_DROP_NET_ISOLATED], 3, "drops[net_isolated]");
+	CHECK_EQ(drops_total(ep(EP_A).drops), 3, "no other drop");
+	CHECK_EQ(ep(EP_C).rx_packets, 0, "nothing delivered to the other network");
+	/* once that network is gone from the trie, its range is the world's */
+	{
+		struct shoal_subnet_key k = { .prefixlen = 24, .addr = hx_ip("10.2.0.0") };
+
+		CHECK_EQ(bpf_map_delete_elem(bpf_map__fd(hx_skel->maps.subnets), &k), 0, "delete");
+	}
+	n = frame_udp(in, HOST_MAC, MAC_A, "10.1.0.2", "10.2.0.5", 2000);
+	r = run_fc(in, n, out, sizeof(out));
+	CHECK_EQ(r.retval, TC_ACT_OK, "routed to the host");
 }
 
 TEST(ipv6_and_other_ethertypes_go_to_host)
@@ -1259,6 +1291,7 @@ int main(void)
 	RUN(ipv4_with_ethernet_padding_is_forwarded);
 	RUN(ipv4_to_unknown_address_in_subnet_is_dropped);
 	RUN(ipv4_to_gateway_or_outside_goes_to_host);
+	RUN(ipv4_to_another_network_is_dropped);
 	RUN(ipv6_and_other_ethertypes_go_to_host);
 	RUN(spoofed_source_is_dropped);
 	RUN(unknown_interface_is_dropped_on_node);

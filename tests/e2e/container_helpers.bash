@@ -142,3 +142,33 @@ ctr_kill_all() {
 	done
 	return 0
 }
+
+# The life of a container test file: the test image built once per file
+# (ctr_file_setup in setup_file), a shoald per test with it loaded
+# (ctr_test_setup), and a teardown that ends what the containers left,
+# by pid, before the namespaces go (ctr_test_teardown).
+ctr_file_setup() {
+	export CTR_IMG="$BATS_FILE_TMPDIR/img.tar"
+	"$ROOT/tools/mkimage.sh" -o "$CTR_IMG" >/dev/null
+}
+
+ctr_test_setup() {
+	e2e_setup
+	start_shoald
+	shoal load -i "$CTR_IMG" >/dev/null
+}
+
+ctr_test_teardown() {
+	[ -n "${W:-}" ] && stop_shoald 9
+	ctr_kill_all "${W:-}"
+	e2e_teardown
+}
+
+# wait_for CMD...: until CMD succeeds (5 s).
+wait_for() {
+	for _ in $(seq 1 50); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}

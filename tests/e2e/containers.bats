@@ -13,10 +13,7 @@ load helpers
 load image_helpers
 load container_helpers
 
-setup_file() {
-	export CTR_IMG="$BATS_FILE_TMPDIR/img.tar"
-	"$ROOT/tools/mkimage.sh" -o "$CTR_IMG" >/dev/null
-}
+setup_file() { ctr_file_setup; }
 
 setup() {
 	# the multi-host test makes its own hosts (tools/hosts.sh)
@@ -86,15 +83,6 @@ load_image_cfg() {
 	(cd "$d" && tar -cf "$W/cfg.tar" -- *)
 	shoal load -i "$W/cfg.tar" >/dev/null
 	rm -rf "$d" "$W/cfg.tar"
-}
-
-# wait_for CMD...: until CMD succeeds (5 s).
-wait_for() {
-	for _ in $(seq 1 50); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 @test "run: exit codes 0 and 7, 125 unknown image, 127 missing command, 126 not executable; stdout and stderr apart" {

@@ -12,15 +12,10 @@ load helpers
 load image_helpers
 load container_helpers
 
-setup_file() {
-	export CTR_IMG="$BATS_FILE_TMPDIR/img.tar"
-	"$ROOT/tools/mkimage.sh" -o "$CTR_IMG" >/dev/null
-}
+setup_file() { ctr_file_setup; }
 
 setup() {
-	e2e_setup
-	start_shoald
-	shoal load -i "$CTR_IMG" >/dev/null
+	ctr_test_setup
 	L="$W/local"
 	mkdir -p "$L"
 }
@@ -33,15 +28,6 @@ teardown() {
 IMAGE=shoal/busybox
 
 sum() { sha256sum "$1" | cut -d' ' -f1; }
-
-# wait_for CMD...: until CMD succeeds (5 s).
-wait_for() {
-	for _ in $(seq 1 50); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # A small tree: a binary file, a nested dir, a symlink, a hard link.
 mk_tree() {

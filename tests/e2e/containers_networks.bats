@@ -31,15 +31,6 @@ teardown() {
 
 IMAGE=shoal/busybox
 
-# wait_for CMD...: until CMD succeeds (5 s).
-wait_for() {
-	for _ in $(seq 1 50); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # Two networks, a container on each (a1 = 10.61.0.10 on neta, b1 =
 # 10.62.0.10 on netb) and mx on neta only.
 two_nets() {
@@ -61,6 +52,8 @@ ep_state() {
 		"ifaces=$(map_count ifaces) stats=$(map_count ep_stats)"
 }
 
+ep_state_is() { [ "$(ep_state)" = "$1" ]; }
+
 # nets REF: the network names in the container's inspect, sorted.
 nets() {
 	shoal inspect -f '{{json .NetworkSettings.Networks}}' "$1" | jq -r 'keys | join(" ")'
@@ -73,9 +66,11 @@ net_field() {
 
 @test "running container: connect gives eth1 on the second network, both reachable; disconnect removes it all" {
 	two_nets
+	wait_for ep_state_is "rows=3 veths=3 eps=3 ifaces=3 stats=3"
 	[ "$(ep_state)" = "rows=3 veths=3 eps=3 ifaces=3 stats=3" ]
 	run shoal network connect netb mx
 	[ "$status" -eq 0 ]
+	wait_for ep_state_is "rows=4 veths=4 eps=4 ifaces=4 stats=4"
 	[ "$(ep_state)" = "rows=4 veths=4 eps=4 ifaces=4 stats=4" ]
 	run shoal exec mx ip -4 addr show dev eth1
 	[ "$status" -eq 0 ]
@@ -111,6 +106,7 @@ net_field() {
 
 	run shoal network disconnect netb mx
 	[ "$status" -eq 0 ]
+	wait_for ep_state_is "rows=3 veths=3 eps=3 ifaces=3 stats=3"
 	[ "$(ep_state)" = "rows=3 veths=3 eps=3 ifaces=3 stats=3" ]
 	run shoal exec mx ip link show dev eth1
 	[ "$status" -ne 0 ]
@@ -128,6 +124,33 @@ net_field() {
 	shoal network connect netb mx
 	run shoal exec mx ping -c 1 -W 2 10.62.0.10
 	[ "$status" -eq 0 ]
+}
+
+@test "networks are isolated from each other (Docker's isolation): only a container on both reaches both" {
+	two_nets
+	# a1 (neta) and b1 (netb): the packet is routed out of a1's subnet
+	# into netb's and dropped at a1's veth, counted and named
+	run shoal exec a1 ping -c 1 -W 1 10.62.0.10
+	[ "$status" -ne 0 ]
+	run shoal exec b1 ping -c 1 -W 1 10.61.0.10
+	[ "$status" -ne 0 ]
+	api GET /metrics | grep '^shoal_container_drops_total{container="a1",' |
+		grep -q 'reason="net_isolated"} [1-9]'
+	# the host stays reachable through the other network's gateway
+	run shoal exec a1 ping -c 1 -W 2 10.62.0.1
+	[ "$status" -eq 0 ]
+	# connected to both, mx reaches both; disconnected, netb is closed again
+	shoal network connect netb mx
+	run shoal exec mx ping -c 1 -W 2 10.62.0.10
+	[ "$status" -eq 0 ]
+	shoal network disconnect netb mx
+	run shoal exec mx ping -c 1 -W 1 10.62.0.10
+	[ "$status" -ne 0 ]
+	# a removed network's range is no longer refused (nothing left in the trie)
+	shoal rm -f b1 >/dev/null
+	subnets=$(bpftool -j map dump pinned "$W/bpffs/shoal/$NODE/subnets" | jq length)
+	shoal network rm netb >/dev/null
+	[ "$(bpftool -j map dump pinned "$W/bpffs/shoal/$NODE/subnets" | jq length)" -eq $((subnets - 1)) ]
 }
 
 @test "--ip on connect is honoured; an address in use is refused and nothing is half-made" {
@@ -170,6 +193,7 @@ net_field() {
 	[ "$(net_field sx netb IPAddress)" = "" ]
 	[ "$(net_field sx netb IPAMConfig.IPv4Address)" = 10.62.0.20 ]
 	shoal start sx
+	wait_for ep_state_is "rows=3 veths=3 eps=3 ifaces=3 stats=3"
 	[ "$(ep_state)" = "rows=3 veths=3 eps=3 ifaces=3 stats=3" ]
 	run shoal exec sx ip -4 addr show dev eth0
 	[[ "$output" == *"inet 10.61.0."* ]]
@@ -180,12 +204,15 @@ net_field() {
 	[ "$(net_field sx netb IPAddress)" = 10.62.0.20 ]
 	# stop releases both endpoints; start brings both back
 	shoal stop -t 1 sx >/dev/null
+	wait_for ep_state_is "rows=1 veths=1 eps=1 ifaces=1 stats=1"
 	[ "$(ep_state)" = "rows=1 veths=1 eps=1 ifaces=1 stats=1" ]
 	shoal start sx
+	wait_for ep_state_is "rows=3 veths=3 eps=3 ifaces=3 stats=3"
 	[ "$(ep_state)" = "rows=3 veths=3 eps=3 ifaces=3 stats=3" ]
 	run shoal exec sx ping -c 1 -W 2 10.62.0.10
 	[ "$status" -eq 0 ]
 	shoal restart -t 1 sx >/dev/null
+	wait_for ep_state_is "rows=3 veths=3 eps=3 ifaces=3 stats=3"
 	[ "$(ep_state)" = "rows=3 veths=3 eps=3 ifaces=3 stats=3" ]
 	run shoal exec sx ip -4 addr show dev eth1
 	[[ "$output" == *"inet 10.62.0.20/24"* ]]
@@ -194,8 +221,10 @@ net_field() {
 	run shoal network disconnect netb sx
 	[ "$status" -eq 0 ]
 	[ "$(nets sx)" = neta ]
+	wait_for ep_state_is "rows=1 veths=1 eps=1 ifaces=1 stats=1"
 	[ "$(ep_state)" = "rows=1 veths=1 eps=1 ifaces=1 stats=1" ]
 	shoal start sx
+	wait_for ep_state_is "rows=2 veths=2 eps=2 ifaces=2 stats=2"
 	[ "$(ep_state)" = "rows=2 veths=2 eps=2 ifaces=2 stats=2" ]
 	run shoal exec sx ip link show dev eth1
 	[ "$status" -ne 0 ]
@@ -267,6 +296,7 @@ net_field() {
 	kill -0 "$pid"
 	start_shoald
 	[ "$(shoal inspect -f '{{.State.Pid}}' mx)" = "$pid" ]
+	wait_for ep_state_is "rows=4 veths=4 eps=4 ifaces=4 stats=4"
 	[ "$(ep_state)" = "rows=4 veths=4 eps=4 ifaces=4 stats=4" ]
 	[ "$(nets mx)" = "neta netb" ]
 	run shoal exec mx ping -c 1 -W 2 10.62.0.10
@@ -275,22 +305,25 @@ net_field() {
 	[ "$status" -eq 0 ]
 	run shoal network disconnect netb mx
 	[ "$status" -eq 0 ]
+	wait_for ep_state_is "rows=3 veths=3 eps=3 ifaces=3 stats=3"
 	[ "$(ep_state)" = "rows=3 veths=3 eps=3 ifaces=3 stats=3" ]
 	shoal network connect netb mx
+	wait_for ep_state_is "rows=4 veths=4 eps=4 ifaces=4 stats=4"
 	[ "$(ep_state)" = "rows=4 veths=4 eps=4 ifaces=4 stats=4" ]
 	shoal rm -f mx >/dev/null
+	wait_for ep_state_is "rows=2 veths=2 eps=2 ifaces=2 stats=2"
 	[ "$(ep_state)" = "rows=2 veths=2 eps=2 ifaces=2 stats=2" ]
 	# --rm: a container on two networks that exits leaves nothing
 	shoal run -d --rm --name rx --network neta "$IMAGE" sleep 2 >/dev/null
 	shoal network connect netb rx
+	wait_for ep_state_is "rows=4 veths=4 eps=4 ifaces=4 stats=4"
 	[ "$(ep_state)" = "rows=4 veths=4 eps=4 ifaces=4 stats=4" ]
 	wait_for bash -c "! '$SHOAL_BIN' -H 'unix://$W/shoal.sock' inspect rx >/dev/null 2>&1"
-	for _ in $(seq 1 50); do
-		[ "$(ep_state)" = "rows=2 veths=2 eps=2 ifaces=2 stats=2" ] && break
-		sleep 0.1
-	done
+	wait_for ep_state_is "rows=2 veths=2 eps=2 ifaces=2 stats=2"
 	[ "$(ep_state)" = "rows=2 veths=2 eps=2 ifaces=2 stats=2" ]
 	shoal rm -f a1 b1 >/dev/null
+	# the veths go with the containers' namespaces, a moment later
+	wait_for ep_state_is "rows=0 veths=0 eps=0 ifaces=0 stats=0"
 	[ "$(ep_state)" = "rows=0 veths=0 eps=0 ifaces=0 stats=0" ]
 	wait_for bash -c "[ \"\$(find '$W/exec/netns' -mindepth 1 | wc -l)\" -eq 0 ]"
 	[ "$(leftovers)" = "rows=0 eps=0 dirs=0 bundles=0 netns=0 mounts=0 veths=0 maps=0" ]
@@ -317,6 +350,7 @@ net_field() {
 	run shoal exec pp ping -c 1 -W 2 10.62.0.10
 	[ "$status" -eq 0 ]
 	shoal rm -f pp >/dev/null
+	wait_for ep_state_is "rows=3 veths=3 eps=3 ifaces=3 stats=3"
 	[ "$(ep_state)" = "rows=3 veths=3 eps=3 ifaces=3 stats=3" ]
 }
 
@@ -337,6 +371,7 @@ net_field() {
 	run dkr network disconnect netb mx
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"is not connected to network netb"* ]]
+	wait_for ep_state_is "rows=3 veths=3 eps=3 ifaces=3 stats=3"
 	[ "$(ep_state)" = "rows=3 veths=3 eps=3 ifaces=3 stats=3" ]
 }
 

@@ -12,22 +12,10 @@ load helpers
 load container_helpers
 load image_helpers
 
-setup_file() {
-	export CTR_IMG="$BATS_FILE_TMPDIR/img.tar"
-	"$ROOT/tools/mkimage.sh" -o "$CTR_IMG" >/dev/null
-}
+setup_file() { ctr_file_setup; }
 
-setup() {
-	e2e_setup
-	start_shoald
-	shoal load -i "$CTR_IMG" >/dev/null
-}
-
-teardown() {
-	[ -n "${W:-}" ] && stop_shoald 9
-	ctr_kill_all "${W:-}"
-	e2e_teardown
-}
+setup() { ctr_test_setup; }
+teardown() { ctr_test_teardown; }
 
 IMAGE=shoal/busybox
 

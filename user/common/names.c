@@ -14,4 +14,5 @@ const char *const shoal_drop_names[SHOAL_DROP_MAX] = {
 	[SHOAL_DROP_NAT_NO_PORT] = "nat_no_port",
 	[SHOAL_DROP_NAT_CT_FULL] = "nat_ct_full",
 	[SHOAL_DROP_NAT_FAILED] = "nat_failed",
+	[SHOAL_DROP_NET_ISOLATED] = "net_isolated",
 };

@@ -315,7 +315,17 @@ int loader_put_network(struct loader *l, uint32_t net_id, const struct shoal_net
 
 	NEED_SKEL(l, err);
 	rc = bpf_map__update_elem(l->skel->maps.networks, &k, sizeof(k), v, sizeof(*v), BPF_ANY);
-	return rc < 0 ? map_fail(err, rc, "update", "networks", "network %u", net_id) : 0;
+	if (rc < 0)
+		return map_fail(err, rc, "update", "networks", "network %u", net_id);
+	{
+		struct shoal_subnet_key sk = { .prefixlen = (__u32)__builtin_popcount(v->mask),
+					       .addr = v->subnet };
+		struct shoal_subnet_val sv = { .net_id = net_id, .gateway = v->gateway };
+
+		rc = bpf_map__update_elem(l->skel->maps.subnets, &sk, sizeof(sk), &sv, sizeof(sv),
+					  BPF_ANY);
+	}
+	return rc < 0 ? map_fail(err, rc, "update", "subnets", "network %u", net_id) : 0;
 }
 
 int loader_del_network(struct loader *l, uint32_t net_id, struct shoal_err *err)
@@ -323,7 +333,19 @@ int loader_del_network(struct loader *l, uint32_t net_id, struct shoal_err *err)
 	__u32 k = net_id;
 	int rc;
 
+	struct shoal_subnet_key sk = { 0 };
+	struct shoal_subnet_val sv;
+	struct shoal_net_val v;
+
 	NEED_SKEL(l, err);
+	/* its subnet entry first, if it is still this network's */
+	if (bpf_map__lookup_elem(l->skel->maps.networks, &k, sizeof(k), &v, sizeof(v), 0) == 0) {
+		sk.prefixlen = (__u32)__builtin_popcount(v.mask);
+		sk.addr = v.subnet;
+		if (bpf_map__lookup_elem(l->skel->maps.subnets, &sk, sizeof(sk), &sv, sizeof(sv), 0) == 0 &&
+		    sv.net_id == net_id)
+			bpf_map__delete_elem(l->skel->maps.subnets, &sk, sizeof(sk), 0);
+	}
 	rc = bpf_map__delete_elem(l->skel->maps.networks, &k, sizeof(k), 0);
 	return rc < 0 ? map_fail(err, rc, "delete", "networks", "network %u", net_id) : 0;
 }
