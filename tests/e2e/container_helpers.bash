@@ -164,7 +164,9 @@ ctr_test_teardown() {
 	e2e_teardown
 }
 
-# wait_for CMD...: until CMD succeeds (5 s).
+# wait_for CMD...: until CMD succeeds (5 s). Files that also load
+# swarm_helpers.bash (kv_containers) keep its `wait_for SECS CMD...`.
+if ! declare -F wait_for >/dev/null; then
 wait_for() {
 	for _ in $(seq 1 50); do
 		"$@" && return 0
@@ -172,3 +174,4 @@ wait_for() {
 	done
 	return 1
 }
+fi
