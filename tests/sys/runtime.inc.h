@@ -1578,6 +1578,17 @@ TEST(runtime_limits)
 	rt_spawn(b, line, sizeof(line));
 	CHECK(!strcmp(line, "error 125 Minimum memory limit allowed is 6MB\n"),
 	      "a 1 MiB memory limit is refused as Docker does");
+	/* No cgroup at all: the limit is discarded with a warning, it runs. */
+	x = json_pack("{s[s]s{sI}}", "args", "true", "resources", "memory", (json_int_t)16 << 20);
+	if (rt_run(b, sizeof(b), x, NULL) == 0) {
+		CHECK_EQ(rt_wait(b), 0, "runs without a cgroup");
+		snprintf(path, sizeof(path), "%s/shim.log", b);
+		sh_out(line, sizeof(line), "grep -c 'no cgroup for the container.*limits discarded' %s",
+		       path);
+		CHECK_EQ(atoi(line), 1, "shim.log: no cgroup, limits discarded");
+	} else {
+		CHECK(0, "a container with limits and no cgroup starts");
+	}
 	if (!base)
 		SKIP("no writable cgroup2 mount");
 	snprintf(rt_cgroup, sizeof(rt_cgroup), "%s/shoal-rt-%s", base, g_tag);

@@ -134,8 +134,12 @@ static const char *cgroup_prepare(const struct rt_config *cfg)
 {
 	struct shoal_err err = { 0 };
 
-	if (!cfg->cgroup[0])
+	if (!cfg->cgroup[0]) {
+		if (rt_resources_set(&cfg->res))
+			log_warn("no cgroup for the container (no cgroup2 mount): resource limits "
+				 "discarded");
 		return NULL;
+	}
 	if (rt_cgroup_create(cfg->cgroup, &err) < 0) {
 		log_warn("no cgroup for the container, stats without cpu/memory%s: %s",
 			 rt_resources_set(&cfg->res) ? ", resource limits discarded" : "", err.msg);
