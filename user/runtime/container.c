@@ -447,40 +447,14 @@ static char proc_state(int pid)
 	return p && p[1] == ' ' ? p[2] : 0;
 }
 
-int rt_pidns_pids(pid_t init_pid, pid_t *out, int max)
+/* fn(pid, arg) for every process in init_pid's pid namespace (init
+ * included), until fn returns non-zero; -errno when init_pid is gone. */
+static int pidns_each(pid_t init_pid, int (*fn)(pid_t pid, void *arg), void *arg)
 {
 	struct stat ns, st;
 	char path[64];
 	struct dirent *d;
 	DIR *dir;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)init_pid);
-	if (stat(path, &ns) < 0)
-		return -errno;
-	dir = opendir("/proc");
-	if (!dir)
-		return -errno;
-	while (n < max && (d = readdir(dir))) {
-		int pid = atoi(d->d_name);
-
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
-		if (stat(path, &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev)
-			out[n++] = pid;
-	}
-	closedir(dir);
-	return n;
-}
-
-int rt_kill_all(pid_t init_pid, int sig)
-{
-	struct stat ns, st;
-	char path[64];
-	struct dirent *d;
-	DIR *dir;
-	int n = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)init_pid);
 	if (stat(path, &ns) < 0)
@@ -494,16 +468,57 @@ int rt_kill_all(pid_t init_pid, int sig)
 		if (pid <= 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
-		if (stat(path, &st) < 0 || st.st_ino != ns.st_ino || st.st_dev != ns.st_dev)
-			continue;
-		if (sig == 0) {         /* count the ones not stopped yet */
-			char c = proc_state(pid);
-
-			n += c && c != 'T' && c != 't' && c != 'Z' && c != 'X';
-		} else if (kill(pid, sig) == 0) {
-			n++;
-		}
+		if (stat(path, &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev &&
+		    fn(pid, arg))
+			break;
 	}
 	closedir(dir);
-	return n;
+	return 0;
+}
+
+struct pid_list {
+	pid_t *v;
+	int n, max;
+};
+
+static int pid_collect(pid_t pid, void *arg)
+{
+	struct pid_list *l = arg;
+
+	l->v[l->n++] = pid;
+	return l->n >= l->max;
+}
+
+int rt_pidns_pids(pid_t init_pid, pid_t *out, int max)
+{
+	struct pid_list l = { .v = out, .max = max };
+	int ret = max > 0 ? pidns_each(init_pid, pid_collect, &l) : 0;
+
+	return ret < 0 ? ret : l.n;
+}
+
+struct pid_signal {
+	int sig, n;
+};
+
+static int pid_signal(pid_t pid, void *arg)
+{
+	struct pid_signal *s = arg;
+
+	if (s->sig == 0) { /* count the ones not stopped yet */
+		char c = proc_state(pid);
+
+		s->n += c && c != 'T' && c != 't' && c != 'Z' && c != 'X';
+	} else if (kill(pid, s->sig) == 0) {
+		s->n++;
+	}
+	return 0;
+}
+
+int rt_kill_all(pid_t init_pid, int sig)
+{
+	struct pid_signal s = { .sig = sig };
+	int ret = pidns_each(init_pid, pid_signal, &s);
+
+	return ret < 0 ? ret : s.n;
 }

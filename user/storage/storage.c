@@ -209,21 +209,29 @@ int storage_dir_apply_diff(struct storage_driver *drv, const char *subdir, const
 	return r < 0 ? err_wrap(err, "%s: apply diff to layer %.80s", drv->ops->name, id) : 0;
 }
 
+/* The directories of layer id and of its parent (*pp "" for none). */
+static int layer_and_parent_dirs(struct storage_driver *drv, const char *subdir, const char *id,
+				 const char *parent, char p[4400], char pp[4400],
+				 struct shoal_err *err)
+{
+	int r = storage_layer_dir(drv, subdir, id, p, 4400, err);
+
+	pp[0] = '\0';
+	if (r == 0 && parent && *parent)
+		r = storage_layer_dir(drv, subdir, parent, pp, 4400, err);
+	return r;
+}
+
 int storage_dir_diff_size(struct storage_driver *drv, const char *subdir, const char *id,
 			  const char *parent, uint64_t *size, struct shoal_err *err)
 {
 	char p[4400], pp[4400];
 	int r;
 
-	r = storage_layer_dir(drv, subdir, id, p, sizeof(p), err);
+	r = layer_and_parent_dirs(drv, subdir, id, parent, p, pp, err);
 	if (r < 0)
 		return r;
-	if (parent && *parent) {
-		r = storage_layer_dir(drv, subdir, parent, pp, sizeof(pp), err);
-		if (r < 0)
-			return r;
-	}
-	r = fsutil_diff_size(p, parent && *parent ? pp : NULL, size);
+	r = fsutil_diff_size(p, pp[0] ? pp : NULL, size);
 	return r < 0 ? err_set(err, r, "%s: size of layer %s: %s", drv->ops->name, id,
 			       strerror(-r)) : 0;
 }
@@ -234,15 +242,10 @@ int storage_dir_changes(struct storage_driver *drv, const char *subdir, const ch
 	char p[4400], pp[4400];
 	int r;
 
-	r = storage_layer_dir(drv, subdir, id, p, sizeof(p), err);
+	r = layer_and_parent_dirs(drv, subdir, id, parent, p, pp, err);
 	if (r < 0)
 		return r;
-	if (parent && *parent) {
-		r = storage_layer_dir(drv, subdir, parent, pp, sizeof(pp), err);
-		if (r < 0)
-			return r;
-	}
-	r = storage_changes_dirs(p, parent && *parent ? pp : NULL, out);
+	r = storage_changes_dirs(p, pp[0] ? pp : NULL, out);
 	return r < 0 ? err_set(err, r, "%s: changes of layer %s: %s", drv->ops->name, id,
 			       strerror(-r)) : 0;
 }
