@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -112,12 +113,32 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+/*
+ * The suite runs in a network namespace of its own: the veths, addresses
+ * and routes its tests make never reach the machine's namespace, and two
+ * runs at once (two worktrees) do not meet on the same addresses.
+ */
+static int private_netns(void)
+{
+	if (unshare(CLONE_NEWNET) < 0) {
+		printf("Bail out! unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		return -1;
+	}
+	if (system("ip link set lo up") != 0) {
+		printf("Bail out! cannot bring lo up in the suite's network namespace\n");
+		return -1;
+	}
+	return 0;
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
 		printf("1..0 # skip system tests need root\n");
 		return 0;
 	}
+	if (private_netns() < 0)
+		return 1;
 	snprintf(g_tag, sizeof(g_tag), "%u", (unsigned int)getpid() % 100000u);
 	g_home_ns = netns_ino();
 	atexit(cleanup_all);
